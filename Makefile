@@ -1,0 +1,52 @@
+# indicina: PostgreSQL extension (PGXS build)
+#
+#   make                 build the extension and tools/indicina-gen
+#   make install         install into the PostgreSQL named by PG_CONFIG
+#   make installcheck    pg_regress against a running server (see tools/test.sh)
+#
+# The install script indicina--VERSION.sql is concatenated from src/sql/*.sql,
+# one file per object group, in name order.
+
+EXTENSION = indicina
+EXTVERSION = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" $(EXTENSION).control)
+
+MODULE_big = indicina
+OBJS = \
+	src/indicina.o
+
+SQL_PIECES = $(sort $(wildcard src/sql/*.sql))
+DATA_built = $(EXTENSION)--$(EXTVERSION).sql
+
+REGRESS = extension
+REGRESS_OPTS = --inputdir=. --load-extension=plpgsql
+
+# Warnings are errors in our own code.  -Wextra's unused-parameter and
+# missing-field-initializers fire on the server's own idioms (fmgr macros,
+# designated initialisers), so those two stay off.
+WERROR ?= -Werror
+PG_CFLAGS = -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
+	-Wno-sign-compare $(WERROR)
+PG_CPPFLAGS = -I$(srcdir)/src
+SHLIB_LINK = -lcsv -lz
+
+GENERATOR = tools/indicina-gen
+EXTRA_CLEAN = $(GENERATOR) results regression.diffs regression.out
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+$(EXTENSION)--$(EXTVERSION).sql: $(SQL_PIECES) $(EXTENSION).control
+	cat $(SQL_PIECES) > $@
+
+all: $(GENERATOR)
+
+$(GENERATOR): tools/gen/indicina_gen.c
+	$(CC) -O2 -g -Wall -Wextra $(WERROR) -o $@ $< -lz
+
+.PHONY: test demo
+test:
+	tools/test.sh
+
+demo:
+	tools/demo.sh

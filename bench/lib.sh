@@ -1,0 +1,28 @@
+# lib.sh: timing helpers for the benchmarks.  Sourced.
+# Every figure is the median of $BENCH_RUNS runs (default 3) measured with
+# psql's \timing in the same cluster and the same run as its peers.
+
+BENCH_RUNS=${BENCH_RUNS:-3}
+
+# time_sql LABEL SQL [SETUP-SQL]: prints "LABEL<TAB>median_ms" and stores the
+# median in the global $last_ms.  SETUP-SQL runs before each run, untimed.
+time_sql() {
+    local label=$1 sql=$2 setup=${3:-} i ms all=()
+    for ((i = 0; i < BENCH_RUNS; i++)); do
+        ms=$(psql -qX -v ON_ERROR_STOP=1 <<SQL | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | tail -n1
+$setup
+\\timing on
+$sql
+SQL
+        )
+        all+=("$ms")
+    done
+    last_ms=$(printf '%s\n' "${all[@]}" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
+    printf '%-58s %10.0f ms   (runs: %s)\n' "$label" "$last_ms" "${all[*]}"
+    results+=("$label	$last_ms")
+}
+
+# ratio A B: how many times faster A is than B (B / A), two decimals
+ratio() {
+    awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b / a }'
+}

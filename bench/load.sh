@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# load.sh: loading a bank-statement drop, indicina against its peers, in one
+# run of one throwaway cluster.  Prints medians and ratios; never asserts.
+#
+#   bench/load.sh                     100k customers x 12 months (about 5M rows)
+#   BENCH_CUSTOMERS=10000 bench/load.sh   a quicker, smaller run
+#
+# Peers measured now: PostgreSQL's COPY into an unlogged table, and file_fdw
+# (count(*), a filter touching all six typed columns, INSERT ... SELECT).
+# indicina's own rows are added by the FDW issue; see docs/benchmarks.md.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+. "$repo/tools/lib/common.sh"
+. "$repo/bench/lib.sh"
+
+if [ "${1:-}" != --inside-cluster ]; then
+    ensure_deps
+    build_and_stage
+    with_cluster "$repo/bench/load.sh" --inside-cluster
+    exit $?
+fi
+
+customers=${BENCH_CUSTOMERS:-100000}
+months=${BENCH_MONTHS:-12}
+work=$(scratch_dir)
+trap 'rm -rf "$work"' EXIT
+"$repo/tools/indicina-gen" --out "$work" --customers "$customers" --months "$months" --files 1 --seed 1
+file="$work/statements/bank_statements_001.csv"
+rows=$(($(wc -l <"$file") - 1))
+echo "bench/load.sh: $rows statement rows, $(du -m "$file" | cut -f1) MB, $BENCH_RUNS runs each, medians"
+results=()
+
+psql -qX -v ON_ERROR_STOP=1 <<SQL
+CREATE EXTENSION IF NOT EXISTS file_fdw;
+CREATE SERVER IF NOT EXISTS bench_files FOREIGN DATA WRAPPER file_fdw;
+DROP FOREIGN TABLE IF EXISTS ff_statements;
+CREATE FOREIGN TABLE ff_statements (
+    transaction_id text, customer_id text, transaction_date date,
+    transaction_amount numeric(14,2), narration text, balance numeric(14,2)
+) SERVER bench_files OPTIONS (filename '$file', format 'csv', header 'true');
+DROP TABLE IF EXISTS t_statements;
+CREATE UNLOGGED TABLE t_statements (
+    transaction_id text, customer_id text, transaction_date date,
+    transaction_amount numeric(14,2), narration text, balance numeric(14,2)
+);
+SQL
+
+all_columns_filter="SELECT count(*) FROM %s WHERE transaction_id <> '' AND customer_id <> ''
+  AND transaction_date >= '2000-01-01' AND transaction_amount > -1e12 AND narration <> '' AND balance > -1e12;"
+
+time_sql "file_fdw: count(*)" "SELECT count(*) FROM ff_statements;"
+ff_count=$last_ms
+time_sql "file_fdw: filter on all 6 typed columns" "$(printf "$all_columns_filter" ff_statements)"
+ff_filter=$last_ms
+time_sql "file_fdw: INSERT INTO t SELECT * FROM ft" "INSERT INTO t_statements SELECT * FROM ff_statements;" \
+    "TRUNCATE t_statements;"
+ff_insert=$last_ms
+time_sql "COPY t FROM file (csv, header)" "COPY t_statements FROM '$file' (FORMAT csv, HEADER true);" \
+    "TRUNCATE t_statements;"
+copy_ms=$last_ms
+time_sql "heap table: filter on all 6 typed columns (executor cost)" "$(printf "$all_columns_filter" t_statements)"
+
+echo
+echo "ratios (higher = the first is faster):"
+echo "  COPY vs file_fdw INSERT ... SELECT:  $(ratio "$copy_ms" "$ff_insert")x"
+mkdir -p "$repo/bench/results"
+printf '%s\n' "${results[@]}" >"$repo/bench/results/load-$(date +%Y%m%d-%H%M%S).tsv"

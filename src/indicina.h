@@ -1,0 +1,21 @@
+/*-------------------------------------------------------------------------
+ *
+ * indicina.h
+ *		Declarations shared by the modules of the indicina extension.
+ *
+ * One heading per source file, in the order the data flows: the module
+ * that defines a symbol is named above it.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef INDICINA_H
+#define INDICINA_H
+
+#include "postgres.h"
+
+#define INDICINA_VERSION "0.1.0"
+
+/* in indicina.c */
+extern void _PG_init(void);
+
+#endif							/* INDICINA_H */

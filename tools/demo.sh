@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# demo.sh: the whole product on a generated landing directory, in a
+# throwaway cluster.  Prints what a data engineer wants to see and leaves the
+# results in demo-output/ (or $INDICINA_DEMO_OUT):
+#
+#   landing/       the generated CSV drop (with defects.csv / defects.json)
+#   summary.txt    what this script printed
+#   *.csv          the result sets, one file per query (see demo.sql)
+#
+# Options (environment): INDICINA_DEMO_CUSTOMERS (default 2000),
+# INDICINA_DEMO_MONTHS (12), INDICINA_DEMO_DIRTY (0.01), INDICINA_DEMO_SEED (42).
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=tools/lib/common.sh
+. "$repo/tools/lib/common.sh"
+
+out=${INDICINA_DEMO_OUT:-$repo/demo-output}
+
+if [ "${1:-}" != --inside-cluster ]; then
+    ensure_deps
+    build_and_stage
+    if [ "$(id -u)" -eq 0 ]; then
+        # installed for real too, so CREATE EXTENSION works in the user's own clusters
+        make -C "$repo" -s install >/dev/null
+    fi
+    rm -rf "$out"
+    mkdir -p "$out"
+    chmod 755 "$out"
+    export INDICINA_DEMO_OUT="$out"
+    with_cluster "$repo/tools/demo.sh" --inside-cluster 2>&1 | tee "$out/summary.txt"
+    rc=${PIPESTATUS[0]}
+    echo "demo output: $out"
+    exit "$rc"
+fi
+
+# ---- inside the throwaway cluster from here on ----
+customers=${INDICINA_DEMO_CUSTOMERS:-2000}
+months=${INDICINA_DEMO_MONTHS:-12}
+dirty=${INDICINA_DEMO_DIRTY:-0.01}
+seed=${INDICINA_DEMO_SEED:-42}
+
+echo "== generating a landing directory: $customers customers x $months months, dirty rate $dirty"
+"$repo/tools/indicina-gen" --out "$out/landing" --customers "$customers" --months "$months" \
+    --files 4 --dirty "$dirty" --seed "$seed"
+chmod -R a+rX "$out/landing"
+/usr/bin/python3 - "$out/landing/defects.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+for o in d["outputs"]:
+    print(f"  {o['file']:45} {o['rows']:>9} rows")
+for source, kinds in d["defects"].items():
+    print(f"  injected into {source}: " + ", ".join(f"{k} {n}" for k, n in sorted(kinds.items())))
+PY
+
+psql -qX -v ON_ERROR_STOP=1 -v landing="$out/landing" -v out="$out" -f "$repo/tools/demo.sql"
