@@ -12,12 +12,15 @@ EXTVERSION = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" $(EXTENSION).co
 
 MODULE_big = indicina
 OBJS = \
-	src/indicina.o
+	src/indicina.o \
+	src/coerce.o \
+	src/coerce_sql.o \
+	src/labels.o
 
 SQL_PIECES = $(sort $(wildcard src/sql/*.sql))
 DATA_built = $(EXTENSION)--$(EXTVERSION).sql
 
-REGRESS = extension
+REGRESS = extension coerce_amount coerce_date coerce_misc
 REGRESS_OPTS = --inputdir=. --load-extension=plpgsql
 
 # Warnings are errors in our own code.  -Wextra's unused-parameter and

@@ -21,6 +21,7 @@ PG_MODULE_MAGIC;
 void
 _PG_init(void)
 {
+	coerce_init();
 	MarkGUCPrefixReserved("indicina");
 }
 

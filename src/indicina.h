@@ -18,4 +18,9 @@
 /* in indicina.c */
 extern void _PG_init(void);
 
+/* in coerce_sql.c */
+extern int	indicina_date_order;
+extern int	indicina_two_digit_year_pivot;
+extern void coerce_init(void);
+
 #endif							/* INDICINA_H */
