@@ -53,3 +53,14 @@ test:
 
 demo:
 	tools/demo.sh
+
+# libFuzzer targets (clang, ASan + UBSan); see docs/testing.md
+FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Wno-ignored-attributes \
+	-I$(srcdir)/src -I$(shell $(PG_CONFIG) --includedir-server)
+FUZZ_TARGETS = test/fuzz/fuzz_coerce
+
+.PHONY: fuzz
+fuzz: $(FUZZ_TARGETS)
+
+test/fuzz/fuzz_coerce: test/fuzz/fuzz_coerce.c test/fuzz/pg_stubs.c src/coerce.c src/coerce.h
+	clang $(FUZZ_CFLAGS) -o $@ test/fuzz/fuzz_coerce.c test/fuzz/pg_stubs.c src/coerce.c

@@ -138,15 +138,24 @@ show_char(unsigned char c, char *buf)
  * ---------------------------------------------------------------------
  */
 
+/* appends a digit; false (with err) past the digit or scale limits */
 static inline bool
-decimal_push(ParsedDecimal *d, int digit, bool fraction)
+decimal_push(ParsedDecimal *d, int digit, bool fraction, CoerceError *err)
 {
-	if (fraction)
-		d->scale++;
+	if (fraction && ++d->scale > DECIMAL_MAX_SCALE)
+	{
+		coerce_fail(err, COERCE_NUMBER_OUT_OF_RANGE,
+					"It has more than %d digits after the decimal mark.", DECIMAL_MAX_SCALE);
+		return false;
+	}
 	if (d->ndigits == 0 && digit == 0)
 		return true;			/* a leading zero */
 	if (d->ndigits >= DECIMAL_MAX_DIGITS)
+	{
+		coerce_fail(err, COERCE_NUMBER_OUT_OF_RANGE,
+					"It has more than %d significant digits.", DECIMAL_MAX_DIGITS);
 		return false;
+	}
 	d->digits[d->ndigits++] = (char) digit;
 	return true;
 }
@@ -174,12 +183,8 @@ parse_number_plain(const char *s, int len, ParsedDecimal *out, CoerceError *err)
 		if (is_digit((unsigned char) *s))
 		{
 			seen_digit = true;
-			if (!decimal_push(out, *s - '0', fraction))
-			{
-				coerce_fail(err, COERCE_NUMBER_OUT_OF_RANGE,
-							"It has more than %d significant digits.", DECIMAL_MAX_DIGITS);
+			if (!decimal_push(out, *s - '0', fraction, err))
 				return false;
-			}
 		}
 		else if (*s == '.' && !fraction)
 			fraction = true;
@@ -214,15 +219,17 @@ parse_number_plain(const char *s, int len, ParsedDecimal *out, CoerceError *err)
 			}
 		}
 		out->scale += eneg ? exp : -exp;
+		if (out->scale > DECIMAL_MAX_SCALE)
+		{
+			coerce_fail(err, COERCE_NUMBER_OUT_OF_RANGE,
+						"It has more than %d digits after the decimal mark.", DECIMAL_MAX_SCALE);
+			return false;
+		}
 		while (out->scale < 0)
 		{
 			/* scale below zero: multiply out, the digits get trailing zeros */
-			if (out->ndigits > 0 && !decimal_push(out, 0, false))
-			{
-				coerce_fail(err, COERCE_NUMBER_OUT_OF_RANGE,
-							"It has more than %d significant digits.", DECIMAL_MAX_DIGITS);
+			if (out->ndigits > 0 && !decimal_push(out, 0, false, err))
 				return false;
-			}
 			out->scale++;
 		}
 	}
@@ -235,45 +242,55 @@ parse_number_plain(const char *s, int len, ParsedDecimal *out, CoerceError *err)
 	return true;
 }
 
-/* currency symbols and codes an amount may carry, longest first */
-static const char *const currency_marks[] = {
-	"\xE2\x82\xA6",				/* ₦ */
-	"\xE2\x82\xAC",				/* € */
-	"\xC2\xA3",					/* £ */
-	"NGN", "USD", "GBP", "EUR", "$", "N", NULL
-};
-
-/* length of a currency mark at s (0 if none); "N" only as a whole word or before a digit */
+/*
+ * Length of a currency mark at s: ₦ € £ $, or the codes NGN USD GBP EUR (any
+ * case) and N (upper case only).  As a prefix a code must not run into
+ * letters ("NGNX" is no mark); as a suffix (prefix false) the mark must take
+ * all len bytes.  Returns 0 if there is none.  A switch on the first byte,
+ * since this runs for every amount.
+ */
 static int
 currency_at(const char *s, int len, bool prefix)
 {
-	int			i;
+	const unsigned char *u = (const unsigned char *) s;
+	int			n = 0;
 
-	for (i = 0; currency_marks[i]; i++)
+	if (len <= 0)
+		return 0;
+	switch (u[0])
 	{
-		int			ml = (int) strlen(currency_marks[i]);
-
-		if (ml > len)
-			continue;
-		if (is_alpha((unsigned char) currency_marks[i][0]))
-		{
-			if (!equals_ci(s, ml, currency_marks[i]) &&
-				!(ml <= len && strncmp(s, currency_marks[i], ml) == 0))
-				continue;
-			/* a code must not run into other letters: "NGNX" is not NGN */
-			if (prefix && ml < len && is_alpha((unsigned char) s[ml]))
-				continue;
-			if (!prefix && ml < len)
-				continue;
-			/* "n" alone is too easy to confuse; only the capital letter */
-			if (ml == 1 && s[0] != 'N')
-				continue;
-			return ml;
-		}
-		if (memcmp(s, currency_marks[i], ml) == 0)
-			return ml;
+		case 0xE2:				/* ₦ U+20A6, € U+20AC */
+			if (len >= 3 && u[1] == 0x82 && (u[2] == 0xA6 || u[2] == 0xAC))
+				n = 3;
+			break;
+		case 0xC2:				/* £ U+00A3 */
+			if (len >= 2 && u[1] == 0xA3)
+				n = 2;
+			break;
+		case '$':
+			n = 1;
+			break;
+		case 'N':
+		case 'n':
+		case 'U':
+		case 'u':
+		case 'G':
+		case 'g':
+		case 'E':
+		case 'e':
+			if (len >= 3 && (equals_ci(s, 3, "NGN") || equals_ci(s, 3, "USD") ||
+							 equals_ci(s, 3, "GBP") || equals_ci(s, 3, "EUR")) &&
+				(len == 3 || !is_alpha(u[3])))
+				n = 3;
+			else if (u[0] == 'N' && (len == 1 || !is_alpha(u[1])))
+				n = 1;
+			break;
+		default:
+			break;
 	}
-	return 0;
+	if (!prefix && n != len)
+		return 0;
+	return n;
 }
 
 /*
@@ -322,6 +339,9 @@ parse_amount_text(const char *s, int len, char decimal_mark, ParsedDecimal *out,
 		int			cl;
 		bool		parens = false;
 
+		/* the usual case: nothing (more) to peel */
+		if (len > 0 && is_digit((unsigned char) s[0]) && is_digit((unsigned char) s[len - 1]))
+			break;
 		if (len >= 2 && s[0] == '(' && s[len - 1] == ')')
 		{
 			parens = true;
@@ -426,12 +446,8 @@ parse_amount_text(const char *s, int len, char decimal_mark, ParsedDecimal *out,
 		{
 			seen_digit = true;
 			group_len++;
-			if (!decimal_push(out, c - '0', in_fraction))
-			{
-				coerce_fail(err, COERCE_NUMBER_OUT_OF_RANGE,
-							"It has more than %d significant digits.", DECIMAL_MAX_DIGITS);
+			if (!decimal_push(out, c - '0', in_fraction, err))
 				return false;
-			}
 		}
 		else if (c == (unsigned char) dec)
 		{
@@ -584,7 +600,7 @@ decimal_to_numeric(const ParsedDecimal *d)
 	else
 	{
 		/* too long for int64: spell it out and let numeric_in build it */
-		char		buf[DECIMAL_MAX_DIGITS * 2 + 8];
+		char		buf[DECIMAL_TEXT_LEN];
 		int			n = 0,
 					i,
 					intdigits = d->ndigits - d->scale;

@@ -49,6 +49,9 @@ typedef struct CoerceError
  * not kept, so ndigits may be smaller than scale (0.05: "5", scale 2).
  */
 #define DECIMAL_MAX_DIGITS 60
+#define DECIMAL_MAX_SCALE 100
+/* room for the canonical text of any ParsedDecimal: sign, digits, point, zeros */
+#define DECIMAL_TEXT_LEN (DECIMAL_MAX_DIGITS + DECIMAL_MAX_SCALE + 8)
 typedef struct ParsedDecimal
 {
 	bool		neg;

@@ -1,0 +1,107 @@
+/*-------------------------------------------------------------------------
+ *
+ * pg_stubs.c
+ *		Stand-ins for the few backend functions src/coerce.c calls, so the
+ *		parsers can be fuzzed in a standalone libFuzzer binary.
+ *
+ * Written for the fuzzer only: date2j is the textbook Julian day formula,
+ * numeric construction is never reached by the fuzz targets (they stop at
+ * ParsedDecimal) and aborts if it is.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int			pg_vsnprintf(char *str, size_t count, const char *fmt, va_list args);
+int			pg_snprintf(char *str, size_t count, const char *fmt,...);
+int			pg_strcasecmp(const char *s1, const char *s2);
+int			pg_strncasecmp(const char *s1, const char *s2, size_t n);
+int			date2j(int y, int m, int d);
+void	   *int64_div_fast_to_numeric(int64_t val1, int log10val2);
+uintptr_t	DirectFunctionCall3Coll(void *func, unsigned int collation, uintptr_t a1, uintptr_t a2, uintptr_t a3);
+uintptr_t	numeric_in(void *fcinfo);
+
+int
+pg_vsnprintf(char *str, size_t count, const char *fmt, va_list args)
+{
+	return vsnprintf(str, count, fmt, args);
+}
+
+int
+pg_snprintf(char *str, size_t count, const char *fmt,...)
+{
+	va_list		ap;
+	int			n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(str, count, fmt, ap);
+	va_end(ap);
+	return n;
+}
+
+int
+pg_strcasecmp(const char *s1, const char *s2)
+{
+	return strcasecmp(s1, s2);
+}
+
+int
+pg_strncasecmp(const char *s1, const char *s2, size_t n)
+{
+	return strncasecmp(s1, s2, n);
+}
+
+/* Julian day number of a Gregorian date (Fliegel and Van Flandern) */
+int
+date2j(int y, int m, int d)
+{
+	long		a = (14 - m) / 12;
+	long		yy = y + 4800 - a;
+	long		mm = m + 12 * a - 3;
+
+	return (int) (d + (153 * mm + 2) / 5 + 365 * yy + yy / 4 - yy / 100 + yy / 400 - 32045);
+}
+
+void *
+int64_div_fast_to_numeric(int64_t val1, int log10val2)
+{
+	abort();
+}
+
+uintptr_t
+DirectFunctionCall3Coll(void *func, unsigned int collation, uintptr_t a1, uintptr_t a2, uintptr_t a3)
+{
+	abort();
+}
+
+uintptr_t
+numeric_in(void *fcinfo)
+{
+	abort();
+}
+
+int			pg_fprintf(FILE *stream, const char *fmt,...);
+void	   *pg_detoast_datum(void *datum);
+
+int
+pg_fprintf(FILE *stream, const char *fmt,...)
+{
+	va_list		ap;
+	int			n;
+
+	va_start(ap, fmt);
+	n = vfprintf(stream, fmt, ap);
+	va_end(ap);
+	return n;
+}
+
+void *
+pg_detoast_datum(void *datum)
+{
+	abort();
+}
