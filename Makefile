@@ -15,7 +15,12 @@ OBJS = \
 	src/indicina.o \
 	src/coerce.o \
 	src/coerce_sql.o \
-	src/labels.o
+	src/labels.o \
+	src/options.o \
+	src/reader.o \
+	src/convert.o \
+	src/rejects.o \
+	src/fdw.o
 
 SQL_PIECES = $(sort $(wildcard src/sql/*.sql))
 DATA_built = $(EXTENSION)--$(EXTVERSION).sql

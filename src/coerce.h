@@ -69,12 +69,12 @@ typedef enum DateMode
 	DATE_EXCEL
 } DateMode;
 
-typedef enum DateOrder
+typedef enum DateFieldOrder
 {
 	DATE_ORDER_DMY,
 	DATE_ORDER_MDY,
 	DATE_ORDER_YMD
-} DateOrder;
+} DateFieldOrder;
 
 typedef enum DateTokenKind
 {
@@ -97,7 +97,7 @@ typedef enum DateTokenKind
 typedef struct DateFormat
 {
 	DateMode	mode;
-	DateOrder	order;			/* numeric dates in DATE_AUTO */
+	DateFieldOrder	order;			/* numeric dates in DATE_AUTO */
 	int			pivot;			/* two-digit years: YY < pivot is 20YY, else 19YY; -1 refuses them */
 	int			ntokens;
 	struct

@@ -14,6 +14,7 @@
 #include "utils/builtins.h"
 #include "utils/guc.h"
 
+#include "fdw.h"
 #include "indicina.h"
 
 PG_MODULE_MAGIC;
@@ -22,6 +23,7 @@ void
 _PG_init(void)
 {
 	coerce_init();
+	fdw_init();
 	MarkGUCPrefixReserved("indicina");
 }
 

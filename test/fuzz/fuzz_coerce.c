@@ -184,7 +184,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 				if (!date_format_compile(specs[(sel >> 4) % 8], &fmt, errbuf, sizeof(errbuf)))
 					abort();
-				fmt.order = (DateOrder) ((sel >> 2) % 3);
+				fmt.order = (DateFieldOrder) ((sel >> 2) % 3);
 				fmt.pivot = (sel & 0x80) ? 50 : -1;
 				if (sel % 12 == 8)
 				{

@@ -1,0 +1,917 @@
+/*-------------------------------------------------------------------------
+ *
+ * fdw.c
+ *		The indicina_csv foreign-data wrapper: planner and executor
+ *		callbacks.  A scan walks the table's files in order, maps each
+ *		file's header to the columns by name, converts only the columns the
+ *		query needs, and turns every bad row into a reject (or an error, or
+ *		nothing, per on_error) so that rows read = rows returned + rows
+ *		rejected, always.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <sys/stat.h>
+
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/xact.h"
+#include "commands/defrem.h"
+#include "commands/explain.h"
+#include "commands/progress.h"
+#include "commands/vacuum.h"
+#include "foreign/fdwapi.h"
+#include "foreign/foreign.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "optimizer/optimizer.h"
+#include "optimizer/pathnode.h"
+#include "optimizer/planmain.h"
+#include "optimizer/restrictinfo.h"
+#include "pgstat.h"
+#include "utils/backend_progress.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/resowner.h"
+#include "utils/sampling.h"
+
+#include "fdw.h"
+#include "indicina.h"
+
+/* bytes per row assumed before ANALYZE (the generated statements average ~65) */
+#define DEFAULT_ROW_BYTES 64
+/* a percentage reject_limit is judged once this many rows were read, and at the end */
+#define REJECT_PERCENT_MIN_ROWS 1000
+#define PROGRESS_EVERY 1024
+
+/* what the planner hands the executor: the attnums the query needs */
+typedef struct CsvPlanState
+{
+	CsvOptions	opts;
+	List	   *files;
+	int64		total_bytes;
+} CsvPlanState;
+
+typedef struct CsvScanState
+{
+	CsvOptions	opts;
+	Relation	rel;
+	char	   *relname;
+	List	   *files;
+	ListCell   *next_file;
+	bool		file_open;
+	bool		header_pending;
+	int64		total_bytes;
+	int64		bytes_before;	/* bytes of the files already finished */
+
+	int			natts;
+	bool	   *needed;			/* per attribute (0-based) */
+	ColumnSource *source;
+	char	  **match_name;		/* label_key of the name to find in a header */
+	ColumnConverter *conv;
+	bool	   *notnull;
+	int		   *field_of;		/* per attribute: field index in this file, -1 none */
+	int			ndata;			/* data (non-source) columns */
+	int			expected_fields;
+	bool		any_generic;
+
+	CsvReader	reader;
+	RejectLog  *rejects;
+	int64		scan_id;
+	int64		rows_read;
+	int64		rows_returned;
+	int64		rows_rejected;
+	bool		progress;
+	MemoryContext scan_cxt;
+	MemoryContext row_cxt;
+} CsvScanState;
+
+/* for the error context: where the scan is */
+typedef struct ScanPosition
+{
+	CsvScanState *st;
+	const char *column;
+} ScanPosition;
+
+/*
+ * FDW callback routines
+ */
+static void csvGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid);
+static void csvGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid);
+static ForeignScan *csvGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid,
+									  ForeignPath *best_path, List *tlist, List *scan_clauses,
+									  Plan *outer_plan);
+static void csvExplainForeignScan(ForeignScanState *node, ExplainState *es);
+static void csvBeginForeignScan(ForeignScanState *node, int eflags);
+static TupleTableSlot *csvIterateForeignScan(ForeignScanState *node);
+static void csvReScanForeignScan(ForeignScanState *node);
+static void csvEndForeignScan(ForeignScanState *node);
+static bool csvAnalyzeForeignTable(Relation relation, AcquireSampleRowsFunc *func,
+								   BlockNumber *totalpages);
+
+/*
+ * Helper functions
+ */
+static CsvScanState *scan_begin(Relation rel, List *needed_attnums, MemoryContext parent, bool log_rejects);
+static bool scan_next(CsvScanState *st, Datum *values, bool *nulls);
+static void scan_end(CsvScanState *st);
+
+PG_FUNCTION_INFO_V1(indicina_csv_handler);
+
+Datum
+indicina_csv_handler(PG_FUNCTION_ARGS)
+{
+	FdwRoutine *routine = makeNode(FdwRoutine);
+
+	routine->GetForeignRelSize = csvGetForeignRelSize;
+	routine->GetForeignPaths = csvGetForeignPaths;
+	routine->GetForeignPlan = csvGetForeignPlan;
+	routine->ExplainForeignScan = csvExplainForeignScan;
+	routine->BeginForeignScan = csvBeginForeignScan;
+	routine->IterateForeignScan = csvIterateForeignScan;
+	routine->ReScanForeignScan = csvReScanForeignScan;
+	routine->EndForeignScan = csvEndForeignScan;
+	routine->AnalyzeForeignTable = csvAnalyzeForeignTable;
+	PG_RETURN_POINTER(routine);
+}
+
+void
+fdw_init(void)
+{
+	rejects_init();
+}
+
+/* ---------------------------------------------------------------------
+ * Planning
+ * ---------------------------------------------------------------------
+ */
+
+/* the attnums a query needs, from its target list and its quals (file_fdw's way) */
+static List *
+needed_attnums(RelOptInfo *baserel, Oid foreigntableid)
+{
+	Bitmapset  *attrs = NULL;
+	ListCell   *lc;
+	List	   *result = NIL;
+	int			i;
+	Relation	rel;
+	TupleDesc	desc;
+
+	pull_varattnos((Node *) baserel->reltarget->exprs, baserel->relid, &attrs);
+	foreach(lc, baserel->baserestrictinfo)
+		pull_varattnos((Node *) ((RestrictInfo *) lfirst(lc))->clause, baserel->relid, &attrs);
+
+	rel = table_open(foreigntableid, AccessShareLock);
+	desc = RelationGetDescr(rel);
+	for (i = 1; i <= desc->natts; i++)
+	{
+		if (TupleDescAttr(desc, i - 1)->attisdropped)
+			continue;
+		/* a whole-row reference needs them all */
+		if (bms_is_member(i - FirstLowInvalidHeapAttributeNumber, attrs) ||
+			bms_is_member(0 - FirstLowInvalidHeapAttributeNumber, attrs))
+			result = lappend_int(result, i);
+	}
+	table_close(rel, AccessShareLock);
+	return result;
+}
+
+static void
+csvGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
+{
+	CsvPlanState *ps = palloc0(sizeof(CsvPlanState));
+	ListCell   *lc;
+	double		rows;
+
+	csv_get_options(foreigntableid, &ps->opts);
+	ps->files = csv_resolve_files(&ps->opts, true);
+	foreach(lc, ps->files)
+	{
+		CsvFile    *f = (CsvFile *) lfirst(lc);
+
+		/* gzip: assume a 4x ratio for the estimate */
+		ps->total_bytes += f->size * (strstr(f->display, ".gz") ? 4 : 1);
+	}
+	baserel->fdw_private = ps;
+
+	if (baserel->tuples > 0 && baserel->pages > 0)
+		rows = baserel->tuples * ((double) ps->total_bytes / BLCKSZ) / baserel->pages;	/* ANALYZE's density */
+	else
+		rows = (double) ps->total_bytes / DEFAULT_ROW_BYTES;
+	rows = clamp_row_est(rows);
+	baserel->tuples = rows;
+	baserel->rows = clamp_row_est(rows * clauselist_selectivity(root, baserel->baserestrictinfo,
+																0, JOIN_INNER, NULL));
+}
+
+static void
+csvGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
+{
+	CsvPlanState *ps = (CsvPlanState *) baserel->fdw_private;
+	List	   *attnums = needed_attnums(baserel, foreigntableid);
+	Cost		startup = baserel->baserestrictcost.startup;
+	Cost		run;
+
+	/* parsing costs about a tuple's CPU per row; converting a column a bit more */
+	run = seq_page_cost * (ps->total_bytes / BLCKSZ) +
+		baserel->tuples * (cpu_tuple_cost * 2 + cpu_operator_cost * list_length(attnums)) +
+		baserel->tuples * baserel->baserestrictcost.per_tuple;
+	add_path(baserel, (Path *) create_foreignscan_path(root, baserel, NULL, baserel->rows,
+													   startup, startup + run, NIL,
+													   baserel->lateral_relids, NULL,
+													   list_make1(attnums)));
+}
+
+static ForeignScan *
+csvGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid,
+				  ForeignPath *best_path, List *tlist, List *scan_clauses, Plan *outer_plan)
+{
+	scan_clauses = extract_actual_clauses(scan_clauses, false);
+	return make_foreignscan(tlist, scan_clauses, baserel->relid, NIL,
+							best_path->fdw_private, NIL, NIL, outer_plan);
+}
+
+/* ---------------------------------------------------------------------
+ * Execution
+ * ---------------------------------------------------------------------
+ */
+
+static void
+scan_error_callback(void *arg)
+{
+	ScanPosition *pos = (ScanPosition *) arg;
+	CsvScanState *st = pos->st;
+
+	if (!st->file_open)
+		return;
+	if (pos->column)
+		errcontext("indicina_csv table \"%s\", file \"%s\", line %lld, column %s",
+				   st->relname, st->reader.file->display, (long long) st->reader.row_line, pos->column);
+	else
+		errcontext("indicina_csv table \"%s\", file \"%s\", line %lld",
+				   st->relname, st->reader.file->display, (long long) st->reader.row_line);
+}
+
+static CsvScanState *
+scan_begin(Relation rel, List *needed, MemoryContext parent, bool log_rejects)
+{
+	CsvScanState *st;
+	MemoryContext scan_cxt = AllocSetContextCreate(parent, "indicina_csv scan", ALLOCSET_DEFAULT_SIZES);
+	MemoryContext old = MemoryContextSwitchTo(scan_cxt);
+	TupleDesc	desc = RelationGetDescr(rel);
+	Oid			relid = RelationGetRelid(rel);
+	ListCell   *lc;
+	int			i;
+	bool		count_only = true;
+
+	st = palloc0(sizeof(CsvScanState));
+	st->scan_cxt = scan_cxt;
+	st->row_cxt = AllocSetContextCreate(scan_cxt, "indicina_csv row", ALLOCSET_DEFAULT_SIZES);
+	st->rel = rel;
+	st->relname = pstrdup(RelationGetRelationName(rel));
+	csv_get_options(relid, &st->opts);
+	st->files = csv_resolve_files(&st->opts, false);
+	foreach(lc, st->files)
+		st->total_bytes += ((CsvFile *) lfirst(lc))->size;
+	st->next_file = list_head(st->files);
+
+	st->natts = desc->natts;
+	st->needed = palloc0(sizeof(bool) * st->natts);
+	st->source = palloc0(sizeof(ColumnSource) * st->natts);
+	st->match_name = palloc0(sizeof(char *) * st->natts);
+	st->conv = palloc0(sizeof(ColumnConverter) * st->natts);
+	st->notnull = palloc0(sizeof(bool) * st->natts);
+	st->field_of = palloc(sizeof(int) * st->natts);
+	foreach(lc, needed)
+		st->needed[lfirst_int(lc) - 1] = true;
+
+	for (i = 0; i < st->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		CsvColumnOptions copts;
+		const char *name;
+		char	   *key;
+
+		if (att->attisdropped)
+			continue;
+		csv_get_column_options(relid, att->attnum, &copts);
+		st->source[i] = copts.source;
+		st->notnull[i] = att->attnotnull;
+		if (copts.source != SOURCE_DATA)
+			continue;
+		st->ndata++;
+		name = copts.column_name ? copts.column_name : NameStr(att->attname);
+		key = palloc(strlen(name) + 1);
+		label_key(name, strlen(name), key, strlen(name) + 1);
+		st->match_name[i] = key;
+		if (st->needed[i])
+		{
+			converter_init(&st->conv[i], att, &copts, scan_cxt);
+			count_only = false;
+			if (st->conv[i].kind == CONV_GENERIC)
+				st->any_generic = true;
+		}
+	}
+	/* NOT NULL columns are checked on every row, so they are always converted */
+	for (i = 0; i < st->natts; i++)
+		if (st->notnull[i] && st->source[i] == SOURCE_DATA && !st->needed[i])
+		{
+			CsvColumnOptions copts;
+
+			csv_get_column_options(relid, i + 1, &copts);
+			st->needed[i] = true;
+			converter_init(&st->conv[i], TupleDescAttr(desc, i), &copts, scan_cxt);
+			count_only = false;
+		}
+
+	reader_init(&st->reader, &st->opts, count_only, scan_cxt);
+	if (log_rejects && st->opts.on_error == ON_ERROR_REJECT)
+	{
+		st->rejects = reject_log_open(scan_cxt);
+		st->scan_id = reject_next_scan_id();
+	}
+
+	/* progress, as pg_stat_progress_copy shows it, unless a command reports already */
+	if (MyBEEntry && MyBEEntry->st_progress_command == PROGRESS_COMMAND_INVALID)
+	{
+		pgstat_progress_start_command(PROGRESS_COMMAND_COPY, relid);
+		pgstat_progress_update_param(PROGRESS_COPY_COMMAND, PROGRESS_COPY_COMMAND_FROM);
+		pgstat_progress_update_param(PROGRESS_COPY_TYPE, PROGRESS_COPY_TYPE_FILE);
+		pgstat_progress_update_param(PROGRESS_COPY_BYTES_TOTAL, st->total_bytes);
+		st->progress = true;
+	}
+	MemoryContextSwitchTo(old);
+	return st;
+}
+
+/*
+ * Maps this file's header (or, without one, the column order) to the data
+ * columns.  A mapped column the header lacks is an error naming the file
+ * and the column, unless missing_columns is 'null'.
+ */
+static void
+map_header(CsvScanState *st, bool from_header)
+{
+	CsvReader  *r = &st->reader;
+	int			i,
+				f,
+				pos = 0;
+
+	for (i = 0; i < st->natts; i++)
+		st->field_of[i] = -1;
+	if (!from_header)
+	{
+		for (i = 0; i < st->natts; i++)
+			if (st->match_name[i])
+				st->field_of[i] = pos++;
+		st->expected_fields = st->ndata;
+		return;
+	}
+
+	st->expected_fields = r->nfields;
+	for (i = 0; i < st->natts; i++)
+	{
+		if (!st->match_name[i])
+			continue;
+		for (f = 0; f < r->nfields; f++)
+		{
+			char		key[NAMEDATALEN * 2];
+
+			if (r->field_len[f] < 0 || r->count_only)
+			{
+				if (r->count_only)
+					break;
+				continue;
+			}
+			label_key(r->fields.data + r->field_off[f], r->field_len[f], key, sizeof(key));
+			if (strcmp(key, st->match_name[i]) == 0)
+			{
+				st->field_of[i] = f;
+				break;
+			}
+		}
+		if (st->opts.header == HEADER_MATCH && st->field_of[i] != pos)
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+					 errmsg("header of \"%s\" does not match the columns of foreign table \"%s\"",
+							r->file->display, st->relname),
+					 errdetail("Column \"%s\" is not field %d of the header.",
+							   NameStr(TupleDescAttr(RelationGetDescr(st->rel), i)->attname), pos + 1),
+					 errhint("Use header 'true' to map columns by name in any order.")));
+		pos++;
+		if (st->field_of[i] < 0 && !st->opts.missing_columns_null && !r->count_only)
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_COLUMN_NAME_NOT_FOUND),
+					 errmsg("file \"%s\" has no column \"%s\" for foreign table \"%s\"",
+							r->file->display,
+							NameStr(TupleDescAttr(RelationGetDescr(st->rel), i)->attname), st->relname),
+					 errhint("Name the header column with the column option column_name, or set missing_columns 'null'.")));
+	}
+	if (st->opts.header == HEADER_MATCH && r->nfields != st->ndata)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+				 errmsg("header of \"%s\" has %d fields and foreign table \"%s\" has %d data columns",
+						r->file->display, r->nfields, st->relname, st->ndata)));
+}
+
+static bool
+open_next_file(CsvScanState *st)
+{
+	if (st->file_open)
+	{
+		st->bytes_before += st->reader.file->size;
+		reader_close(&st->reader);
+		st->file_open = false;
+	}
+	if (st->next_file == NULL)
+		return false;
+	reader_open(&st->reader, (CsvFile *) lfirst(st->next_file));
+	st->next_file = lnext(st->files, st->next_file);
+	st->file_open = true;
+	st->header_pending = st->opts.header != HEADER_FALSE;
+	if (!st->header_pending)
+		map_header(st, false);
+	return true;
+}
+
+static bool
+is_blank(const char *s, int len)
+{
+	int			i;
+
+	for (i = 0; i < len; i++)
+		if (s[i] != ' ' && s[i] != '\t')
+			return false;
+	return true;
+}
+
+/*
+ * Records (or reports) one bad row.  Returns normally for skip and reject;
+ * raises for stop and when the reject limit is passed.
+ */
+static void
+reject_row(CsvScanState *st, const char *code, const char *column, const char *value, int value_len,
+		   const char *message)
+{
+	CsvReader  *r = &st->reader;
+
+	st->rows_rejected++;
+	if (st->opts.on_error == ON_ERROR_STOP)
+		ereport(ERROR,
+				(errcode(ERRCODE_BAD_COPY_FILE_FORMAT),
+				 errmsg("%s in \"%s\" line %lld%s%s", code, r->file->display, (long long) r->row_line,
+						column ? ", column " : "", column ? column : ""),
+				 errdetail("%s", message),
+				 errhint("Set on_error 'reject' to keep the good rows and record the bad ones in indicina.load_errors.")));
+	if (st->rejects)
+	{
+		RejectRecord rec;
+
+		rec.scan_id = st->scan_id;
+		rec.relation = st->relname;
+		rec.file = r->file->display;
+		rec.line = r->row_line;
+		rec.byte_offset = r->row_offset;
+		rec.column = column;
+		rec.value = value;
+		rec.value_len = value && value_len > RAW_LINE_MAX ? pg_mbcliplen(value, value_len, RAW_LINE_MAX) : value_len;
+		rec.raw = r->raw.data;
+		rec.raw_len = r->raw.len;
+		/* the raw text without its line ending */
+		while (rec.raw_len > 0 && (rec.raw[rec.raw_len - 1] == '\n' || rec.raw[rec.raw_len - 1] == '\r'))
+			rec.raw_len--;
+		rec.code = code;
+		rec.message = message;
+		reject_log_add(st->rejects, &rec);
+	}
+	if (st->opts.reject_limit >= 0 && !st->opts.reject_limit_percent &&
+		st->rows_rejected > (int64) st->opts.reject_limit)
+	{
+		if (st->rejects)
+			reject_log_flush(st->rejects);
+		ereport(ERROR,
+				(errcode(ERRCODE_BAD_COPY_FILE_FORMAT),
+				 errmsg("reject limit %s exceeded by foreign table \"%s\"", csv_reject_limit_text(&st->opts),
+						st->relname),
+				 errdetail("%lld of %lld rows read were rejected; the last in \"%s\" line %lld: %s",
+						   (long long) st->rows_rejected, (long long) st->rows_read, r->file->display,
+						   (long long) r->row_line, message),
+				 st->rejects ?
+				 errhint("SELECT * FROM indicina.load_errors WHERE scan_id = %lld lists them.",
+						 (long long) st->scan_id) : 0));
+	}
+}
+
+static void
+check_reject_percent(CsvScanState *st, bool at_end)
+{
+	double		pct;
+
+	if (st->opts.reject_limit < 0 || !st->opts.reject_limit_percent || st->rows_read == 0)
+		return;
+	if (!at_end && st->rows_read < REJECT_PERCENT_MIN_ROWS)
+		return;
+	pct = 100.0 * st->rows_rejected / st->rows_read;
+	if (pct > st->opts.reject_limit)
+	{
+		if (st->rejects)
+			reject_log_flush(st->rejects);
+		ereport(ERROR,
+				(errcode(ERRCODE_BAD_COPY_FILE_FORMAT),
+				 errmsg("reject limit %s exceeded by foreign table \"%s\"", csv_reject_limit_text(&st->opts),
+						st->relname),
+				 errdetail("%lld of %lld rows read (%.2f%%) were rejected.",
+						   (long long) st->rows_rejected, (long long) st->rows_read, pct),
+				 st->rejects ?
+				 errhint("SELECT * FROM indicina.load_errors WHERE scan_id = %lld lists them.",
+						 (long long) st->scan_id) : 0));
+	}
+}
+
+/* a generic type's input function, under a subtransaction when errors must not escape */
+static bool
+run_generic(CsvScanState *st, ColumnConverter *cv, const char *s, int len, Datum *out, CoerceError *err)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+	bool		ok = true;
+
+	if (st->opts.on_error == ON_ERROR_STOP)
+		return converter_run(cv, s, len, out, err);
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(oldcxt);
+	PG_TRY();
+	{
+		converter_run(cv, s, len, out, err);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+		coerce_fail(err, COERCE_INVALID_NUMBER, "%s", edata->message);
+		err->code = COERCE_OK;	/* marks "input function" below */
+		ok = false;
+	}
+	PG_END_TRY();
+	return ok;
+}
+
+/*
+ * The next good row into values/nulls; false at the end of the last file.
+ * Bad rows are rejected on the way.
+ */
+static bool
+scan_next(CsvScanState *st, Datum *values, bool *nulls)
+{
+	CsvReader  *r = &st->reader;
+	ScanPosition pos = {st, NULL};
+	ErrorContextCallback errcb;
+	bool		result = false;
+
+	errcb.callback = scan_error_callback;
+	errcb.arg = &pos;
+	errcb.previous = error_context_stack;
+	error_context_stack = &errcb;
+
+	for (;;)
+	{
+		int			i;
+		bool		bad = false;
+
+		CHECK_FOR_INTERRUPTS();
+		if (!st->file_open && !open_next_file(st))
+			break;
+		if (reader_next_row(r) == READ_END_OF_FILE)
+		{
+			if (!open_next_file(st))
+				break;
+			continue;
+		}
+		if (st->header_pending)
+		{
+			st->header_pending = false;
+			map_header(st, true);
+			continue;
+		}
+		st->rows_read++;
+		if (st->progress && st->rows_read % PROGRESS_EVERY == 0)
+		{
+			pgstat_progress_update_param(PROGRESS_COPY_BYTES_PROCESSED,
+										 st->bytes_before + reader_file_progress(r));
+			pgstat_progress_update_param(PROGRESS_COPY_TUPLES_PROCESSED, st->rows_read);
+			pgstat_progress_update_param(PROGRESS_COPY_TUPLES_EXCLUDED, st->rows_rejected);
+		}
+
+		/* structural defects first: they hold whatever columns the query needs */
+		if (r->row_unterminated)
+		{
+			reject_row(st, "UNTERMINATED_QUOTE", NULL, NULL, 0,
+					   "A quoted field is not closed before the end of the file.");
+			continue;
+		}
+		if (r->row_bad_utf8 && !st->opts.invalid_utf8_replace)
+		{
+			reject_row(st, "INVALID_UTF8", NULL, NULL, 0, "The row has bytes that are not valid UTF-8.");
+			continue;
+		}
+		if (r->nfields < st->expected_fields && !st->opts.fill_missing)
+		{
+			char	   *msg = psprintf("The row has %d fields and %d were expected.", r->nfields, st->expected_fields);
+
+			reject_row(st, "MISSING_COLUMNS", NULL, NULL, 0, msg);
+			continue;
+		}
+		if (r->nfields > st->expected_fields)
+		{
+			char	   *msg = psprintf("The row has %d fields and %d were expected.", r->nfields, st->expected_fields);
+
+			reject_row(st, "EXTRA_COLUMNS", NULL, NULL, 0, msg);
+			continue;
+		}
+
+		MemoryContextReset(st->row_cxt);
+		{
+			MemoryContext old = MemoryContextSwitchTo(st->row_cxt);
+
+			for (i = 0; i < st->natts && !bad; i++)
+			{
+				int			f;
+				const char *s;
+				int			len;
+				CoerceError err;
+				bool		ok;
+
+				nulls[i] = true;
+				values[i] = (Datum) 0;
+				if (!st->needed[i])
+					continue;
+				switch (st->source[i])
+				{
+					case SOURCE_FILE:
+						values[i] = CStringGetTextDatum(r->file->display);
+						nulls[i] = false;
+						continue;
+					case SOURCE_LINE:
+						values[i] = Int64GetDatum(r->row_line);
+						nulls[i] = false;
+						continue;
+					case SOURCE_BYTE_OFFSET:
+						values[i] = Int64GetDatum(r->row_offset);
+						nulls[i] = false;
+						continue;
+					case SOURCE_DATA:
+						break;
+				}
+				f = st->field_of[i];
+				if (f < 0 || f >= r->nfields || r->field_len[f] < 0)
+					s = NULL, len = 0;
+				else
+				{
+					s = r->fields.data + r->field_off[f];
+					len = r->field_len[f];
+					if ((st->opts.null_string && (int) strlen(st->opts.null_string) == len &&
+						 memcmp(s, st->opts.null_string, len) == 0) ||
+						(st->opts.blank_as_null && is_blank(s, len)))
+						s = NULL;
+				}
+				if (s == NULL)
+				{
+					if (st->notnull[i])
+					{
+						bad = true;
+						MemoryContextSwitchTo(old);
+						reject_row(st, "NULL_VALUE", st->conv[i].name, NULL, 0,
+								   psprintf("Column %s is NOT NULL and the field is empty.", st->conv[i].name));
+						old = MemoryContextSwitchTo(st->row_cxt);
+					}
+					continue;
+				}
+				pos.column = st->conv[i].name;
+				if (st->conv[i].kind == CONV_GENERIC)
+					ok = run_generic(st, &st->conv[i], s, len, &values[i], &err);
+				else
+					ok = converter_run(&st->conv[i], s, len, &values[i], &err);
+				pos.column = NULL;
+				if (!ok)
+				{
+					const char *code = err.code == COERCE_OK ? "INVALID_VALUE" : coerce_code_name(err.code);
+
+					bad = true;
+					MemoryContextSwitchTo(old);
+					reject_row(st, code, st->conv[i].name, s, len, pstrdup(err.reason));
+					old = MemoryContextSwitchTo(st->row_cxt);
+					break;
+				}
+				nulls[i] = false;
+			}
+			MemoryContextSwitchTo(old);
+		}
+		if (bad)
+			continue;
+		check_reject_percent(st, false);
+		st->rows_returned++;
+		result = true;
+		break;
+	}
+	if (!result)
+	{
+		check_reject_percent(st, true);
+		if (st->rejects)
+			reject_log_flush(st->rejects);
+	}
+	error_context_stack = errcb.previous;
+	return result;
+}
+
+static void
+scan_end(CsvScanState *st)
+{
+	if (st->file_open)
+		reader_close(&st->reader);
+	st->file_open = false;
+	if (st->rejects)
+		reject_log_flush(st->rejects);
+	if (st->progress)
+		pgstat_progress_end_command();
+	st->progress = false;
+}
+
+static void
+csvBeginForeignScan(ForeignScanState *node, int eflags)
+{
+	ForeignScan *plan = (ForeignScan *) node->ss.ps.plan;
+	List	   *needed = (List *) linitial(plan->fdw_private);
+
+	if (eflags & EXEC_FLAG_EXPLAIN_ONLY)
+	{
+		/* EXPLAIN without ANALYZE: only what the plan shows */
+		CsvScanState *st = palloc0(sizeof(CsvScanState));
+
+		csv_get_options(RelationGetRelid(node->ss.ss_currentRelation), &st->opts);
+		st->files = csv_resolve_files(&st->opts, true);
+		st->relname = RelationGetRelationName(node->ss.ss_currentRelation);
+		node->fdw_state = st;
+		return;
+	}
+	node->fdw_state = scan_begin(node->ss.ss_currentRelation, needed, CurrentMemoryContext, true);
+}
+
+static TupleTableSlot *
+csvIterateForeignScan(ForeignScanState *node)
+{
+	CsvScanState *st = (CsvScanState *) node->fdw_state;
+	TupleTableSlot *slot = node->ss.ss_ScanTupleSlot;
+
+	ExecClearTuple(slot);
+	if (scan_next(st, slot->tts_values, slot->tts_isnull))
+		ExecStoreVirtualTuple(slot);
+	return slot;
+}
+
+static void
+csvReScanForeignScan(ForeignScanState *node)
+{
+	CsvScanState *st = (CsvScanState *) node->fdw_state;
+
+	if (st->file_open)
+		reader_close(&st->reader);
+	st->file_open = false;
+	st->next_file = list_head(st->files);
+	st->bytes_before = 0;
+	st->rows_read = st->rows_returned = st->rows_rejected = 0;
+}
+
+static void
+csvEndForeignScan(ForeignScanState *node)
+{
+	CsvScanState *st = (CsvScanState *) node->fdw_state;
+
+	if (st && st->scan_cxt)
+		scan_end(st);
+}
+
+static void
+csvExplainForeignScan(ForeignScanState *node, ExplainState *es)
+{
+	CsvScanState *st = (CsvScanState *) node->fdw_state;
+	StringInfoData names;
+	ListCell   *lc;
+	int64		bytes = 0;
+
+	initStringInfo(&names);
+	foreach(lc, st->files)
+	{
+		CsvFile    *f = (CsvFile *) lfirst(lc);
+
+		appendStringInfo(&names, "%s%s", names.len ? ", " : "", f->display);
+		bytes += f->size;
+	}
+	ExplainPropertyText("Files", names.len ? names.data : "(none)", es);
+	ExplainPropertyInteger("File Bytes", NULL, bytes, es);
+	ExplainPropertyText("On Error", st->opts.on_error == ON_ERROR_STOP ? "stop" :
+						st->opts.on_error == ON_ERROR_SKIP ? "skip" : "reject", es);
+	ExplainPropertyText("Reject Limit", csv_reject_limit_text(&st->opts), es);
+	if (es->analyze && st->scan_cxt)
+	{
+		ExplainPropertyInteger("Rows Read", NULL, st->rows_read, es);
+		ExplainPropertyInteger("Rows Rejected", NULL, st->rows_rejected, es);
+		if (st->rejects)
+			ExplainPropertyInteger("Scan Id", NULL, st->scan_id, es);
+	}
+}
+
+/* ---------------------------------------------------------------------
+ * ANALYZE: a reservoir sample over the whole scan, as file_fdw does
+ * ---------------------------------------------------------------------
+ */
+static int
+csv_acquire_sample_rows(Relation onerel, int elevel, HeapTuple *rows, int targrows,
+						double *totalrows, double *totaldeadrows)
+{
+	TupleDesc	desc = RelationGetDescr(onerel);
+	Datum	   *values = palloc(sizeof(Datum) * desc->natts);
+	bool	   *nulls = palloc(sizeof(bool) * desc->natts);
+	List	   *all = NIL;
+	CsvScanState *st;
+	ReservoirStateData rstate;
+	double		rowstoskip = -1;
+	int			numrows = 0;
+	int			i;
+	MemoryContext tupcxt = AllocSetContextCreate(CurrentMemoryContext, "indicina_csv analyze",
+												 ALLOCSET_DEFAULT_SIZES);
+
+	for (i = 1; i <= desc->natts; i++)
+		if (!TupleDescAttr(desc, i - 1)->attisdropped)
+			all = lappend_int(all, i);
+	st = scan_begin(onerel, all, CurrentMemoryContext, false);
+	/* ANALYZE never stops on a bad row: it samples the good ones */
+	if (st->opts.on_error == ON_ERROR_STOP)
+		st->opts.on_error = ON_ERROR_SKIP;
+	st->opts.reject_limit = -1;
+	reservoir_init_selection_state(&rstate, targrows);
+	*totalrows = 0;
+	*totaldeadrows = 0;
+	while (scan_next(st, values, nulls))
+	{
+		vacuum_delay_point();
+		*totalrows += 1;
+		if (numrows < targrows)
+		{
+			MemoryContext old = MemoryContextSwitchTo(tupcxt);
+
+			rows[numrows++] = heap_form_tuple(desc, values, nulls);
+			MemoryContextSwitchTo(old);
+		}
+		else
+		{
+			if (rowstoskip < 0)
+				rowstoskip = reservoir_get_next_S(&rstate, *totalrows, targrows);
+			if (rowstoskip <= 0)
+			{
+				int			k = (int) (targrows * sampler_random_fract(&rstate.randstate));
+				MemoryContext old = MemoryContextSwitchTo(tupcxt);
+
+				heap_freetuple(rows[k]);
+				rows[k] = heap_form_tuple(desc, values, nulls);
+				MemoryContextSwitchTo(old);
+			}
+			rowstoskip -= 1;
+		}
+	}
+	scan_end(st);
+	ereport(elevel,
+			(errmsg("\"%s\": file contains %.0f rows (%lld rejected); %d rows in sample",
+					RelationGetRelationName(onerel), *totalrows, (long long) st->rows_rejected, numrows)));
+	MemoryContextDelete(st->scan_cxt);
+	return numrows;
+}
+
+static bool
+csvAnalyzeForeignTable(Relation relation, AcquireSampleRowsFunc *func, BlockNumber *totalpages)
+{
+	CsvOptions	opts;
+	List	   *files;
+	ListCell   *lc;
+	int64		bytes = 0;
+
+	csv_get_options(RelationGetRelid(relation), &opts);
+	files = csv_resolve_files(&opts, true);
+	foreach(lc, files)
+		bytes += ((CsvFile *) lfirst(lc))->size;
+	*totalpages = Max(1, (bytes + BLCKSZ - 1) / BLCKSZ);
+	*func = csv_acquire_sample_rows;
+	return true;
+}

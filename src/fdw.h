@@ -1,0 +1,235 @@
+/*-------------------------------------------------------------------------
+ *
+ * fdw.h
+ *		Declarations shared by the modules of the indicina_csv foreign-data
+ *		wrapper: options (options.c), the streaming CSV reader (reader.c),
+ *		the per-column converters (convert.c), the reject log (rejects.c)
+ *		and the FDW callbacks (fdw.c).
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef INDICINA_FDW_H
+#define INDICINA_FDW_H
+
+#include "postgres.h"
+
+#include <csv.h>
+#include <zlib.h>
+
+#include "access/tupdesc.h"
+#include "fmgr.h"
+#include "lib/stringinfo.h"
+#include "nodes/pg_list.h"
+#include "utils/relcache.h"
+
+#include "coerce.h"
+#include "labels.h"
+
+/* ---- options (options.c) ---- */
+
+typedef enum HeaderMode
+{
+	HEADER_FALSE,
+	HEADER_TRUE,				/* map columns by header name, any order */
+	HEADER_MATCH				/* header must name the columns, in order */
+} HeaderMode;
+
+typedef enum OnError
+{
+	ON_ERROR_STOP,
+	ON_ERROR_SKIP,
+	ON_ERROR_REJECT
+} OnError;
+
+typedef enum Compression
+{
+	COMPRESSION_AUTO,
+	COMPRESSION_GZIP,
+	COMPRESSION_NONE
+} Compression;
+
+typedef enum ColumnSource
+{
+	SOURCE_DATA,
+	SOURCE_FILE,
+	SOURCE_LINE,
+	SOURCE_BYTE_OFFSET
+} ColumnSource;
+
+typedef struct CsvOptions
+{
+	char	   *root;			/* server: directory every file must be under */
+	char	   *filename;		/* table: one file, relative to root (or absolute inside it) */
+	char	   *files;			/* table: glob or comma-separated list */
+	HeaderMode	header;
+	char		delimiter;
+	char		quote;
+	char		escape;
+	char	   *null_string;	/* NULL: only empty unquoted fields are NULL */
+	int			encoding;		/* PG encoding id of the files */
+	Compression compression;
+	int			skip_rows;		/* physical lines skipped before the header */
+	bool		trim;
+	bool		blank_as_null;
+	bool		fill_missing;
+	bool		invalid_utf8_replace;
+	OnError		on_error;
+	double		reject_limit;	/* < 0: none */
+	bool		reject_limit_percent;
+	bool		missing_columns_null;
+} CsvOptions;
+
+typedef struct CsvColumnOptions
+{
+	char	   *column_name;	/* header name to map from; NULL: attname */
+	ColumnSource source;
+	char	   *format;			/* NULL: the type's default */
+} CsvColumnOptions;
+
+typedef struct CsvFile
+{
+	char	   *path;			/* absolute, resolved */
+	char	   *display;		/* relative to root, for records and messages */
+	int64		size;			/* bytes on disk */
+} CsvFile;
+
+/* in options.c */
+extern void csv_get_options(Oid foreigntableid, CsvOptions *opts);
+extern void csv_get_column_options(Oid foreigntableid, int attnum, CsvColumnOptions *copts);
+extern List *csv_resolve_files(const CsvOptions *opts, bool missing_ok);
+extern char *csv_reject_limit_text(const CsvOptions *opts);
+
+/* ---- column converters (convert.c) ---- */
+
+typedef enum ConvKind
+{
+	CONV_TEXT,					/* text, varchar(n) */
+	CONV_INT2,
+	CONV_INT4,
+	CONV_INT8,
+	CONV_NUMERIC,
+	CONV_FLOAT4,
+	CONV_FLOAT8,
+	CONV_DATE,
+	CONV_TIMESTAMP,
+	CONV_BOOL,
+	CONV_LABEL,					/* text through a label domain */
+	CONV_ID,					/* text through normalize_id */
+	CONV_PHONE,					/* text through normalize_phone */
+	CONV_GENERIC				/* the type's input function */
+} ConvKind;
+
+typedef struct ColumnConverter
+{
+	int			attnum;
+	char	   *name;			/* the column's name, for records */
+	ConvKind	kind;
+	Oid			typid;
+	int32		typmod;
+	bool		lenient_number; /* format 'amount' */
+	DateFormat	datefmt;
+	LabelMap   *labels;
+	char		country[4];
+	FmgrInfo	infunc;
+	Oid			ioparam;
+} ColumnConverter;
+
+/* in convert.c */
+extern void converter_init(ColumnConverter *cv, Form_pg_attribute att, const CsvColumnOptions *copts,
+						   MemoryContext mcxt);
+extern bool converter_run(ColumnConverter *cv, const char *s, int len, Datum *out, CoerceError *err);
+extern void converter_check_format(Oid typid, const char *format);
+
+/* ---- the streaming reader (reader.c) ---- */
+
+#define RAW_LINE_MAX 1024		/* bytes of a rejected row's text kept */
+
+typedef struct CsvReader
+{
+	const CsvOptions *opts;
+	MemoryContext mcxt;
+	bool		count_only;		/* no field text needed (count(*)) */
+
+	/* the current file */
+	CsvFile    *file;
+	gzFile		gz;
+	int			fd;
+	bool		at_file_start;
+	int64		bytes_done;		/* of all files, compressed bytes for .gz */
+
+	/* read buffer and the physical line being assembled */
+	char	   *buf;
+	int			buf_len;
+	int			buf_pos;
+	bool		eof;
+	StringInfoData line;
+	StringInfoData conv;		/* a converted or repaired copy of the line */
+	int64		line_no;		/* physical lines started in this file */
+	int64		line_offset;	/* byte offset of the current line */
+	int64		offset;			/* byte offset of the next line */
+	const char *cur;			/* the current line as fed (line or conv) */
+	int			cur_len;
+	int			pending;		/* bytes of cur fed so far */
+	int			lines_to_skip;
+
+	/* libcsv and the row being assembled */
+	struct csv_parser parser;
+	bool		parser_live;
+	StringInfoData fields;		/* field bytes, one after another */
+	int		   *field_off;
+	int		   *field_len;		/* -1 for NULL */
+	int			nfields;
+	int			maxfields;
+	bool		row_ready;
+	bool		row_started;
+	bool		row_bad_utf8;
+	bool		row_unterminated;
+	int64		row_line;
+	int64		row_offset;
+	StringInfoData raw;			/* the row's raw text, at most RAW_LINE_MAX bytes */
+} CsvReader;
+
+typedef enum ReadResult
+{
+	READ_ROW,					/* a row is in reader->fields */
+	READ_END_OF_FILE
+} ReadResult;
+
+/* in reader.c */
+extern void reader_init(CsvReader *r, const CsvOptions *opts, bool count_only, MemoryContext mcxt);
+extern void reader_open(CsvReader *r, CsvFile *file);
+extern ReadResult reader_next_row(CsvReader *r);
+extern void reader_close(CsvReader *r);
+extern int64 reader_file_progress(CsvReader *r);
+
+/* ---- the reject log (rejects.c) ---- */
+
+typedef struct RejectRecord
+{
+	int64		scan_id;
+	const char *relation;
+	const char *file;
+	int64		line;
+	int64		byte_offset;
+	const char *column;			/* NULL when the whole row is at fault */
+	const char *value;
+	int			value_len;
+	const char *raw;
+	int			raw_len;
+	const char *code;
+	const char *message;
+} RejectRecord;
+
+typedef struct RejectLog RejectLog;
+
+/* in rejects.c */
+extern void rejects_init(void);
+extern RejectLog *reject_log_open(MemoryContext mcxt);
+extern void reject_log_add(RejectLog *log, const RejectRecord *rec);
+extern void reject_log_flush(RejectLog *log);
+extern int64 reject_next_scan_id(void);
+
+/* in fdw.c */
+extern void fdw_init(void);
+
+#endif							/* INDICINA_FDW_H */

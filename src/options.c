@@ -1,0 +1,561 @@
+/*-------------------------------------------------------------------------
+ *
+ * options.c
+ *		Options of the indicina_csv foreign-data wrapper: the validator,
+ *		their parsing into a CsvOptions, and the files a table names.
+ *
+ * Every option is checked when it is set (CREATE/ALTER SERVER, FOREIGN
+ * TABLE, column OPTIONS), so a typo fails at DDL time, not at 2 a.m.  As in
+ * file_fdw, only superusers and members of pg_read_server_files may set an
+ * option that names server files (root, filename, files).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <glob.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#include "access/reloptions.h"
+#include "catalog/pg_authid.h"
+#include "catalog/pg_foreign_server.h"
+#include "catalog/pg_foreign_table.h"
+#include "catalog/pg_attribute.h"
+#include "commands/defrem.h"
+#include "foreign/foreign.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/varlena.h"
+
+#include "fdw.h"
+
+typedef struct ValidOption
+{
+	const char *name;
+	Oid			context;		/* catalog the option belongs to */
+} ValidOption;
+
+static const ValidOption valid_options[] = {
+	{"root", ForeignServerRelationId},
+	{"filename", ForeignTableRelationId},
+	{"files", ForeignTableRelationId},
+	{"header", ForeignTableRelationId},
+	{"delimiter", ForeignTableRelationId},
+	{"quote", ForeignTableRelationId},
+	{"escape", ForeignTableRelationId},
+	{"null", ForeignTableRelationId},
+	{"encoding", ForeignTableRelationId},
+	{"compression", ForeignTableRelationId},
+	{"skip_rows", ForeignTableRelationId},
+	{"trim", ForeignTableRelationId},
+	{"blank_as_null", ForeignTableRelationId},
+	{"fill_missing", ForeignTableRelationId},
+	{"invalid_utf8", ForeignTableRelationId},
+	{"on_error", ForeignTableRelationId},
+	{"reject_limit", ForeignTableRelationId},
+	{"missing_columns", ForeignTableRelationId},
+	{"column_name", AttributeRelationId},
+	{"source", AttributeRelationId},
+	{"format", AttributeRelationId},
+	{NULL, InvalidOid}
+};
+
+static bool
+parse_bool_option(DefElem *def)
+{
+	return defGetBoolean(def);
+}
+
+static char
+single_byte_option(DefElem *def)
+{
+	char	   *v = defGetString(def);
+
+	if (strlen(v) != 1 || IS_HIGHBIT_SET(v[0]) || v[0] == '\n' || v[0] == '\r')
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+				 errmsg("%s must be a single one-byte character other than a newline", def->defname)));
+	return v[0];
+}
+
+static void
+enum_option_error(DefElem *def, const char *allowed)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+			 errmsg("invalid value for option \"%s\": \"%s\"", def->defname, defGetString(def)),
+			 errhint("Valid values are %s.", allowed)));
+}
+
+/* parses "100", "0", "2.5%" into the options */
+static void
+parse_reject_limit(DefElem *def, CsvOptions *opts)
+{
+	char	   *v = defGetString(def);
+	char	   *end;
+	double		d;
+	int			len = strlen(v);
+
+	opts->reject_limit_percent = len > 0 && v[len - 1] == '%';
+	errno = 0;
+	d = strtod(v, &end);
+	if (end == v || errno || (opts->reject_limit_percent ? end != v + len - 1 : *end != '\0') ||
+		d < 0 || (opts->reject_limit_percent && d > 100) ||
+		(!opts->reject_limit_percent && d != floor(d)))
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+				 errmsg("invalid value for option \"reject_limit\": \"%s\"", v),
+				 errhint("Give a number of rows, such as 100, or a percentage of the rows read, such as 1%%.")));
+	opts->reject_limit = d;
+}
+
+/* applies one table- or server-level option to opts (already validated by name) */
+static void
+apply_option(DefElem *def, CsvOptions *opts)
+{
+	const char *n = def->defname;
+
+	if (strcmp(n, "root") == 0)
+		opts->root = defGetString(def);
+	else if (strcmp(n, "filename") == 0)
+		opts->filename = defGetString(def);
+	else if (strcmp(n, "files") == 0)
+		opts->files = defGetString(def);
+	else if (strcmp(n, "header") == 0)
+	{
+		char	   *v = defGetString(def);
+
+		if (pg_strcasecmp(v, "match") == 0)
+			opts->header = HEADER_MATCH;
+		else
+			opts->header = parse_bool_option(def) ? HEADER_TRUE : HEADER_FALSE;
+	}
+	else if (strcmp(n, "delimiter") == 0)
+		opts->delimiter = single_byte_option(def);
+	else if (strcmp(n, "quote") == 0)
+		opts->quote = single_byte_option(def);
+	else if (strcmp(n, "escape") == 0)
+		opts->escape = single_byte_option(def);
+	else if (strcmp(n, "null") == 0)
+		opts->null_string = defGetString(def);
+	else if (strcmp(n, "encoding") == 0)
+	{
+		int			enc = pg_char_to_encoding(defGetString(def));
+
+		if (enc < 0 || !PG_VALID_ENCODING(enc))
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+					 errmsg("invalid value for option \"encoding\": \"%s\"", defGetString(def)),
+					 errhint("Give a PostgreSQL encoding name such as UTF8, LATIN1 or WIN1252.")));
+		opts->encoding = enc;
+	}
+	else if (strcmp(n, "compression") == 0)
+	{
+		char	   *v = defGetString(def);
+
+		if (strcmp(v, "auto") == 0)
+			opts->compression = COMPRESSION_AUTO;
+		else if (strcmp(v, "gzip") == 0)
+			opts->compression = COMPRESSION_GZIP;
+		else if (strcmp(v, "none") == 0)
+			opts->compression = COMPRESSION_NONE;
+		else
+			enum_option_error(def, "auto, gzip and none");
+	}
+	else if (strcmp(n, "skip_rows") == 0)
+	{
+		int			v;
+
+		if (!parse_int(defGetString(def), &v, 0, NULL) || v < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+					 errmsg("invalid value for option \"skip_rows\": \"%s\"", defGetString(def)),
+					 errhint("Give a number of lines, 0 or more.")));
+		opts->skip_rows = v;
+	}
+	else if (strcmp(n, "trim") == 0)
+		opts->trim = parse_bool_option(def);
+	else if (strcmp(n, "blank_as_null") == 0)
+		opts->blank_as_null = parse_bool_option(def);
+	else if (strcmp(n, "fill_missing") == 0)
+		opts->fill_missing = parse_bool_option(def);
+	else if (strcmp(n, "invalid_utf8") == 0)
+	{
+		char	   *v = defGetString(def);
+
+		if (strcmp(v, "reject") == 0)
+			opts->invalid_utf8_replace = false;
+		else if (strcmp(v, "replace") == 0)
+			opts->invalid_utf8_replace = true;
+		else
+			enum_option_error(def, "reject and replace");
+	}
+	else if (strcmp(n, "on_error") == 0)
+	{
+		char	   *v = defGetString(def);
+
+		if (strcmp(v, "stop") == 0)
+			opts->on_error = ON_ERROR_STOP;
+		else if (strcmp(v, "skip") == 0)
+			opts->on_error = ON_ERROR_SKIP;
+		else if (strcmp(v, "reject") == 0)
+			opts->on_error = ON_ERROR_REJECT;
+		else
+			enum_option_error(def, "stop, skip and reject");
+	}
+	else if (strcmp(n, "reject_limit") == 0)
+		parse_reject_limit(def, opts);
+	else if (strcmp(n, "missing_columns") == 0)
+	{
+		char	   *v = defGetString(def);
+
+		if (strcmp(v, "error") == 0)
+			opts->missing_columns_null = false;
+		else if (strcmp(v, "null") == 0)
+			opts->missing_columns_null = true;
+		else
+			enum_option_error(def, "error and null");
+	}
+}
+
+static void
+set_defaults(CsvOptions *opts)
+{
+	memset(opts, 0, sizeof(*opts));
+	opts->header = HEADER_TRUE;
+	opts->delimiter = ',';
+	opts->quote = '"';
+	opts->escape = '"';
+	opts->encoding = GetDatabaseEncoding();
+	opts->compression = COMPRESSION_AUTO;
+	opts->trim = false;
+	opts->invalid_utf8_replace = false;
+	opts->on_error = ON_ERROR_STOP;
+	opts->reject_limit = -1;
+}
+
+/* rejects paths that climb out ("..") before anything touches the disk */
+static void
+check_relative_path(const char *option, const char *path)
+{
+	const char *p = path;
+
+	while (*p)
+	{
+		const char *slash = strchr(p, '/');
+		int			len = slash ? (int) (slash - p) : (int) strlen(p);
+
+		if (len == 2 && p[0] == '.' && p[1] == '.')
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+					 errmsg("option \"%s\" may not contain \"..\": \"%s\"", option, path),
+					 errhint("Files are named relative to the server's root directory.")));
+		if (!slash)
+			break;
+		p = slash + 1;
+	}
+}
+
+PG_FUNCTION_INFO_V1(indicina_csv_validator);
+
+/*
+ * Validates the options of a server, foreign table or column: known names
+ * in the right place ("Perhaps you meant" otherwise), valid values, and the
+ * privilege to name server files.
+ */
+Datum
+indicina_csv_validator(PG_FUNCTION_ARGS)
+{
+	List	   *options = untransformRelOptions(PG_GETARG_DATUM(0));
+	Oid			catalog = PG_GETARG_OID(1);
+	CsvOptions	opts;
+	ListCell   *lc;
+	bool		has_source = false,
+				has_format = false,
+				has_column_name = false;
+
+	set_defaults(&opts);
+	foreach(lc, options)
+	{
+		DefElem    *def = (DefElem *) lfirst(lc);
+		const ValidOption *opt;
+		bool		found = false;
+
+		for (opt = valid_options; opt->name; opt++)
+			if (opt->context == catalog && strcmp(opt->name, def->defname) == 0)
+				found = true;
+		if (!found)
+		{
+			const char *closest = NULL;
+			int			best = 5;	/* farther than this is no suggestion */
+
+			for (opt = valid_options; opt->name; opt++)
+				if (opt->context == catalog)
+				{
+					int			d = varstr_levenshtein(def->defname, strlen(def->defname),
+													   opt->name, strlen(opt->name), 1, 1, 1, false);
+
+					if (d < best)
+						best = d, closest = opt->name;
+				}
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_INVALID_OPTION_NAME),
+					 errmsg("invalid option \"%s\"", def->defname),
+					 closest ? errhint("Perhaps you meant the option \"%s\".", closest) :
+					 errhint("There are no valid options in this context.")));
+		}
+
+		if (strcmp(def->defname, "root") == 0 || strcmp(def->defname, "filename") == 0 ||
+			strcmp(def->defname, "files") == 0)
+		{
+			if (!has_privs_of_role(GetUserId(), ROLE_PG_READ_SERVER_FILES))
+				ereport(ERROR,
+						(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+						 errmsg("only superuser or a role with privileges of the pg_read_server_files role may specify the %s option of an indicina_csv %s",
+								def->defname, catalog == ForeignServerRelationId ? "server" : "foreign table")));
+			if (strcmp(def->defname, "root") == 0 && !is_absolute_path(defGetString(def)))
+				ereport(ERROR,
+						(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+						 errmsg("option \"root\" must be an absolute path: \"%s\"", defGetString(def))));
+			if (strcmp(def->defname, "root") != 0)
+				check_relative_path(def->defname, defGetString(def));
+		}
+
+		if (catalog == AttributeRelationId)
+		{
+			if (strcmp(def->defname, "source") == 0)
+			{
+				char	   *v = defGetString(def);
+
+				if (strcmp(v, "file") != 0 && strcmp(v, "line") != 0 && strcmp(v, "byte_offset") != 0)
+					enum_option_error(def, "file, line and byte_offset");
+				has_source = true;
+			}
+			else if (strcmp(def->defname, "format") == 0)
+				has_format = true;
+			else
+				has_column_name = true;
+		}
+		else
+			apply_option(def, &opts);
+	}
+
+	if (catalog == ForeignTableRelationId)
+	{
+		if (opts.filename && opts.files)
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+					 errmsg("options \"filename\" and \"files\" cannot both be given")));
+		if (!opts.filename && !opts.files)
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
+					 errmsg("either \"filename\" or \"files\" is required for an indicina_csv foreign table")));
+		if (opts.delimiter == opts.quote)
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+					 errmsg("delimiter and quote must be different characters")));
+		if (opts.reject_limit >= 0 && opts.on_error == ON_ERROR_STOP)
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+					 errmsg("option \"reject_limit\" needs on_error 'skip' or 'reject'"),
+					 errhint("With on_error 'stop' the first bad row stops the scan.")));
+	}
+	if (catalog == ForeignServerRelationId && !opts.root)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
+				 errmsg("option \"root\" is required for an indicina_csv server"),
+				 errhint("Name the landing directory, e.g. OPTIONS (root '/srv/landing').")));
+	if (has_source && (has_format || has_column_name))
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+				 errmsg("a column with option \"source\" takes no \"format\" or \"column_name\"")));
+	PG_RETURN_VOID();
+}
+
+/* Collects the server and table options of a foreign table. */
+void
+csv_get_options(Oid foreigntableid, CsvOptions *opts)
+{
+	ForeignTable *table = GetForeignTable(foreigntableid);
+	ForeignServer *server = GetForeignServer(table->serverid);
+	ListCell   *lc;
+
+	set_defaults(opts);
+	foreach(lc, server->options)
+		apply_option((DefElem *) lfirst(lc), opts);
+	foreach(lc, table->options)
+		apply_option((DefElem *) lfirst(lc), opts);
+	if (!opts->root)
+		elog(ERROR, "indicina_csv server has no root");
+}
+
+void
+csv_get_column_options(Oid foreigntableid, int attnum, CsvColumnOptions *copts)
+{
+	ListCell   *lc;
+
+	memset(copts, 0, sizeof(*copts));
+	foreach(lc, GetForeignColumnOptions(foreigntableid, attnum))
+	{
+		DefElem    *def = (DefElem *) lfirst(lc);
+
+		if (strcmp(def->defname, "column_name") == 0)
+			copts->column_name = defGetString(def);
+		else if (strcmp(def->defname, "format") == 0)
+			copts->format = defGetString(def);
+		else if (strcmp(def->defname, "source") == 0)
+		{
+			char	   *v = defGetString(def);
+
+			copts->source = strcmp(v, "file") == 0 ? SOURCE_FILE :
+				strcmp(v, "line") == 0 ? SOURCE_LINE : SOURCE_BYTE_OFFSET;
+		}
+	}
+}
+
+char *
+csv_reject_limit_text(const CsvOptions *opts)
+{
+	if (opts->reject_limit < 0)
+		return pstrdup("none");
+	if (opts->reject_limit_percent)
+		return psprintf("%g%%", opts->reject_limit);
+	return psprintf("%.0f", opts->reject_limit);
+}
+
+static int
+file_cmp(const ListCell *a, const ListCell *b)
+{
+	return strcmp(((CsvFile *) lfirst(a))->display, ((CsvFile *) lfirst(b))->display);
+}
+
+/*
+ * Adds the files one pattern names (a glob, relative to the resolved root)
+ * to *files.  A file that resolves outside root, through ".." or a symbolic
+ * link, is refused.
+ */
+static void
+add_pattern(List **files, const char *root, const char *pattern, bool missing_ok)
+{
+	char	   *full;
+	glob_t		g;
+	int			rc;
+	size_t		i;
+	int			rootlen = strlen(root);
+
+	if (is_absolute_path(pattern))
+	{
+		if (strncmp(pattern, root, rootlen) != 0 || pattern[rootlen] != '/')
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+					 errmsg("file \"%s\" is outside the server's root directory", pattern)));
+		full = pstrdup(pattern);
+	}
+	else
+		full = psprintf("%s/%s", root, pattern);
+
+	rc = glob(full, GLOB_ERR | GLOB_NOSORT, NULL, &g);
+	if (rc == GLOB_NOMATCH || rc == GLOB_ABORTED)
+	{
+		globfree(&g);
+		if (missing_ok)
+			return;
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("no file matches \"%s\" under the server's root directory", pattern),
+				 errhint("Check the table's filename or files option and the landing directory.")));
+	}
+	if (rc != 0)
+	{
+		globfree(&g);
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory while listing \"%s\"", pattern)));
+	}
+	for (i = 0; i < g.gl_pathc; i++)
+	{
+		char		resolved[PATH_MAX];
+		struct stat st;
+		CsvFile    *f;
+
+		if (realpath(g.gl_pathv[i], resolved) == NULL)
+		{
+			int			save_errno = errno;
+
+			globfree(&g);
+			errno = save_errno;
+			ereport(ERROR,
+					(errcode_for_file_access(),
+					 errmsg("could not resolve \"%s\": %m", pattern)));
+		}
+		if (strncmp(resolved, root, rootlen) != 0 || resolved[rootlen] != '/')
+		{
+			globfree(&g);
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("file \"%s\" resolves outside the server's root directory", pattern),
+					 errdetail("Symbolic links out of the root are refused.")));
+		}
+		if (stat(resolved, &st) != 0 || !S_ISREG(st.st_mode))
+			continue;			/* directories and other non-files a glob may match */
+		f = palloc0(sizeof(CsvFile));
+		f->path = pstrdup(resolved);
+		f->display = pstrdup(resolved + rootlen + 1);
+		f->size = st.st_size;
+		*files = lappend(*files, f);
+	}
+	globfree(&g);
+}
+
+/*
+ * The files a table reads, sorted by their path under root, each once.
+ * missing_ok: no error when nothing matches (the planner's estimate).
+ */
+List *
+csv_resolve_files(const CsvOptions *opts, bool missing_ok)
+{
+	char		root[PATH_MAX];
+	List	   *files = NIL;
+	List	   *result = NIL;
+	ListCell   *lc;
+	const char *prev = NULL;
+
+	if (realpath(opts->root, root) == NULL)
+	{
+		if (missing_ok)
+			return NIL;
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not open the root directory \"%s\": %m", opts->root)));
+	}
+	if (opts->filename)
+		add_pattern(&files, root, opts->filename, missing_ok);
+	else
+	{
+		char	   *list = pstrdup(opts->files);
+		char	   *tok,
+				   *save;
+
+		for (tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+		{
+			while (*tok == ' ')
+				tok++;
+			if (*tok)
+				add_pattern(&files, root, tok, missing_ok);
+		}
+	}
+	list_sort(files, file_cmp);
+	foreach(lc, files)
+	{
+		CsvFile    *f = (CsvFile *) lfirst(lc);
+
+		if (prev && strcmp(prev, f->display) == 0)
+			continue;
+		result = lappend(result, f);
+		prev = f->display;
+	}
+	return result;
+}

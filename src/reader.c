@@ -1,0 +1,523 @@
+/*-------------------------------------------------------------------------
+ *
+ * reader.c
+ *		The streaming CSV reader of indicina_csv: plain or gzip files, read
+ *		in 64 kB blocks, split into physical lines, fed to libcsv one line at
+ *		a time, so every row knows the physical line and byte offset it
+ *		starts at and the raw text it came from.
+ *
+ * Memory stays flat: one block, the current line and the current row.
+ * libcsv allocates through palloc in the scan's context, and the gzip
+ * stream is closed by a memory-context callback, so an error or a cancel
+ * in the middle of a file leaks nothing.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "utils/memutils.h"
+
+#include "fdw.h"
+
+#define READ_BLOCK (64 * 1024)
+
+/* libcsv's allocations go to the scan's memory context */
+static MemoryContext csv_alloc_context;
+
+static void *
+csv_realloc(void *ptr, size_t size)
+{
+	if (ptr == NULL)
+		return MemoryContextAlloc(csv_alloc_context, size);
+	return repalloc(ptr, size);
+}
+
+static void
+csv_free_func(void *ptr)
+{
+	if (ptr)
+		pfree(ptr);
+}
+
+/* libcsv trims spaces and tabs around unquoted fields unless told none are spaces */
+static int
+csv_no_space(unsigned char c)
+{
+	return 0;
+}
+
+static int
+csv_is_space(unsigned char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+static void
+on_field(void *s, size_t len, void *data)
+{
+	CsvReader  *r = (CsvReader *) data;
+
+	if (r->nfields == r->maxfields)
+	{
+		r->maxfields *= 2;
+		r->field_off = repalloc(r->field_off, sizeof(int) * r->maxfields);
+		r->field_len = repalloc(r->field_len, sizeof(int) * r->maxfields);
+	}
+	if (s == NULL)
+		r->field_len[r->nfields] = -1;	/* empty and unquoted: NULL */
+	else if (r->count_only)
+		r->field_len[r->nfields] = 0;
+	else
+	{
+		if (len > MaxAllocSize / 2)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("field too long in \"%s\" line %lld", r->file->display, (long long) r->row_line)));
+		r->field_off[r->nfields] = r->fields.len;
+		r->field_len[r->nfields] = (int) len;
+		appendBinaryStringInfo(&r->fields, s, (int) len);
+	}
+	r->nfields++;
+}
+
+static void
+on_row(int c, void *data)
+{
+	((CsvReader *) data)->row_ready = true;
+}
+
+static void
+close_stream(CsvReader *r)
+{
+	if (r->gz)
+	{
+		gzclose(r->gz);
+		r->gz = NULL;
+	}
+	if (r->fd >= 0)
+	{
+		close(r->fd);
+		r->fd = -1;
+	}
+}
+
+/* closes the file if the scan's memory goes away in an error or a cancel */
+static void
+reader_reset_callback(void *arg)
+{
+	close_stream((CsvReader *) arg);
+}
+
+void
+reader_init(CsvReader *r, const CsvOptions *opts, bool count_only, MemoryContext mcxt)
+{
+	MemoryContextCallback *cb;
+	MemoryContext old = MemoryContextSwitchTo(mcxt);
+
+	memset(r, 0, sizeof(*r));
+	r->opts = opts;
+	r->mcxt = mcxt;
+	r->count_only = count_only;
+	r->fd = -1;
+	r->buf = palloc(READ_BLOCK);
+	initStringInfo(&r->line);
+	initStringInfo(&r->conv);
+	initStringInfo(&r->fields);
+	initStringInfo(&r->raw);
+	r->maxfields = 16;
+	r->field_off = palloc(sizeof(int) * r->maxfields);
+	r->field_len = palloc(sizeof(int) * r->maxfields);
+	cb = palloc(sizeof(MemoryContextCallback));
+	cb->func = reader_reset_callback;
+	cb->arg = r;
+	MemoryContextRegisterResetCallback(mcxt, cb);
+	MemoryContextSwitchTo(old);
+}
+
+void
+reader_open(CsvReader *r, CsvFile *file)
+{
+	unsigned char magic[2] = {0, 0};
+	bool		gzip = false;
+	int			fd;
+
+	close_stream(r);
+	r->file = file;
+	fd = open(file->path, O_RDONLY | PG_BINARY, 0);
+	if (fd < 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not open \"%s\" for reading: %m", file->display)));
+	if (r->opts->compression != COMPRESSION_NONE)
+	{
+		if (read(fd, magic, 2) == 2 && magic[0] == 0x1f && magic[1] == 0x8b)
+			gzip = true;
+		else if (r->opts->compression == COMPRESSION_GZIP)
+		{
+			close(fd);
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("\"%s\" is not gzip-compressed", file->display),
+					 errhint("Set compression 'auto' to read plain and gzip files alike.")));
+		}
+		if (lseek(fd, 0, SEEK_SET) != 0)
+		{
+			close(fd);
+			ereport(ERROR, (errcode_for_file_access(), errmsg("could not seek in \"%s\": %m", file->display)));
+		}
+	}
+	if (gzip)
+	{
+		r->gz = gzdopen(fd, "rb");
+		if (!r->gz)
+		{
+			close(fd);
+			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory opening \"%s\"", file->display)));
+		}
+		gzbuffer(r->gz, READ_BLOCK);
+	}
+	else
+		r->fd = fd;
+
+	r->buf_len = r->buf_pos = 0;
+	r->eof = false;
+	r->at_file_start = true;
+	r->line_no = 0;
+	r->offset = 0;
+	r->lines_to_skip = r->opts->skip_rows;
+	r->row_started = false;
+	r->cur_len = r->pending = 0;
+
+	if (r->parser_live)
+		csv_free(&r->parser);
+	csv_alloc_context = r->mcxt;
+	if (csv_init(&r->parser, CSV_EMPTY_IS_NULL) != 0)
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory initialising the CSV parser")));
+	r->parser_live = true;
+	csv_set_realloc_func(&r->parser, csv_realloc);
+	csv_set_free_func(&r->parser, csv_free_func);
+	csv_set_delim(&r->parser, (unsigned char) r->opts->delimiter);
+	csv_set_quote(&r->parser, (unsigned char) r->opts->quote);
+	csv_set_space_func(&r->parser, r->opts->trim ? csv_is_space : csv_no_space);
+}
+
+/* bytes of the current file consumed so far (compressed bytes for gzip) */
+int64
+reader_file_progress(CsvReader *r)
+{
+	if (r->gz)
+		return (int64) gzoffset(r->gz);
+	return r->offset;
+}
+
+static bool
+fill_buffer(CsvReader *r)
+{
+	int			n;
+
+	CHECK_FOR_INTERRUPTS();
+	if (r->gz)
+	{
+		n = gzread(r->gz, r->buf, READ_BLOCK);
+		if (n < 0)
+		{
+			int			zerr;
+			const char *msg = gzerror(r->gz, &zerr);
+
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("could not decompress \"%s\" near line %lld: %s",
+							r->file->display, (long long) r->line_no + 1, msg)));
+		}
+	}
+	else
+	{
+		n = read(r->fd, r->buf, READ_BLOCK);
+		if (n < 0)
+			ereport(ERROR,
+					(errcode_for_file_access(),
+					 errmsg("could not read \"%s\": %m", r->file->display)));
+	}
+	r->buf_len = n;
+	r->buf_pos = 0;
+	if (n == 0)
+		r->eof = true;
+	return n > 0;
+}
+
+/*
+ * Collects the next physical line (with its newline, if any) into r->line.
+ * Returns false at the end of the file.
+ */
+static bool
+next_line(CsvReader *r)
+{
+	resetStringInfo(&r->line);
+	for (;;)
+	{
+		char	   *start,
+				   *nl;
+		int			avail;
+
+		if (r->buf_pos >= r->buf_len && (r->eof || !fill_buffer(r)))
+			return r->line.len > 0;
+		start = r->buf + r->buf_pos;
+		avail = r->buf_len - r->buf_pos;
+		nl = memchr(start, '\n', avail);
+		if (nl)
+		{
+			int			n = (int) (nl - start) + 1;
+
+			appendBinaryStringInfo(&r->line, start, n);
+			r->buf_pos += n;
+			return true;
+		}
+		appendBinaryStringInfo(&r->line, start, avail);
+		r->buf_pos = r->buf_len;
+	}
+}
+
+/* replaces each invalid UTF-8 sequence by U+FFFD into r->conv */
+static void
+repair_utf8(CsvReader *r, const char *s, int len)
+{
+	resetStringInfo(&r->conv);
+	while (len > 0)
+	{
+		int			ok = pg_encoding_verifymbstr(PG_UTF8, s, len);
+
+		appendBinaryStringInfo(&r->conv, s, ok);
+		s += ok;
+		len -= ok;
+		if (len > 0)
+		{
+			appendBinaryStringInfo(&r->conv, "\xEF\xBF\xBD", 3);
+			s++;
+			len--;
+		}
+	}
+}
+
+/* Windows-1252's 0x80-0x9F, as Unicode code points (0: undefined) */
+static const uint16 win1252_high[32] = {
+	0x20AC, 0, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0, 0x017D, 0,
+	0, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0, 0x017E, 0x0178
+};
+
+/*
+ * LATIN1 or WIN1252 to UTF-8 into r->conv, never failing: an undefined
+ * WIN1252 byte becomes U+FFFD.  Other conversions go through PostgreSQL's.
+ */
+static void
+convert_line(CsvReader *r, const char *s, int len)
+{
+	int			i;
+
+	resetStringInfo(&r->conv);
+	if (GetDatabaseEncoding() == PG_UTF8 && (r->opts->encoding == PG_LATIN1 || r->opts->encoding == PG_WIN1252))
+	{
+		for (i = 0; i < len; i++)
+		{
+			unsigned char c = (unsigned char) s[i];
+			unsigned int cp = c;
+
+			if (c < 0x80)
+			{
+				appendStringInfoCharMacro(&r->conv, (char) c);
+				continue;
+			}
+			if (r->opts->encoding == PG_WIN1252 && c < 0xA0)
+				cp = win1252_high[c - 0x80] ? win1252_high[c - 0x80] : 0xFFFD;
+			if (cp < 0x800)
+			{
+				appendStringInfoCharMacro(&r->conv, (char) (0xC0 | (cp >> 6)));
+				appendStringInfoCharMacro(&r->conv, (char) (0x80 | (cp & 0x3F)));
+			}
+			else
+			{
+				appendStringInfoCharMacro(&r->conv, (char) (0xE0 | (cp >> 12)));
+				appendStringInfoCharMacro(&r->conv, (char) (0x80 | ((cp >> 6) & 0x3F)));
+				appendStringInfoCharMacro(&r->conv, (char) (0x80 | (cp & 0x3F)));
+			}
+		}
+	}
+	else
+	{
+		char	   *c = pg_any_to_server(s, len, r->opts->encoding);
+
+		appendBinaryStringInfo(&r->conv, c, strlen(c));
+	}
+}
+
+/*
+ * Feeds one physical line to libcsv.  A lone CR (old Mac files) also ends
+ * a row, so the line is cut after each one and fed piece by piece; at most
+ * one row ends per piece.  Returns true when a row is complete, with
+ * *consumed set to the bytes of the line fed so far.
+ */
+static bool
+feed(CsvReader *r, const char *s, int len, int *consumed)
+{
+	int			start = *consumed;
+	int			end = start;
+
+	while (end < len)
+	{
+		if (s[end] == '\r' && end + 1 < len && s[end + 1] != '\n')
+		{
+			end++;
+			break;
+		}
+		end++;
+	}
+	if (csv_parse(&r->parser, s + start, end - start, on_field, on_row, r) != (size_t) (end - start))
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("CSV parser failed in \"%s\" line %lld: %s", r->file->display,
+						(long long) r->line_no, csv_strerror(csv_error(&r->parser)))));
+	*consumed = end;
+	return r->row_ready;
+}
+
+static void
+begin_row(CsvReader *r, int64 offset)
+{
+	r->nfields = 0;
+	resetStringInfo(&r->fields);
+	resetStringInfo(&r->raw);
+	r->row_ready = false;
+	r->row_bad_utf8 = false;
+	r->row_unterminated = false;
+	r->row_line = r->line_no;
+	r->row_offset = offset;
+	r->row_started = true;
+}
+
+static void
+keep_raw(CsvReader *r, const char *s, int len)
+{
+	int			room = RAW_LINE_MAX - r->raw.len;
+
+	if (room > 0)
+		appendBinaryStringInfo(&r->raw, s, len <= room ? len : pg_mbcliplen(s, len, room));
+}
+
+/* libcsv's parser states (csv.h keeps them private): between rows, inside a field */
+#define PSTATE_ROW_NOT_BEGUN 0
+#define PSTATE_FIELD_BEGUN 2
+
+/*
+ * Feeds the rest of the current line (from r->pending) until a row ends or
+ * the line is used up.  Returns true when a row is complete.
+ */
+static bool
+feed_pending(CsvReader *r)
+{
+	if (r->parser.pstate == PSTATE_ROW_NOT_BEGUN && !r->row_started)
+		begin_row(r, r->line_offset + r->pending);
+	/* the text as converted (or repaired), so it is valid in the database encoding */
+	keep_raw(r, r->cur + r->pending, r->cur_len - r->pending);
+	if (feed(r, r->cur, r->cur_len, &r->pending))
+	{
+		r->row_started = false;
+		return true;
+	}
+	return false;
+}
+
+/*
+ * Reads up to the end of the next row.  The row's fields are in r->fields
+ * (offsets r->field_off, lengths r->field_len, -1 for NULL), its position in
+ * r->row_line / r->row_offset, its raw text in r->raw; r->row_bad_utf8 and
+ * r->row_unterminated flag structural defects.
+ */
+ReadResult
+reader_next_row(CsvReader *r)
+{
+	for (;;)
+	{
+		const char *s;
+		int			len;
+
+		/* a line that ended one row may hold the start of the next */
+		if (r->pending < r->cur_len)
+		{
+			if (feed_pending(r))
+				return READ_ROW;
+			continue;
+		}
+
+		if (!next_line(r))
+		{
+			/* end of file: a last row without a newline, or an open quote */
+			if (!r->row_started || r->parser.pstate == PSTATE_ROW_NOT_BEGUN)
+				return READ_END_OF_FILE;
+			r->row_unterminated = r->parser.pstate == PSTATE_FIELD_BEGUN && r->parser.quoted;
+			csv_fini(&r->parser, on_field, on_row, r);
+			r->row_started = false;
+			r->row_ready = true;
+			return READ_ROW;
+		}
+		r->line_no++;
+		r->line_offset = r->offset;
+		r->offset += r->line.len;
+		s = r->line.data;
+		len = r->line.len;
+
+		if (r->at_file_start)
+		{
+			r->at_file_start = false;
+			if (len >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0 && r->opts->encoding == PG_UTF8)
+			{
+				s += 3;
+				len -= 3;
+				r->line_offset += 3;
+			}
+		}
+		if (r->lines_to_skip > 0)
+		{
+			r->lines_to_skip--;
+			continue;
+		}
+		if (r->parser.pstate == PSTATE_ROW_NOT_BEGUN && !r->row_started)
+			begin_row(r, r->line_offset);
+
+		/* encoding: convert, or check UTF-8 (fast for ASCII) */
+		if (r->opts->encoding != GetDatabaseEncoding())
+		{
+			convert_line(r, s, len);
+			s = r->conv.data;
+			len = r->conv.len;
+		}
+		else if (r->opts->encoding == PG_UTF8 && pg_encoding_verifymbstr(PG_UTF8, s, len) != len)
+		{
+			r->row_bad_utf8 = true;
+			repair_utf8(r, s, len);
+			s = r->conv.data;
+			len = r->conv.len;
+		}
+		r->cur = s;
+		r->cur_len = len;
+		r->pending = 0;
+		if (feed_pending(r))
+			return READ_ROW;
+	}
+}
+
+void
+reader_close(CsvReader *r)
+{
+	close_stream(r);
+	if (r->parser_live)
+	{
+		csv_alloc_context = r->mcxt;
+		csv_free(&r->parser);
+		r->parser_live = false;
+	}
+	r->cur_len = r->pending = 0;
+}

@@ -1,0 +1,38 @@
+-- 20_csv_fdw.sql: the indicina_csv foreign-data wrapper and its reject log.
+
+CREATE FUNCTION indicina.csv_handler() RETURNS fdw_handler
+    AS 'MODULE_PATHNAME', 'indicina_csv_handler' LANGUAGE C STRICT;
+CREATE FUNCTION indicina.csv_validator(text[], oid) RETURNS void
+    AS 'MODULE_PATHNAME', 'indicina_csv_validator' LANGUAGE C STRICT;
+CREATE FOREIGN DATA WRAPPER indicina_csv
+    HANDLER indicina.csv_handler VALIDATOR indicina.csv_validator;
+COMMENT ON FOREIGN DATA WRAPPER indicina_csv IS 'CSV landing files: typed, lenient, with every bad row recorded in indicina.load_errors';
+
+-- scan ids come from a sequence: nextval survives the rollback of the scan
+CREATE SEQUENCE indicina.scan_id_seq;
+GRANT USAGE ON SEQUENCE indicina.scan_id_seq TO PUBLIC;
+
+-- The reject log lives in a file under the data directory so that it
+-- survives rollback (see src/rejects.c); this function reads it back.
+CREATE FUNCTION indicina.read_load_errors(
+    OUT scan_id bigint, OUT logged_at timestamptz, OUT relation text, OUT file text,
+    OUT line bigint, OUT byte_offset bigint, OUT column_name text, OUT code text,
+    OUT message text, OUT raw_value text, OUT raw_line text)
+    RETURNS SETOF record
+    AS 'MODULE_PATHNAME', 'indicina_load_errors' LANGUAGE C STRICT VOLATILE;
+COMMENT ON FUNCTION indicina.read_load_errors() IS 'every row an indicina_csv scan did not load, and why (survives rollback)';
+
+CREATE VIEW indicina.load_errors AS SELECT * FROM indicina.read_load_errors();
+COMMENT ON VIEW indicina.load_errors IS 'every row an indicina_csv scan did not load: scan, relation, file, line, byte offset, column, code, message, raw value and raw line';
+
+CREATE FUNCTION indicina.clear_load_errors() RETURNS bigint
+    AS 'MODULE_PATHNAME', 'indicina_clear_load_errors' LANGUAGE C STRICT VOLATILE;
+COMMENT ON FUNCTION indicina.clear_load_errors() IS 'empties the reject log; returns how many records it held';
+
+-- The log holds raw text of server files: readable, like the files
+-- themselves, by superusers and pg_read_server_files only.
+REVOKE ALL ON FUNCTION indicina.read_load_errors() FROM PUBLIC;
+REVOKE ALL ON FUNCTION indicina.clear_load_errors() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION indicina.read_load_errors() TO pg_read_server_files;
+GRANT EXECUTE ON FUNCTION indicina.clear_load_errors() TO pg_read_server_files;
+GRANT SELECT ON indicina.load_errors TO pg_read_server_files;
