@@ -149,6 +149,7 @@ typedef struct CsvReader
 	const CsvOptions *opts;
 	MemoryContext mcxt;
 	bool		count_only;		/* no field text needed (count(*)) */
+	bool		escape_is_quote;	/* plain lines may skip libcsv */
 
 	/* the current file */
 	CsvFile    *file;
@@ -181,7 +182,6 @@ typedef struct CsvReader
 	int			nfields;
 	int			maxfields;
 	bool		row_ready;
-	bool		row_started;
 	bool		row_bad_utf8;
 	bool		row_unterminated;
 	int64		row_line;

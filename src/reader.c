@@ -190,8 +190,8 @@ reader_open(CsvReader *r, CsvFile *file)
 	r->line_no = 0;
 	r->offset = 0;
 	r->lines_to_skip = r->opts->skip_rows;
-	r->row_started = false;
 	r->cur_len = r->pending = 0;
+	r->escape_is_quote = r->opts->escape == r->opts->quote;
 
 	if (r->parser_live)
 		csv_free(&r->parser);
@@ -395,7 +395,6 @@ begin_row(CsvReader *r, int64 offset)
 	r->row_unterminated = false;
 	r->row_line = r->line_no;
 	r->row_offset = offset;
-	r->row_started = true;
 }
 
 static void
@@ -412,22 +411,82 @@ keep_raw(CsvReader *r, const char *s, int len)
 #define PSTATE_FIELD_BEGUN 2
 
 /*
+ * The fast path for a whole line with no quote character, between rows:
+ * split on the delimiter with memchr, with libcsv's rules for unquoted
+ * fields (an empty field is NULL; with trim, spaces and tabs around a field
+ * go and a field of only those is NULL; a blank line is no row).  Most lines
+ * of a drop take this path; anything quoted, or a lone CR, goes to libcsv.
+ * Returns -1 when the line is not for this path, else whether a row came.
+ */
+static int
+split_plain_line(CsvReader *r)
+{
+	const char *s = r->cur + r->pending;
+	int			len = r->cur_len - r->pending;
+	int			end = len;
+	const char *p,
+			   *stop;
+	char		delim = r->opts->delimiter;
+
+	if (memchr(s, r->opts->quote, len) != NULL)
+		return -1;
+	if (end > 0 && s[end - 1] == '\n')
+		end--;
+	if (end > 0 && s[end - 1] == '\r')
+		end--;
+	if (memchr(s, '\r', end) != NULL)
+		return -1;
+	r->pending = r->cur_len;
+	if (end == 0)
+		return 0;				/* a blank line */
+
+	p = s;
+	stop = s + end;
+	for (;;)
+	{
+		const char *q = memchr(p, delim, stop - p);
+		const char *fe = q ? q : stop;
+		const char *fs = p;
+
+		if (r->opts->trim)
+		{
+			while (fs < fe && (*fs == ' ' || *fs == '\t'))
+				fs++;
+			while (fe > fs && (fe[-1] == ' ' || fe[-1] == '\t'))
+				fe--;
+		}
+		on_field(fe > fs ? (void *) fs : NULL, fe - fs, r);
+		if (!q)
+			break;
+		p = q + 1;
+	}
+	r->row_ready = true;
+	return 1;
+}
+
+/*
  * Feeds the rest of the current line (from r->pending) until a row ends or
  * the line is used up.  Returns true when a row is complete.
  */
 static bool
 feed_pending(CsvReader *r)
 {
-	if (r->parser.pstate == PSTATE_ROW_NOT_BEGUN && !r->row_started)
+	/* libcsv is between rows exactly when its state is ROW_NOT_BEGUN */
+	bool		between_rows = r->parser.pstate == PSTATE_ROW_NOT_BEGUN;
+
+	/* a fresh line's row was begun by the caller, before its checks */
+	if (between_rows && r->pending > 0)
 		begin_row(r, r->line_offset + r->pending);
 	/* the text as converted (or repaired), so it is valid in the database encoding */
 	keep_raw(r, r->cur + r->pending, r->cur_len - r->pending);
-	if (feed(r, r->cur, r->cur_len, &r->pending))
+	if (between_rows && r->escape_is_quote)
 	{
-		r->row_started = false;
-		return true;
+		int			rc = split_plain_line(r);
+
+		if (rc >= 0)
+			return rc == 1;
 	}
-	return false;
+	return feed(r, r->cur, r->cur_len, &r->pending);
 }
 
 /*
@@ -455,11 +514,10 @@ reader_next_row(CsvReader *r)
 		if (!next_line(r))
 		{
 			/* end of file: a last row without a newline, or an open quote */
-			if (!r->row_started || r->parser.pstate == PSTATE_ROW_NOT_BEGUN)
+			if (r->parser.pstate == PSTATE_ROW_NOT_BEGUN)
 				return READ_END_OF_FILE;
 			r->row_unterminated = r->parser.pstate == PSTATE_FIELD_BEGUN && r->parser.quoted;
 			csv_fini(&r->parser, on_field, on_row, r);
-			r->row_started = false;
 			r->row_ready = true;
 			return READ_ROW;
 		}
@@ -484,7 +542,8 @@ reader_next_row(CsvReader *r)
 			r->lines_to_skip--;
 			continue;
 		}
-		if (r->parser.pstate == PSTATE_ROW_NOT_BEGUN && !r->row_started)
+
+		if (r->parser.pstate == PSTATE_ROW_NOT_BEGUN)
 			begin_row(r, r->line_offset);
 
 		/* encoding: convert, or check UTF-8 (fast for ASCII) */

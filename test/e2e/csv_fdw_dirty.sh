@@ -66,6 +66,10 @@ SELECT count(*) FROM ((SELECT * FROM expected EXCEPT ALL SELECT * FROM got)
 SQL
 )
     is "$mismatches" 0 "$source: rejects = the injected structural defects, same file, line and code"
+    if [ "$mismatches" != 0 ]; then
+        q -c "SELECT '# got ' || file || ':' || line || ' ' || code || ' ' || coalesce(column_name, '') || ' ' || message FROM indicina.load_errors e WHERE scan_id = $scan AND NOT EXISTS (SELECT 1 FROM defects d WHERE d.file = e.file AND d.line = e.line AND d.kind IN ('missing_fields', 'extra_fields', 'invalid_utf8', 'impossible_date', 'blank_id')) LIMIT 5"
+        q -c "SELECT '# missed ' || file || ':' || line || ' ' || kind FROM defects d WHERE source = '$source' AND kind IN ('missing_fields', 'extra_fields', 'invalid_utf8', 'impossible_date', 'blank_id') AND NOT EXISTS (SELECT 1 FROM indicina.load_errors e WHERE e.scan_id = $scan AND d.file = e.file AND d.line = e.line) LIMIT 5"
+    fi
     expected_n=$(q -c "SELECT count(*) FROM defects WHERE source = '$source' AND kind IN ('missing_fields', 'extra_fields', 'invalid_utf8', 'impossible_date', 'blank_id')")
     ok $([ "$expected_n" -gt 0 ]; echo $?) "$source: the drop has $expected_n structural defects to find"
 
