@@ -25,7 +25,7 @@ OBJS = \
 SQL_PIECES = $(sort $(wildcard src/sql/*.sql))
 DATA_built = $(EXTENSION)--$(EXTVERSION).sql
 
-REGRESS = extension coerce_amount coerce_date coerce_misc
+REGRESS = extension coerce_amount coerce_date coerce_misc csv_fdw
 REGRESS_OPTS = --inputdir=. --load-extension=plpgsql
 
 # Warnings are errors in our own code.  -Wextra's unused-parameter and
@@ -43,6 +43,10 @@ EXTRA_CLEAN = $(GENERATOR) results regression.diffs regression.out
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+# PGXS tracks no header dependencies: every object depends on every header,
+# so a changed struct never leaves a stale object behind.
+$(OBJS): $(wildcard src/*.h)
 
 $(EXTENSION)--$(EXTVERSION).sql: $(SQL_PIECES) $(EXTENSION).control
 	cat $(SQL_PIECES) > $@

@@ -78,6 +78,7 @@ typedef struct CsvScanState
 	int			ndata;			/* data (non-source) columns */
 	int			expected_fields;
 	bool		any_generic;
+	bool		count_only;		/* no column needs the field text */
 
 	CsvReader	reader;
 	RejectLog  *rejects;
@@ -328,6 +329,7 @@ scan_begin(Relation rel, List *needed, MemoryContext parent, bool log_rejects)
 			count_only = false;
 		}
 
+	st->count_only = count_only;
 	reader_init(&st->reader, &st->opts, count_only, scan_cxt);
 	if (log_rejects && st->opts.on_error == ON_ERROR_REJECT)
 	{
@@ -381,12 +383,8 @@ map_header(CsvScanState *st, bool from_header)
 		{
 			char		key[NAMEDATALEN * 2];
 
-			if (r->field_len[f] < 0 || r->count_only)
-			{
-				if (r->count_only)
-					break;
+			if (r->field_len[f] < 0)
 				continue;
-			}
 			label_key(r->fields.data + r->field_off[f], r->field_len[f], key, sizeof(key));
 			if (strcmp(key, st->match_name[i]) == 0)
 			{
@@ -403,7 +401,7 @@ map_header(CsvScanState *st, bool from_header)
 							   NameStr(TupleDescAttr(RelationGetDescr(st->rel), i)->attname), pos + 1),
 					 errhint("Use header 'true' to map columns by name in any order.")));
 		pos++;
-		if (st->field_of[i] < 0 && !st->opts.missing_columns_null && !r->count_only)
+		if (st->field_of[i] < 0 && !st->opts.missing_columns_null)
 			ereport(ERROR,
 					(errcode(ERRCODE_FDW_COLUMN_NAME_NOT_FOUND),
 					 errmsg("file \"%s\" has no column \"%s\" for foreign table \"%s\"",
@@ -435,6 +433,8 @@ open_next_file(CsvScanState *st)
 	st->header_pending = st->opts.header != HEADER_FALSE;
 	if (!st->header_pending)
 		map_header(st, false);
+	else
+		st->reader.count_only = false;	/* the header's names are needed even for count(*) */
 	return true;
 }
 
@@ -604,6 +604,7 @@ scan_next(CsvScanState *st, Datum *values, bool *nulls)
 		{
 			st->header_pending = false;
 			map_header(st, true);
+			st->reader.count_only = st->count_only;
 			continue;
 		}
 		st->rows_read++;

@@ -165,6 +165,7 @@ typedef struct CsvReader
 	bool		eof;
 	StringInfoData line;
 	StringInfoData conv;		/* a converted or repaired copy of the line */
+	StringInfoData esc;			/* the line with escapes rewritten for libcsv */
 	int64		line_no;		/* physical lines started in this file */
 	int64		line_offset;	/* byte offset of the current line */
 	int64		offset;			/* byte offset of the next line */

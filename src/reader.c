@@ -127,6 +127,7 @@ reader_init(CsvReader *r, const CsvOptions *opts, bool count_only, MemoryContext
 	r->buf = palloc(READ_BLOCK);
 	initStringInfo(&r->line);
 	initStringInfo(&r->conv);
+	initStringInfo(&r->esc);
 	initStringInfo(&r->fields);
 	initStringInfo(&r->raw);
 	r->maxfields = 16;
@@ -559,6 +560,31 @@ reader_next_row(CsvReader *r)
 			repair_utf8(r, s, len);
 			s = r->conv.data;
 			len = r->conv.len;
+		}
+		/*
+		 * libcsv knows only doubled quotes: with another escape character,
+		 * rewrite escape+quote as a doubled quote and escape+escape as one
+		 * escape before parsing.
+		 */
+		if (!r->escape_is_quote && memchr(s, r->opts->escape, len) != NULL)
+		{
+			int			i;
+
+			resetStringInfo(&r->esc);
+			for (i = 0; i < len; i++)
+			{
+				if (s[i] == r->opts->escape && i + 1 < len &&
+					(s[i + 1] == r->opts->quote || s[i + 1] == r->opts->escape))
+				{
+					appendStringInfoChar(&r->esc, s[i + 1] == r->opts->quote ? r->opts->quote : s[i + 1]);
+					i++;
+					if (s[i] != r->opts->quote)
+						continue;
+				}
+				appendStringInfoChar(&r->esc, s[i]);
+			}
+			s = r->esc.data;
+			len = r->esc.len;
 		}
 		r->cur = s;
 		r->cur_len = len;
