@@ -123,6 +123,48 @@ INSERT INTO misc_cases (fn, arg, expected) VALUES
     ('is_valid_bvn', ' 22212345678', 'false'),
     ('is_valid_bvn', '', 'false');
 
+-- generated cases, so every parser has hundreds
+-- integers: 300 values in five spellings each
+INSERT INTO misc_cases (fn, arg, expected)
+SELECT 'parse_int', sp, v::text
+  FROM (SELECT (i * 7919 % 1000003 - 500000)::bigint * CASE WHEN i % 3 = 0 THEN 1000 ELSE 1 END AS v
+          FROM generate_series(1, 300) i) n,
+LATERAL (VALUES (v::text), (' ' || v::text || ' '),
+                (to_char(v, 'FM999,999,999,999')), (replace(to_char(v, 'FM999,999,999,999'), ',', ' ')),
+                (CASE WHEN v >= 0 THEN '+' || v::text ELSE v::text END)) s(sp);
+-- booleans: every case spelling of every word, with and without spaces
+INSERT INTO misc_cases (fn, arg, expected)
+SELECT 'parse_bool', pad || spelled || pad, v::text
+  FROM (VALUES ('true', true), ('yes', true), ('on', true), ('false', false), ('no', false), ('off', false)) w(word, v),
+LATERAL (SELECT string_agg(CASE WHEN (m >> (k - 1)) & 1 = 1 THEN upper(substr(word, k, 1)) ELSE substr(word, k, 1) END, '' ORDER BY k) AS spelled
+           FROM generate_series(0, (1 << length(word)) - 1) m, generate_series(1, length(word)) k GROUP BY m) c,
+       (VALUES (''), (' ')) p(pad);
+-- labels: every canonical label in eight spellings
+INSERT INTO misc_cases (fn, arg, extra, expected)
+SELECT 'normalize_label', sp, domain, label
+  FROM (SELECT DISTINCT domain, label FROM indicina.label_map WHERE shipped) l,
+LATERAL (VALUES (label), (lower(label)), (upper(label)), (' ' || label || ' '), (replace(label, '-', ' ')),
+                (replace(label, ' ', '-')), (replace(replace(lower(label), ' ', '_'), '-', '_')),
+                (initcap(replace(label, '-', ' ')) || '.')) s(sp);
+-- phones: 150 Nigerian numbers in four spellings each
+INSERT INTO misc_cases (fn, arg, extra, expected)
+SELECT 'normalize_phone', sp, 'NG', '+234' || national
+  FROM (SELECT (ARRAY['70','80','81','90','91'])[1 + i % 5] || lpad((i * 7654321 % 100000000)::text, 8, '0') AS national
+          FROM generate_series(1, 150) i) n,
+LATERAL (VALUES ('0' || national), ('234' || national), ('+234 ' || substr(national, 1, 3) || ' ' || substr(national, 4, 3) || ' ' || substr(national, 7)),
+                ('00234-' || national)) s(sp);
+-- identifiers: 120 ids with stray case and spaces
+INSERT INTO misc_cases (fn, arg, expected)
+SELECT 'normalize_id', sp, 'CUST_' || lpad(i::text, 5, '0')
+  FROM generate_series(1, 120) i,
+LATERAL (VALUES ('cust_' || lpad(i::text, 5, '0') || ' '), ('  Cust_' || lpad(i::text, 5, '0'))) s(sp);
+
+-- BVNs: 11 digits are valid, 10 or 12 digits or a letter are not
+INSERT INTO misc_cases (fn, arg, expected)
+SELECT 'is_valid_bvn', sp, ok::text
+  FROM (SELECT lpad((i::bigint * 982451653 % 100000000000)::text, 11, '0') AS b FROM generate_series(1, 60) i) n,
+LATERAL (VALUES (b, true), (substr(b, 2), false), (b || '7', false), (substr(b, 1, 5) || 'x' || substr(b, 7), false)) s(sp, ok);
+
 SELECT fn, count(*) AS cases FROM misc_cases GROUP BY fn ORDER BY fn;
 SELECT fn, arg, extra, expected, got
   FROM (SELECT *, pg_temp.outcome(format('indicina.%I(%L%s)', fn, arg,

@@ -89,6 +89,24 @@ SELECT line, code, message, raw_line FROM last_rejects();
 ALTER FOREIGN TABLE latin_as_utf8 OPTIONS (ADD invalid_utf8 'replace');
 SELECT * FROM latin_as_utf8;
 
+-- 6b. column formats: the lenient parsers of the coercion functions, per column
+CREATE FOREIGN TABLE formats (
+    customer text OPTIONS (format 'id'), phone text OPTIONS (format 'phone'),
+    status text OPTIONS (format 'label:employment_status'), amount numeric(12,2) OPTIONS (format 'amount'),
+    day date OPTIONS (format 'DD/MM/YYYY'), stamp timestamp OPTIONS (format 'auto')
+) SERVER csv_files OPTIONS (filename 'formats.csv', on_error 'reject');
+SELECT * FROM formats;
+SELECT line, column_name, code, message, raw_value FROM last_rejects();
+-- each column alone: the first failing column is the one reported
+SELECT phone FROM formats;
+SELECT line, column_name, code, message FROM last_rejects();
+SELECT amount, day FROM formats;
+SELECT line, column_name, code, message FROM last_rejects();
+SELECT status FROM formats;
+SELECT line, column_name, code, message FROM last_rejects();
+SELECT day FROM formats;
+SELECT line, column_name, code, message FROM last_rejects();
+
 -- 7. every reject code, with its exact record
 CREATE FOREIGN TABLE bad (id int NOT NULL, name text, amount numeric(8,2), day date, flag boolean, code varchar(4))
     SERVER csv_files OPTIONS (filename 'bad.csv', on_error 'reject');

@@ -26,13 +26,9 @@ build_and_stage() {
 with_cluster() {
     local libdir
     libdir=$(pg_config --pkglibdir)
-    # a run that was killed leaves its cluster behind, and pg_virtualenv
-    # refuses to overwrite it: drop it first (it is ours by its name)
-    if [ "$(id -u)" -eq 0 ] && [ -d "/etc/postgresql/$PG_MAJOR/regress" ]; then
-        pg_dropcluster --stop "$PG_MAJOR" regress 2>/dev/null || true
-        rm -rf "/etc/postgresql/$PG_MAJOR/regress" "/var/lib/postgresql/$PG_MAJOR/regress"
-    fi
-    (cd /tmp && pg_virtualenv -v "$PG_MAJOR" \
+    # -t: the cluster lives in a temporary directory even as root, so runs
+    # never collide and a killed run leaves nothing in /etc/postgresql
+    (cd /tmp && pg_virtualenv -t -v "$PG_MAJOR" \
         -o "shared_preload_libraries=pg_cron" \
         -o "cron.database_name=postgres" \
         -o "extension_destdir=$stage" \
