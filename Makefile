@@ -66,10 +66,19 @@ demo:
 # libFuzzer targets (clang, ASan + UBSan); see docs/testing.md
 FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Wno-ignored-attributes \
 	-I$(srcdir)/src -I$(shell $(PG_CONFIG) --includedir-server)
-FUZZ_TARGETS = test/fuzz/fuzz_coerce
+# one target per parser (FUZZ_PARSER indexes the groups in fuzz_coerce.c), and one for all
+FUZZ_PARSERS = amount number int bool date id phone label
+FUZZ_TARGETS = test/fuzz/fuzz_coerce $(addprefix test/fuzz/fuzz_,$(FUZZ_PARSERS))
+FUZZ_SOURCES = test/fuzz/fuzz_coerce.c test/fuzz/pg_stubs.c src/coerce.c
 
 .PHONY: fuzz
 fuzz: $(FUZZ_TARGETS)
 
-test/fuzz/fuzz_coerce: test/fuzz/fuzz_coerce.c test/fuzz/pg_stubs.c src/coerce.c src/coerce.h
-	clang $(FUZZ_CFLAGS) -o $@ test/fuzz/fuzz_coerce.c test/fuzz/pg_stubs.c src/coerce.c
+test/fuzz/fuzz_coerce: $(FUZZ_SOURCES) src/coerce.h
+	clang $(FUZZ_CFLAGS) -o $@ $(FUZZ_SOURCES)
+
+fuzz_index = $(words $(call fuzz_upto,$(1),$(FUZZ_PARSERS)))
+fuzz_upto = $(if $(filter $(1),$(firstword $(2))),x,x $(call fuzz_upto,$(1),$(wordlist 2,99,$(2))))
+
+$(addprefix test/fuzz/fuzz_,$(FUZZ_PARSERS)): test/fuzz/fuzz_%: $(FUZZ_SOURCES) src/coerce.h
+	clang $(FUZZ_CFLAGS) -DFUZZ_PARSER=$$(($(call fuzz_index,$*) - 1)) -o $@ $(FUZZ_SOURCES)

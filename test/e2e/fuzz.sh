@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # fuzz.sh: every libFuzzer target (ASan + UBSan) runs for a bounded time from
 # its seed corpus and finds no crash, no out-of-bounds access and no value
-# that fails to round-trip.  FUZZ_SECONDS (default 20) per target; run
+# that fails to round-trip.  FUZZ_SECONDS (default 10) per target; run
 # longer on demand, e.g. FUZZ_SECONDS=600 tools/test.sh e2e.
 set -uo pipefail
 . "$(dirname "$0")/lib/tap.sh"
-seconds=${FUZZ_SECONDS:-20}
+seconds=${FUZZ_SECONDS:-10}
 
 make -C "$repo" -s fuzz >/dev/null 2>&1
 ok $? "the fuzz targets build (clang, -fsanitize=fuzzer,address,undefined)"
