@@ -63,7 +63,7 @@ test:
 demo:
 	tools/demo.sh
 
-# libFuzzer targets (clang, ASan + UBSan); see docs/testing.md
+# libFuzzer targets (clang, ASan + UBSan); see "Fuzzing" in docs/architecture.md
 FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Wno-ignored-attributes \
 	-I$(srcdir)/src -I$(shell $(PG_CONFIG) --includedir-server)
 # one target per parser (FUZZ_PARSER indexes the groups in fuzz_coerce.c), and one for all
