@@ -10,7 +10,7 @@ set -euo pipefail
 packages=(
     make gcc clang libclang-rt-14-dev
     postgresql-15 postgresql-server-dev-15 postgresql-contrib
-    postgresql-15-pgtap postgresql-15-cron
+    postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl postgresql-15-cron
     libcsv-dev zlib1g-dev
     python3
 )
