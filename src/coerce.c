@@ -601,28 +601,38 @@ decimal_to_numeric(const ParsedDecimal *d)
 	{
 		/* too long for int64: spell it out and let numeric_in build it */
 		char		buf[DECIMAL_TEXT_LEN];
-		int			n = 0,
-					i,
-					intdigits = d->ndigits - d->scale;
 
-		if (d->neg)
-			buf[n++] = '-';
-		if (intdigits <= 0)
-			buf[n++] = '0';
-		for (i = 0; i < intdigits; i++)
-			buf[n++] = (char) ('0' + d->digits[i]);
-		if (d->scale > 0)
-		{
-			buf[n++] = '.';
-			for (i = intdigits; i < 0; i++)
-				buf[n++] = '0';
-			for (i = Max(intdigits, 0); i < d->ndigits; i++)
-				buf[n++] = (char) ('0' + d->digits[i]);
-		}
-		buf[n] = '\0';
+		decimal_to_text(d, buf);
 		return DatumGetNumeric(DirectFunctionCall3(numeric_in, CStringGetDatum(buf),
 												   ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
 	}
+}
+
+/*
+ * The canonical spelling of a parsed decimal, [-]digits[.digits], into buf
+ * (DECIMAL_TEXT_LEN bytes); returns its length.  Exact: no rounding.
+ */
+int
+decimal_to_text(const ParsedDecimal *d, char *buf)
+{
+	int			n = 0,
+				i,
+				intdigits = d->ndigits - d->scale;
+
+	if (d->neg && d->ndigits > 0)
+		buf[n++] = '-';
+	if (intdigits <= 0)
+		buf[n++] = '0';
+	for (i = 0; i < intdigits; i++)
+		buf[n++] = (char) ('0' + d->digits[i]);
+	if (d->scale > 0)
+	{
+		buf[n++] = '.';
+		for (i = intdigits; i < d->ndigits; i++)
+			buf[n++] = (char) ('0' + (i < 0 ? 0 : d->digits[i]));
+	}
+	buf[n] = '\0';
+	return n;
 }
 
 /* The integer value of a parsed decimal that has no fraction. */

@@ -116,6 +116,7 @@ extern bool parse_number_plain(const char *s, int len, ParsedDecimal *out, Coerc
 extern bool parse_amount_text(const char *s, int len, char decimal_mark, ParsedDecimal *out, CoerceError *err);
 extern bool decimal_apply_typmod(ParsedDecimal *d, int32 typmod, CoerceError *err);
 extern Numeric decimal_to_numeric(const ParsedDecimal *d);
+extern int	decimal_to_text(const ParsedDecimal *d, char *buf);
 extern bool decimal_to_int64(const ParsedDecimal *d, int64 *out, CoerceError *err);
 extern bool parse_int_text(const char *s, int len, bool allow_separators, int64 *out, CoerceError *err);
 extern bool parse_float8_text(const char *s, int len, float8 *out, CoerceError *err);

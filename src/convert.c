@@ -261,24 +261,12 @@ converter_run(ColumnConverter *cv, const char *s, int len, Datum *out, CoerceErr
 				{
 					ParsedDecimal d;
 					char		buf[DECIMAL_TEXT_LEN];
-					int			n = 0,
-								i,
-								intdigits;
+					int			n;
 
 					if (!parse_amount_text(s, len, 0, &d, err))
 						return false;
 					/* spelled canonically, then strtod: exact to the last bit */
-					intdigits = d.ndigits - d.scale;
-					if (d.neg)
-						buf[n++] = '-';
-					if (intdigits <= 0)
-						buf[n++] = '0';
-					for (i = 0; i < intdigits; i++)
-						buf[n++] = (char) ('0' + d.digits[i]);
-					buf[n++] = '.';
-					for (i = intdigits; i < d.ndigits; i++)
-						buf[n++] = (char) ('0' + (i < 0 ? 0 : d.digits[i]));
-					buf[n++] = '0';
+					n = decimal_to_text(&d, buf);
 					if (!parse_float8_text(buf, n, &v, err))
 						return false;
 				}

@@ -449,6 +449,22 @@ is_blank(const char *s, int len)
 	return true;
 }
 
+/* Stops the scan: too many rejects.  The records made so far are written first. */
+static void
+reject_limit_exceeded(CsvScanState *st, const char *detail)
+{
+	if (st->rejects)
+		reject_log_flush(st->rejects);
+	ereport(ERROR,
+			(errcode(ERRCODE_BAD_COPY_FILE_FORMAT),
+			 errmsg("reject limit %s exceeded by foreign table \"%s\"", csv_reject_limit_text(&st->opts),
+					st->relname),
+			 errdetail("%s", detail),
+			 st->rejects ?
+			 errhint("SELECT * FROM indicina.load_errors WHERE scan_id = %lld lists them.",
+					 (long long) st->scan_id) : 0));
+}
+
 /*
  * Records (or reports) one bad row.  Returns normally for skip and reject;
  * raises for stop and when the reject limit is passed.
@@ -490,20 +506,9 @@ reject_row(CsvScanState *st, const char *code, const char *column, const char *v
 	}
 	if (st->opts.reject_limit >= 0 && !st->opts.reject_limit_percent &&
 		st->rows_rejected > (int64) st->opts.reject_limit)
-	{
-		if (st->rejects)
-			reject_log_flush(st->rejects);
-		ereport(ERROR,
-				(errcode(ERRCODE_BAD_COPY_FILE_FORMAT),
-				 errmsg("reject limit %s exceeded by foreign table \"%s\"", csv_reject_limit_text(&st->opts),
-						st->relname),
-				 errdetail("%lld of %lld rows read were rejected; the last in \"%s\" line %lld: %s",
-						   (long long) st->rows_rejected, (long long) st->rows_read, r->file->display,
-						   (long long) r->row_line, message),
-				 st->rejects ?
-				 errhint("SELECT * FROM indicina.load_errors WHERE scan_id = %lld lists them.",
-						 (long long) st->scan_id) : 0));
-	}
+		reject_limit_exceeded(st, psprintf("%lld of %lld rows read were rejected; the last in \"%s\" line %lld: %s",
+										   (long long) st->rows_rejected, (long long) st->rows_read,
+										   r->file->display, (long long) r->row_line, message));
 }
 
 static void
@@ -517,19 +522,8 @@ check_reject_percent(CsvScanState *st, bool at_end)
 		return;
 	pct = 100.0 * st->rows_rejected / st->rows_read;
 	if (pct > st->opts.reject_limit)
-	{
-		if (st->rejects)
-			reject_log_flush(st->rejects);
-		ereport(ERROR,
-				(errcode(ERRCODE_BAD_COPY_FILE_FORMAT),
-				 errmsg("reject limit %s exceeded by foreign table \"%s\"", csv_reject_limit_text(&st->opts),
-						st->relname),
-				 errdetail("%lld of %lld rows read (%.2f%%) were rejected.",
-						   (long long) st->rows_rejected, (long long) st->rows_read, pct),
-				 st->rejects ?
-				 errhint("SELECT * FROM indicina.load_errors WHERE scan_id = %lld lists them.",
-						 (long long) st->scan_id) : 0));
-	}
+		reject_limit_exceeded(st, psprintf("%lld of %lld rows read (%.2f%%) were rejected.",
+										   (long long) st->rows_rejected, (long long) st->rows_read, pct));
 }
 
 /* a generic type's input function, under a subtransaction when errors must not escape */

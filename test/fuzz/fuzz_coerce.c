@@ -27,30 +27,6 @@ fail(const char *what, const char *input, int len)
 	abort();
 }
 
-/* canonical text of a decimal: [-]digits[.digits] */
-static int
-decimal_text(const ParsedDecimal *d, char *buf)
-{
-	int			n = 0,
-				i,
-				intdigits = d->ndigits - d->scale;
-
-	if (d->neg && d->ndigits > 0)
-		buf[n++] = '-';
-	if (intdigits <= 0)
-		buf[n++] = '0';
-	for (i = 0; i < intdigits; i++)
-		buf[n++] = (char) ('0' + d->digits[i]);
-	if (d->scale > 0)
-	{
-		buf[n++] = '.';
-		for (i = intdigits; i < d->ndigits; i++)
-			buf[n++] = (char) ('0' + (i < 0 ? 0 : d->digits[i]));
-	}
-	buf[n] = '\0';
-	return n;
-}
-
 static bool
 same_decimal(const ParsedDecimal *a, const ParsedDecimal *b)
 {
@@ -63,7 +39,7 @@ static void
 check_decimal_roundtrip(const ParsedDecimal *d, const char *in, int len)
 {
 	char		buf[DECIMAL_TEXT_LEN];
-	int			n = decimal_text(d, buf);
+	int			n = decimal_to_text(d, buf);
 	ParsedDecimal again;
 	CoerceError err;
 
