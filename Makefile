@@ -68,7 +68,7 @@ FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=a
 	-I$(srcdir)/src -I$(shell $(PG_CONFIG) --includedir-server)
 # one target per parser (FUZZ_PARSER indexes the groups in fuzz_coerce.c), and one for all
 FUZZ_PARSERS = amount number int bool date id phone label
-FUZZ_TARGETS = test/fuzz/fuzz_coerce $(addprefix test/fuzz/fuzz_,$(FUZZ_PARSERS))
+FUZZ_TARGETS = test/fuzz/fuzz_coerce $(addprefix test/fuzz/fuzz_,$(FUZZ_PARSERS)) test/fuzz/fuzz_reader
 FUZZ_SOURCES = test/fuzz/fuzz_coerce.c test/fuzz/pg_stubs.c src/coerce.c
 
 .PHONY: fuzz
@@ -82,3 +82,7 @@ fuzz_upto = $(if $(filter $(1),$(firstword $(2))),x,x $(call fuzz_upto,$(1),$(wo
 
 $(addprefix test/fuzz/fuzz_,$(FUZZ_PARSERS)): test/fuzz/fuzz_%: $(FUZZ_SOURCES) src/coerce.h
 	clang $(FUZZ_CFLAGS) -DFUZZ_PARSER=$$(($(call fuzz_index,$*) - 1)) -o $@ $(FUZZ_SOURCES)
+
+# the reader, standalone: backend stand-ins in reader_stubs.c
+test/fuzz/fuzz_reader: test/fuzz/fuzz_reader.c test/fuzz/reader_stubs.c test/fuzz/pg_stubs.c src/reader.c src/fdw.h
+	clang $(FUZZ_CFLAGS) -o $@ test/fuzz/fuzz_reader.c test/fuzz/reader_stubs.c test/fuzz/pg_stubs.c src/reader.c -lcsv -lz

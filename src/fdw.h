@@ -149,7 +149,7 @@ typedef struct CsvReader
 	const CsvOptions *opts;
 	MemoryContext mcxt;
 	bool		count_only;		/* no field text needed (count(*)) */
-	bool		escape_is_quote;	/* plain lines may skip libcsv */
+	bool		fast_path;		/* quote-free lines may skip libcsv (escape = quote) */
 
 	/* the current file */
 	CsvFile    *file;

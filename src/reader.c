@@ -192,7 +192,7 @@ reader_open(CsvReader *r, CsvFile *file)
 	r->offset = 0;
 	r->lines_to_skip = r->opts->skip_rows;
 	r->cur_len = r->pending = 0;
-	r->escape_is_quote = r->opts->escape == r->opts->quote;
+	r->fast_path = r->opts->escape == r->opts->quote;
 
 	if (r->parser_live)
 		csv_free(&r->parser);
@@ -415,7 +415,9 @@ keep_raw(CsvReader *r, const char *s, int len)
  * The fast path for a whole line with no quote character, between rows:
  * split on the delimiter with memchr, with libcsv's rules for unquoted
  * fields (an empty field is NULL; with trim, spaces and tabs around a field
- * go and a field of only those is NULL; a blank line is no row).  Most lines
+ * go and a field of only those is NULL; a blank line, or with trim a line of
+ * only spaces and tabs, is no row).  test/fuzz/fuzz_reader checks that the
+ * two paths agree.  Most lines
  * of a drop take this path; anything quoted, or a lone CR, goes to libcsv.
  * Returns -1 when the line is not for this path, else whether a row came.
  */
@@ -438,6 +440,16 @@ split_plain_line(CsvReader *r)
 	if (memchr(s, '\r', end) != NULL)
 		return -1;
 	r->pending = r->cur_len;
+	if (r->opts->trim)
+	{
+		/* with trim, libcsv never begins a row on spaces and tabs alone */
+		int			i = 0;
+
+		while (i < end && (s[i] == ' ' || s[i] == '\t'))
+			i++;
+		if (i == end)
+			return 0;
+	}
 	if (end == 0)
 		return 0;				/* a blank line */
 
@@ -480,7 +492,7 @@ feed_pending(CsvReader *r)
 		begin_row(r, r->line_offset + r->pending);
 	/* the text as converted (or repaired), so it is valid in the database encoding */
 	keep_raw(r, r->cur + r->pending, r->cur_len - r->pending);
-	if (between_rows && r->escape_is_quote)
+	if (between_rows && r->fast_path)
 	{
 		int			rc = split_plain_line(r);
 
@@ -566,7 +578,7 @@ reader_next_row(CsvReader *r)
 		 * rewrite escape+quote as a doubled quote and escape+escape as one
 		 * escape before parsing.
 		 */
-		if (!r->escape_is_quote && memchr(s, r->opts->escape, len) != NULL)
+		if (r->opts->escape != r->opts->quote && memchr(s, r->opts->escape, len) != NULL)
 		{
 			int			i;
 

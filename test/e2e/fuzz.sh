@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # fuzz.sh: every libFuzzer target (ASan + UBSan) runs for a bounded time from
-# its seed corpus and finds no crash, no out-of-bounds access and no value
-# that fails to round-trip.  FUZZ_SECONDS (default 10) per target; run
+# its seed corpus and finds no crash, no out-of-bounds access, no value that
+# fails to round-trip, and (fuzz_reader) no row on which the reader's fast
+# path and libcsv disagree.  FUZZ_SECONDS (default 10) per target; run
 # longer on demand, e.g. FUZZ_SECONDS=600 tools/test.sh e2e.
 set -uo pipefail
 . "$(dirname "$0")/lib/tap.sh"
@@ -14,7 +15,9 @@ for target in "$repo"/test/fuzz/fuzz_*; do
     [ -x "$target" ] || continue
     name=$(basename "$target")
     corpus=$(scratch_dir)
-    cp "$repo/test/fuzz/corpus/"* "$corpus/" 2>/dev/null
+    seeds="$repo/test/fuzz/corpus"
+    [ "$name" = fuzz_reader ] && seeds="$repo/test/fuzz/corpus_reader"
+    cp "$seeds/"* "$corpus/" 2>/dev/null
     log="$corpus/log"
     (cd "$corpus" && "$target" -max_total_time="$seconds" -print_final_stats=1 "$corpus" >"$log" 2>&1)
     rc=$?
