@@ -107,6 +107,14 @@ SELECT line, column_name, code, message FROM last_rejects();
 SELECT day FROM formats;
 SELECT line, column_name, code, message FROM last_rejects();
 
+-- 6c. other types go through their input function; a failure is INVALID_VALUE
+CREATE FOREIGN TABLE generic (id int, addr inet, span interval) SERVER csv_files
+    OPTIONS (filename 'generic.csv', on_error 'reject');
+SELECT * FROM generic;
+SELECT line, column_name, code, message, raw_value FROM last_rejects();
+ALTER FOREIGN TABLE generic OPTIONS (SET on_error 'stop');
+SELECT * FROM generic;
+
 -- 7. every reject code, with its exact record
 CREATE FOREIGN TABLE bad (id int NOT NULL, name text, amount numeric(8,2), day date, flag boolean, code varchar(4))
     SERVER csv_files OPTIONS (filename 'bad.csv', on_error 'reject');

@@ -33,7 +33,8 @@ typedef enum CoerceCode
 	COERCE_VALUE_TOO_LONG,
 	COERCE_INVALID_LABEL,
 	COERCE_INVALID_PHONE,
-	COERCE_INVALID_ID
+	COERCE_INVALID_ID,
+	COERCE_INVALID_VALUE		/* a type's own input function refused it */
 } CoerceCode;
 
 #define COERCE_REASON_LEN 200

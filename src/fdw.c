@@ -555,8 +555,8 @@ run_generic(CsvScanState *st, ColumnConverter *cv, const char *s, int len, Datum
 		RollbackAndReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(oldcxt);
 		CurrentResourceOwner = oldowner;
-		coerce_fail(err, COERCE_INVALID_NUMBER, "%s", edata->message);
-		err->code = COERCE_OK;	/* marks "input function" below */
+		coerce_fail(err, COERCE_INVALID_VALUE, "%s", edata->message);
+		FreeErrorData(edata);
 		ok = false;
 	}
 	PG_END_TRY();
@@ -702,11 +702,9 @@ scan_next(CsvScanState *st, Datum *values, bool *nulls)
 				pos.column = NULL;
 				if (!ok)
 				{
-					const char *code = err.code == COERCE_OK ? "INVALID_VALUE" : coerce_code_name(err.code);
-
 					bad = true;
 					MemoryContextSwitchTo(old);
-					reject_row(st, code, st->conv[i].name, s, len, pstrdup(err.reason));
+					reject_row(st, coerce_code_name(err.code), st->conv[i].name, s, len, pstrdup(err.reason));
 					old = MemoryContextSwitchTo(st->row_cxt);
 					break;
 				}
