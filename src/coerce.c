@@ -1346,7 +1346,7 @@ packed_field(const DateFormat *fmt, int i)
 
 static bool
 parse_with_pattern(const DateFormat *fmt, const char *s, int len, DateADT *date, int64 *usec,
-				   bool want_time, CoerceCode code, CoerceError *err)
+				   CoerceCode code, CoerceError *err)
 {
 	const char *p = s,
 			   *end = s + len;
@@ -1471,7 +1471,6 @@ parse_with_pattern(const DateFormat *fmt, const char *s, int len, DateADT *date,
 	}
 	if (usec)
 		*usec = ((int64) h * 3600 + mi * 60 + sec) * USECS_PER_SEC + frac;
-	(void) want_time;
 	return true;
 
 mismatch:
@@ -1537,7 +1536,7 @@ parse_date_text(const DateFormat *fmt, const char *s, int len, DateADT *out, Coe
 	switch (fmt->mode)
 	{
 		case DATE_PATTERN:
-			return parse_with_pattern(fmt, s, len, out, NULL, false, COERCE_INVALID_DATE, err);
+			return parse_with_pattern(fmt, s, len, out, NULL, COERCE_INVALID_DATE, err);
 		case DATE_EXCEL:
 			return parse_date_excel(s, len, out, NULL, COERCE_INVALID_DATE, err);
 		default:
@@ -1569,7 +1568,7 @@ parse_timestamp_text(const DateFormat *fmt, const char *s, int len, Timestamp *o
 		return false;
 	}
 	if (fmt->mode == DATE_PATTERN)
-		ok = parse_with_pattern(fmt, s, len, &date, &usec, true, COERCE_INVALID_TIMESTAMP, err);
+		ok = parse_with_pattern(fmt, s, len, &date, &usec, COERCE_INVALID_TIMESTAMP, err);
 	else if (fmt->mode == DATE_EXCEL)
 		ok = parse_date_excel(s, len, &date, &usec, COERCE_INVALID_TIMESTAMP, err);
 	else

@@ -77,7 +77,6 @@ typedef struct CsvScanState
 	int		   *field_of;		/* per attribute: field index in this file, -1 none */
 	int			ndata;			/* data (non-source) columns */
 	int			expected_fields;
-	bool		any_generic;
 	bool		count_only;		/* no column needs the field text */
 
 	CsvReader	reader;
@@ -313,8 +312,6 @@ scan_begin(Relation rel, List *needed, MemoryContext parent, bool log_rejects)
 		{
 			converter_init(&st->conv[i], att, &copts, scan_cxt);
 			count_only = false;
-			if (st->conv[i].kind == CONV_GENERIC)
-				st->any_generic = true;
 		}
 	}
 	/* NOT NULL columns are checked on every row, so they are always converted */

@@ -156,7 +156,6 @@ typedef struct CsvReader
 	gzFile		gz;
 	int			fd;
 	bool		at_file_start;
-	int64		bytes_done;		/* of all files, compressed bytes for .gz */
 
 	/* read buffer and the physical line being assembled */
 	char	   *buf;
