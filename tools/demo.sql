@@ -40,6 +40,14 @@ UNION ALL
 SELECT source_file, count(*) FROM bank_statements GROUP BY 1 ORDER BY 1;
 
 \echo
+\echo == every row read is loaded or rejected
+SELECT relation, loaded, rejected, loaded + rejected AS read
+  FROM (SELECT 'raw_loan_applications' AS relation, (SELECT count(*) FROM loan_applications) AS loaded
+        UNION ALL SELECT 'raw_bank_statements', (SELECT count(*) FROM bank_statements)) l
+  JOIN (SELECT relation, count(*) AS rejected FROM indicina.load_errors GROUP BY 1) r USING (relation)
+ ORDER BY 1;
+
+\echo
 \echo == rejects by reason (indicina.load_errors)
 SELECT relation, code, count(*) AS rows_rejected
   FROM indicina.load_errors GROUP BY 1, 2 ORDER BY 1, 3 DESC;
