@@ -125,6 +125,17 @@ EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT * FROM bad;
 SELECT count(*) FROM bad;
 SELECT code, count(*) FROM last_rejects() GROUP BY 1 ORDER BY 1;
 
+-- 7b. a quote never closed: past indicina.max_row_size the row is given up
+-- and the scan starts afresh at the next line, so memory stays bounded
+CREATE FOREIGN TABLE open_quote (id int, name text) SERVER csv_files
+    OPTIONS (filename 'open_quote.csv', on_error 'reject');
+SET indicina.max_row_size = '1kB';
+SELECT count(*) AS rows_after_the_cap, min(id), max(id) FROM open_quote;
+SELECT line, code, message, left(raw_line, 30) AS raw_line FROM last_rejects();
+RESET indicina.max_row_size;
+SELECT count(*) FROM open_quote;
+SELECT line, code, message FROM last_rejects();
+
 -- 8. on_error stop and skip, reject_limit as count and percent
 ALTER FOREIGN TABLE bad OPTIONS (SET on_error 'stop');
 SELECT * FROM bad;

@@ -33,6 +33,7 @@
 #include "pgstat.h"
 #include "utils/backend_progress.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -139,9 +140,16 @@ indicina_csv_handler(PG_FUNCTION_ARGS)
 	PG_RETURN_POINTER(routine);
 }
 
+int			indicina_max_row_size_kb = 16 * 1024;
+
 void
 fdw_init(void)
 {
+	DefineCustomIntVariable("indicina.max_row_size",
+							"Size past which an indicina_csv row is rejected as ROW_TOO_LONG.",
+							"A row that grows this large is usually a quote that was never closed; the scan starts afresh at the next line.",
+							&indicina_max_row_size_kb, 16 * 1024, 1, 1024 * 1024,
+							PGC_USERSET, GUC_UNIT_KB, NULL, NULL, NULL);
 	rejects_init();
 }
 
@@ -608,6 +616,13 @@ scan_next(CsvScanState *st, Datum *values, bool *nulls)
 		}
 
 		/* structural defects first: they hold whatever columns the query needs */
+		if (r->row_too_long)
+		{
+			reject_row(st, "ROW_TOO_LONG", NULL, NULL, 0,
+					   psprintf("The row passed indicina.max_row_size (%d kB) at line %lld; a quote is probably not closed.",
+								indicina_max_row_size_kb, (long long) r->line_no));
+			continue;
+		}
 		if (r->row_unterminated)
 		{
 			reject_row(st, "UNTERMINATED_QUOTE", NULL, NULL, 0,

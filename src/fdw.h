@@ -184,6 +184,8 @@ typedef struct CsvReader
 	bool		row_ready;
 	bool		row_bad_utf8;
 	bool		row_unterminated;
+	bool		row_too_long;	/* given up after max_row_bytes */
+	int64		max_row_bytes;
 	int64		row_line;
 	int64		row_offset;
 	StringInfoData raw;			/* the row's raw text, at most RAW_LINE_MAX bytes */

@@ -18,6 +18,9 @@
 /* in indicina.c */
 extern void _PG_init(void);
 
+/* in fdw.c */
+extern int	indicina_max_row_size_kb;
+
 /* in coerce_sql.c */
 extern int	indicina_date_order;
 extern int	indicina_two_digit_year_pivot;

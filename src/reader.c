@@ -23,6 +23,7 @@
 #include "utils/memutils.h"
 
 #include "fdw.h"
+#include "indicina.h"
 
 #define READ_BLOCK (64 * 1024)
 
@@ -140,6 +141,23 @@ reader_init(CsvReader *r, const CsvOptions *opts, bool count_only, MemoryContext
 	MemoryContextSwitchTo(old);
 }
 
+/* a fresh libcsv parser with the table's options */
+static void
+start_parser(CsvReader *r)
+{
+	csv_alloc_context = r->mcxt;
+	if (r->parser_live)
+		csv_free(&r->parser);
+	if (csv_init(&r->parser, CSV_EMPTY_IS_NULL) != 0)
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory initialising the CSV parser")));
+	r->parser_live = true;
+	csv_set_realloc_func(&r->parser, csv_realloc);
+	csv_set_free_func(&r->parser, csv_free_func);
+	csv_set_delim(&r->parser, (unsigned char) r->opts->delimiter);
+	csv_set_quote(&r->parser, (unsigned char) r->opts->quote);
+	csv_set_space_func(&r->parser, r->opts->trim ? csv_is_space : csv_no_space);
+}
+
 void
 reader_open(CsvReader *r, CsvFile *file)
 {
@@ -193,18 +211,9 @@ reader_open(CsvReader *r, CsvFile *file)
 	r->lines_to_skip = r->opts->skip_rows;
 	r->cur_len = r->pending = 0;
 	r->fast_path = r->opts->escape == r->opts->quote;
+	r->max_row_bytes = (int64) indicina_max_row_size_kb * 1024;
 
-	if (r->parser_live)
-		csv_free(&r->parser);
-	csv_alloc_context = r->mcxt;
-	if (csv_init(&r->parser, CSV_EMPTY_IS_NULL) != 0)
-		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory initialising the CSV parser")));
-	r->parser_live = true;
-	csv_set_realloc_func(&r->parser, csv_realloc);
-	csv_set_free_func(&r->parser, csv_free_func);
-	csv_set_delim(&r->parser, (unsigned char) r->opts->delimiter);
-	csv_set_quote(&r->parser, (unsigned char) r->opts->quote);
-	csv_set_space_func(&r->parser, r->opts->trim ? csv_is_space : csv_no_space);
+	start_parser(r);
 }
 
 /* bytes of the current file consumed so far (compressed bytes for gzip) */
@@ -394,6 +403,7 @@ begin_row(CsvReader *r, int64 offset)
 	r->row_ready = false;
 	r->row_bad_utf8 = false;
 	r->row_unterminated = false;
+	r->row_too_long = false;
 	r->row_line = r->line_no;
 	r->row_offset = offset;
 }
@@ -603,6 +613,21 @@ reader_next_row(CsvReader *r)
 		r->pending = 0;
 		if (feed_pending(r))
 			return READ_ROW;
+
+		/*
+		 * A row still open after this many bytes is almost always a quote
+		 * that was never closed: give it up as one reject and start afresh
+		 * at the next line, so memory stays bounded and the rows it
+		 * swallowed are read after all.
+		 */
+		if (r->fields.len + (int64) r->parser.entry_pos > (int64) r->max_row_bytes &&
+			r->line.data[r->line.len - 1] == '\n')	/* a last line without one ends at csv_fini */
+		{
+			start_parser(r);
+			r->row_too_long = true;
+			r->row_ready = true;
+			return READ_ROW;
+		}
 	}
 }
 

@@ -313,3 +313,6 @@ pg_any_to_server(const char *s, int len, int encoding)
 {
 	abort();					/* LATIN1 and WIN1252 are converted by reader.c itself */
 }
+
+/* small, so the fuzzer reaches the row-size cap often */
+int			indicina_max_row_size_kb = 1;
