@@ -10,12 +10,7 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 . "$repo/tools/lib/common.sh"
 . "$repo/bench/lib.sh"
 
-if [ "${1:-}" != --inside-cluster ]; then
-    ensure_deps
-    build_and_stage
-    with_cluster "$repo/bench/coerce.sh" --inside-cluster
-    exit $?
-fi
+enter_cluster "$repo/bench/coerce.sh" "$@"
 
 n=${BENCH_VALUES:-5000000}
 results=()
@@ -81,5 +76,4 @@ echo "identical results where both accept (must be 0 and 0):"
 psql -qX -At -c "SET lc_time = 'C';" \
   -c "SELECT 'amount disagreements: ' || count(*) FROM amounts WHERE indicina.parse_amount(v) IS DISTINCT FROM sql_amount(v);" \
   -c "SELECT 'date disagreements: ' || count(*) FROM dates WHERE indicina.parse_date(v, 'auto') IS DISTINCT FROM sql_date(v);"
-mkdir -p "$repo/bench/results"
-printf '%s\n' "${results[@]}" >"$repo/bench/results/coerce-$(date +%Y%m%d-%H%M%S).tsv"
+save_results coerce

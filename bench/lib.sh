@@ -26,3 +26,22 @@ SQL
 ratio() {
     awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b / a }'
 }
+
+# enter_cluster SCRIPT [ARGS]: outside a cluster, install what is missing,
+# build, and run SCRIPT again inside a throwaway cluster, then exit with its
+# status; inside (--inside-cluster), return and let the script go on.
+enter_cluster() {
+    local script=$1
+    shift
+    [ "${1:-}" = --inside-cluster ] && return 0
+    ensure_deps
+    build_and_stage
+    with_cluster "$script" --inside-cluster "$@"
+    exit $?
+}
+
+# save_results NAME: the medians of this run, as bench/results/NAME-<time>.tsv
+save_results() {
+    mkdir -p "$repo/bench/results"
+    printf '%s\n' "${results[@]}" >"$repo/bench/results/$1-$(date +%Y%m%d-%H%M%S).tsv"
+}

@@ -14,12 +14,7 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 . "$repo/tools/lib/common.sh"
 . "$repo/bench/lib.sh"
 
-if [ "${1:-}" != --inside-cluster ]; then
-    ensure_deps
-    build_and_stage
-    with_cluster "$repo/bench/load.sh" --inside-cluster
-    exit $?
-fi
+enter_cluster "$repo/bench/load.sh" "$@"
 
 customers=${BENCH_CUSTOMERS:-100000}
 months=${BENCH_MONTHS:-12}
@@ -89,5 +84,4 @@ echo "  indicina_csv vs file_fdw, filter on 6 columns:    $(ratio "$ic_filter" "
 echo "  indicina_csv vs file_fdw, INSERT ... SELECT:      $(ratio "$ic_insert" "$ff_insert")x   (target > 1)"
 echo "  COPY time / indicina_csv INSERT ... SELECT time:  $(ratio "$ic_insert" "$copy_ms")x   (target >= 1/1.3 = 0.77)"
 echo "  peak backend memory during a full scan: $((peak_kb / 1024)) MB (VmHWM; target < 100 MB)"
-mkdir -p "$repo/bench/results"
-printf '%s\n' "${results[@]}" >"$repo/bench/results/load-$(date +%Y%m%d-%H%M%S).tsv"
+save_results load
