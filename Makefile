@@ -20,12 +20,15 @@ OBJS = \
 	src/reader.o \
 	src/convert.o \
 	src/rejects.o \
-	src/fdw.o
+	src/fdw.o \
+	src/rules.o \
+	src/scan_stats.o \
+	src/journal.o
 
 SQL_PIECES = $(sort $(wildcard src/sql/*.sql))
 DATA_built = $(EXTENSION)--$(EXTVERSION).sql
 
-REGRESS = extension coerce_amount coerce_date coerce_misc csv_fdw
+REGRESS = extension coerce_amount coerce_date coerce_misc csv_fdw quality
 REGRESS_OPTS = --inputdir=. --load-extension=plpgsql
 
 # Warnings are errors in our own code.  -Wextra's unused-parameter and

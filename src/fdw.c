@@ -32,6 +32,8 @@
 #include "optimizer/restrictinfo.h"
 #include "pgstat.h"
 #include "utils/backend_progress.h"
+#include "catalog/pg_operator.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
@@ -42,12 +44,23 @@
 
 #include "fdw.h"
 #include "indicina.h"
+#include "rules.h"
 
 /* bytes per row assumed before ANALYZE (the generated statements average ~65) */
 #define DEFAULT_ROW_BYTES 64
 /* a percentage reject_limit is judged once this many rows were read, and at the end */
 #define REJECT_PERCENT_MIN_ROWS 1000
 #define PROGRESS_EVERY 1024
+
+/* rows of one file of a scan: rows read = returned + rejected, per file too */
+typedef struct FileCounts
+{
+	const char *file;
+	int64		rows_read;
+	int64		rows_rejected;	/* all rejects, rule rejects included */
+	int64		rows_quarantined;	/* by a reject rule */
+	int64		rows_warned;
+} FileCounts;
 
 /* what the planner hands the executor: the attnums the query needs */
 typedef struct CsvPlanState
@@ -86,7 +99,16 @@ typedef struct CsvScanState
 	int64		rows_read;
 	int64		rows_returned;
 	int64		rows_rejected;
+	int64		rows_warned;
 	bool		progress;
+
+	RowRuleSet *rules;			/* row rules of indicina.quality_rules, or NULL */
+	RuleVerdict verdict;
+	bool		dry_run;		/* indicina.dry_run: count, record nothing, never stop */
+	FileCounts *counts;			/* per file opened, for indicina.scan_file_stats */
+	int			ncounts;
+	FileCounts *cur_counts;
+	bool		stats_saved;
 	MemoryContext scan_cxt;
 	MemoryContext row_cxt;
 } CsvScanState;
@@ -117,8 +139,12 @@ static bool csvAnalyzeForeignTable(Relation relation, AcquireSampleRowsFunc *fun
 /*
  * Helper functions
  */
-static CsvScanState *scan_begin(Relation rel, List *needed_attnums, MemoryContext parent, bool log_rejects);
+static CsvScanState *scan_begin(Relation rel, List *needed_attnums, MemoryContext parent, bool log_rejects,
+								bool prune, List *only_files);
 static bool scan_next(CsvScanState *st, Datum *values, bool *nulls);
+static List *prune_files(List *files, List *names);
+static void log_record(CsvScanState *st, const char *code, const char *column, const char *value,
+					   int value_len, const char *message);
 static void scan_end(CsvScanState *st);
 
 PG_FUNCTION_INFO_V1(indicina_csv_handler);
@@ -141,6 +167,7 @@ indicina_csv_handler(PG_FUNCTION_ARGS)
 }
 
 int			indicina_max_row_size_kb = 16 * 1024;
+bool		indicina_dry_run = false;
 
 void
 fdw_init(void)
@@ -150,6 +177,10 @@ fdw_init(void)
 							"A row that grows this large is usually a quote that was never closed; the scan starts afresh at the next line.",
 							&indicina_max_row_size_kb, 16 * 1024, 1, 1024 * 1024,
 							PGC_USERSET, GUC_UNIT_KB, NULL, NULL, NULL);
+	DefineCustomBoolVariable("indicina.dry_run",
+							 "Makes indicina_csv scans count bad rows and rule failures without recording or stopping.",
+							 "Set by indicina.check(); every column is converted, nothing is written to the reject log, no limit or fail rule stops the scan.",
+							 &indicina_dry_run, false, PGC_USERSET, 0, NULL, NULL, NULL);
 	rejects_init();
 }
 
@@ -234,13 +265,78 @@ csvGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 													   list_make1(attnums)));
 }
 
+/*
+ * If clause is "file_column = <value>" or "file_column = ANY(<array>)",
+ * where file_column has source 'file' and the value does not depend on the
+ * row, the value's expression; else NULL.  Lets a pipeline read only the
+ * files its ledger says are new.
+ */
+static Expr *
+file_filter(RelOptInfo *baserel, Oid foreigntableid, Expr *clause, bool *is_array)
+{
+	List	   *args;
+	Oid			opno;
+	Node	   *var,
+			   *value;
+	CsvColumnOptions copts;
+
+	if (IsA(clause, OpExpr))
+	{
+		args = ((OpExpr *) clause)->args;
+		opno = ((OpExpr *) clause)->opno;
+		*is_array = false;
+	}
+	else if (IsA(clause, ScalarArrayOpExpr) && ((ScalarArrayOpExpr *) clause)->useOr)
+	{
+		args = ((ScalarArrayOpExpr *) clause)->args;
+		opno = ((ScalarArrayOpExpr *) clause)->opno;
+		*is_array = true;
+	}
+	else
+		return NULL;
+	if (opno != TextEqualOperator || list_length(args) != 2)
+		return NULL;
+	var = linitial(args);
+	value = lsecond(args);
+	if (!*is_array && IsA(value, Var))
+	{
+		Node	   *t = var;
+
+		var = value;
+		value = t;
+	}
+	if (!IsA(var, Var) || ((Var *) var)->varno != baserel->relid || ((Var *) var)->varattno <= 0)
+		return NULL;
+	if (!IsA(value, Const) && !IsA(value, Param))
+		return NULL;
+	csv_get_column_options(foreigntableid, ((Var *) var)->varattno, &copts);
+	return copts.source == SOURCE_FILE ? (Expr *) value : NULL;
+}
+
 static ForeignScan *
 csvGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid,
 				  ForeignPath *best_path, List *tlist, List *scan_clauses, Plan *outer_plan)
 {
+	List	   *fdw_private = best_path->fdw_private;
+	List	   *fdw_exprs = NIL;
+	ListCell   *lc;
+
 	scan_clauses = extract_actual_clauses(scan_clauses, false);
-	return make_foreignscan(tlist, scan_clauses, baserel->relid, NIL,
-							best_path->fdw_private, NIL, NIL, outer_plan);
+	/* a filter on the file column picks the files to open (the clause stays, as a recheck) */
+	foreach(lc, scan_clauses)
+	{
+		bool		is_array;
+		Expr	   *names = file_filter(baserel, foreigntableid, (Expr *) lfirst(lc), &is_array);
+
+		if (names)
+		{
+			fdw_exprs = list_make1(names);
+			fdw_private = list_make2(linitial(fdw_private), makeInteger(is_array ? 2 : 1));
+			break;
+		}
+	}
+	return make_foreignscan(tlist, scan_clauses, baserel->relid, fdw_exprs,
+							fdw_private, NIL, NIL, outer_plan);
 }
 
 /* ---------------------------------------------------------------------
@@ -265,7 +361,7 @@ scan_error_callback(void *arg)
 }
 
 static CsvScanState *
-scan_begin(Relation rel, List *needed, MemoryContext parent, bool log_rejects)
+scan_begin(Relation rel, List *needed, MemoryContext parent, bool log_rejects, bool prune, List *only_files)
 {
 	CsvScanState *st;
 	MemoryContext scan_cxt = AllocSetContextCreate(parent, "indicina_csv scan", ALLOCSET_DEFAULT_SIZES);
@@ -283,6 +379,8 @@ scan_begin(Relation rel, List *needed, MemoryContext parent, bool log_rejects)
 	st->relname = pstrdup(RelationGetRelationName(rel));
 	csv_get_options(relid, &st->opts);
 	st->files = csv_resolve_files(&st->opts, false);
+	if (prune)
+		st->files = prune_files(st->files, only_files);
 	foreach(lc, st->files)
 		st->total_bytes += ((CsvFile *) lfirst(lc))->size;
 	st->next_file = list_head(st->files);
@@ -296,6 +394,19 @@ scan_begin(Relation rel, List *needed, MemoryContext parent, bool log_rejects)
 	st->field_of = palloc(sizeof(int) * st->natts);
 	foreach(lc, needed)
 		st->needed[lfirst_int(lc) - 1] = true;
+
+	/* a dry run (indicina.check) converts every column, like the load would */
+	st->dry_run = indicina_dry_run && log_rejects;
+	if (st->dry_run)
+		for (i = 0; i < st->natts; i++)
+			st->needed[i] = !TupleDescAttr(desc, i)->attisdropped;
+	/* ANALYZE samples rows; rules are for loads */
+	if (log_rejects)
+	{
+		st->rules = row_rules_load(rel, scan_cxt);
+		row_rules_mark_needed(st->rules, st->needed);
+	}
+	st->counts = palloc0(sizeof(FileCounts) * Max(list_length(st->files), 1));
 
 	for (i = 0; i < st->natts; i++)
 	{
@@ -336,6 +447,12 @@ scan_begin(Relation rel, List *needed, MemoryContext parent, bool log_rejects)
 
 	st->count_only = count_only;
 	reader_init(&st->reader, &st->opts, count_only, scan_cxt);
+	if (st->dry_run)
+	{
+		/* count every bad row, record none, stop at none */
+		st->opts.on_error = ON_ERROR_SKIP;
+		st->opts.reject_limit = -1;
+	}
 	if (log_rejects && st->opts.on_error == ON_ERROR_REJECT)
 	{
 		st->rejects = reject_log_open(scan_cxt);
@@ -433,6 +550,8 @@ open_next_file(CsvScanState *st)
 	if (st->next_file == NULL)
 		return false;
 	reader_open(&st->reader, (CsvFile *) lfirst(st->next_file));
+	st->cur_counts = &st->counts[st->ncounts++];
+	st->cur_counts->file = st->reader.file->display;
 	st->next_file = lnext(st->files, st->next_file);
 	st->file_open = true;
 	st->header_pending = st->opts.header != HEADER_FALSE;
@@ -441,6 +560,24 @@ open_next_file(CsvScanState *st)
 	else
 		st->reader.count_only = false;	/* the header's names are needed even for count(*) */
 	return true;
+}
+
+/* the files whose names are in names, in their order */
+static List *
+prune_files(List *files, List *names)
+{
+	List	   *kept = NIL;
+	ListCell   *lc,
+			   *ln;
+
+	foreach(lc, files)
+		foreach(ln, names)
+			if (strcmp(((CsvFile *) lfirst(lc))->display, (char *) lfirst(ln)) == 0)
+			{
+				kept = lappend(kept, lfirst(lc));
+				break;
+			}
+	return kept;
 }
 
 static bool
@@ -481,6 +618,7 @@ reject_row(CsvScanState *st, const char *code, const char *column, const char *v
 	CsvReader  *r = &st->reader;
 
 	st->rows_rejected++;
+	st->cur_counts->rows_rejected++;
 	if (st->opts.on_error == ON_ERROR_STOP)
 		ereport(ERROR,
 				(errcode(ERRCODE_BAD_COPY_FILE_FORMAT),
@@ -488,6 +626,21 @@ reject_row(CsvScanState *st, const char *code, const char *column, const char *v
 						column ? ", column " : "", column ? column : ""),
 				 errdetail("%s", message),
 				 errhint("Set on_error 'reject' to keep the good rows and record the bad ones in indicina.load_errors.")));
+	log_record(st, code, column, value, value_len, message);
+	if (st->opts.reject_limit >= 0 && !st->opts.reject_limit_percent &&
+		st->rows_rejected > (int64) st->opts.reject_limit)
+		reject_limit_exceeded(st, psprintf("%lld of %lld rows read were rejected; the last in \"%s\" line %lld: %s",
+										   (long long) st->rows_rejected, (long long) st->rows_read,
+										   r->file->display, (long long) r->row_line, message));
+}
+
+/* one record of the reject log about the current row (a reject, or a WARN: flag) */
+static void
+log_record(CsvScanState *st, const char *code, const char *column, const char *value, int value_len,
+		   const char *message)
+{
+	CsvReader  *r = &st->reader;
+
 	if (st->rejects)
 	{
 		RejectRecord rec;
@@ -509,11 +662,6 @@ reject_row(CsvScanState *st, const char *code, const char *column, const char *v
 		rec.message = message;
 		reject_log_add(st->rejects, &rec);
 	}
-	if (st->opts.reject_limit >= 0 && !st->opts.reject_limit_percent &&
-		st->rows_rejected > (int64) st->opts.reject_limit)
-		reject_limit_exceeded(st, psprintf("%lld of %lld rows read were rejected; the last in \"%s\" line %lld: %s",
-										   (long long) st->rows_rejected, (long long) st->rows_read,
-										   r->file->display, (long long) r->row_line, message));
 }
 
 static void
@@ -569,6 +717,39 @@ run_generic(CsvScanState *st, ColumnConverter *cv, const char *s, int len, Datum
 }
 
 /*
+ * The row rules on a converted row: false when a reject rule quarantines
+ * it.  A warn or fail rule's failure flags the row (a WARN:<name> record)
+ * and the row is returned.
+ */
+static bool
+apply_row_rules(CsvScanState *st, Datum *values, bool *nulls)
+{
+	CsvReader  *r = &st->reader;
+	RuleVerdict *v = &st->verdict;
+	int			i;
+
+	row_rules_check(st->rules, values, nulls, r->file->display, r->row_line, v);
+	if (v->reject)
+	{
+		st->cur_counts->rows_quarantined++;
+		reject_row(st, v->reject->code, v->reject->column, v->value, v->value ? strlen(v->value) : 0,
+				   v->message);
+		return false;
+	}
+	if (v->nflags > 0)
+	{
+		st->rows_warned++;
+		st->cur_counts->rows_warned++;
+		for (i = 0; i < v->nflags; i++)
+			log_record(st, v->flags[i]->code, v->flags[i]->column, v->flag_values[i],
+					   v->flag_values[i] ? strlen(v->flag_values[i]) : 0, v->flag_messages[i]);
+		if (!st->dry_run)
+			row_rules_check_fail(st->rules, st->relname, RelationGetRelid(st->rel), st->scan_id, false);
+	}
+	return true;
+}
+
+/*
  * The next good row into values/nulls; false at the end of the last file.
  * Bad rows are rejected on the way.
  */
@@ -607,6 +788,7 @@ scan_next(CsvScanState *st, Datum *values, bool *nulls)
 			continue;
 		}
 		st->rows_read++;
+		st->cur_counts->rows_read++;
 		if (st->progress && st->rows_read % PROGRESS_EVERY == 0)
 		{
 			pgstat_progress_update_param(PROGRESS_COPY_BYTES_PROCESSED,
@@ -726,6 +908,15 @@ scan_next(CsvScanState *st, Datum *values, bool *nulls)
 		}
 		if (bad)
 			continue;
+		if (st->rules)
+		{
+			MemoryContext old = MemoryContextSwitchTo(st->row_cxt);
+			bool		keep = apply_row_rules(st, values, nulls);
+
+			MemoryContextSwitchTo(old);
+			if (!keep)
+				continue;
+		}
 		check_reject_percent(st, false);
 		st->rows_returned++;
 		result = true;
@@ -734,11 +925,34 @@ scan_next(CsvScanState *st, Datum *values, bool *nulls)
 	if (!result)
 	{
 		check_reject_percent(st, true);
+		if (!st->dry_run)
+			row_rules_check_fail(st->rules, st->relname, RelationGetRelid(st->rel), st->scan_id, true);
 		if (st->rejects)
 			reject_log_flush(st->rejects);
 	}
 	error_context_stack = errcb.previous;
 	return result;
+}
+
+/*
+ * Leaves the scan's counts where indicina.scan_file_stats() and
+ * scan_rule_stats() find them (what a pipeline run records per file and
+ * rule).  Once per scan; not for ANALYZE.
+ */
+static void
+save_stats(CsvScanState *st)
+{
+	Oid			relid = RelationGetRelid(st->rel);
+	int			i;
+
+	if (st->stats_saved)
+		return;
+	st->stats_saved = true;
+	for (i = 0; i < st->ncounts; i++)
+		scan_stats_file(st->scan_id, relid, st->counts[i].file, st->counts[i].rows_read,
+						st->counts[i].rows_rejected, st->counts[i].rows_quarantined, st->counts[i].rows_warned);
+	if (st->rules)
+		scan_stats_rules(st->scan_id, relid, st->rules);
 }
 
 static void
@@ -759,6 +973,8 @@ csvBeginForeignScan(ForeignScanState *node, int eflags)
 {
 	ForeignScan *plan = (ForeignScan *) node->ss.ps.plan;
 	List	   *needed = (List *) linitial(plan->fdw_private);
+	List	   *only_files = NIL;
+	bool		prune;
 
 	if (eflags & EXEC_FLAG_EXPLAIN_ONLY)
 	{
@@ -771,7 +987,31 @@ csvBeginForeignScan(ForeignScanState *node, int eflags)
 		node->fdw_state = st;
 		return;
 	}
-	node->fdw_state = scan_begin(node->ss.ss_currentRelation, needed, CurrentMemoryContext, true);
+	prune = list_length(plan->fdw_private) > 1;
+	if (prune)
+	{
+		/* the file filter's value, now that parameters are known */
+		ExprState  *es = ExecInitExpr(linitial(plan->fdw_exprs), (PlanState *) node);
+		bool		isnull;
+		Datum		value = ExecEvalExprSwitchContext(es, node->ss.ps.ps_ExprContext, &isnull);
+
+		if (!isnull && intVal(lsecond(plan->fdw_private)) == 2)
+		{
+			Datum	   *elems;
+			bool	   *enulls;
+			int			n,
+						i;
+
+			deconstruct_array(DatumGetArrayTypeP(value), TEXTOID, -1, false, TYPALIGN_INT, &elems, &enulls, &n);
+			for (i = 0; i < n; i++)
+				if (!enulls[i])
+					only_files = lappend(only_files, TextDatumGetCString(elems[i]));
+		}
+		else if (!isnull)
+			only_files = list_make1(TextDatumGetCString(value));
+	}
+	node->fdw_state = scan_begin(node->ss.ss_currentRelation, needed, CurrentMemoryContext, true,
+								 prune, only_files);
 }
 
 static TupleTableSlot *
@@ -805,7 +1045,10 @@ csvEndForeignScan(ForeignScanState *node)
 	CsvScanState *st = (CsvScanState *) node->fdw_state;
 
 	if (st && st->scan_cxt)
+	{
+		save_stats(st);
 		scan_end(st);
+	}
 }
 
 static void
@@ -861,7 +1104,7 @@ csv_acquire_sample_rows(Relation onerel, int elevel, HeapTuple *rows, int targro
 	for (i = 1; i <= desc->natts; i++)
 		if (!TupleDescAttr(desc, i - 1)->attisdropped)
 			all = lappend_int(all, i);
-	st = scan_begin(onerel, all, CurrentMemoryContext, false);
+	st = scan_begin(onerel, all, CurrentMemoryContext, false, false, NIL);
 	/* ANALYZE never stops on a bad row: it samples the good ones */
 	if (st->opts.on_error == ON_ERROR_STOP)
 		st->opts.on_error = ON_ERROR_SKIP;

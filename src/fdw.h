@@ -230,6 +230,7 @@ extern RejectLog *reject_log_open(MemoryContext mcxt);
 extern void reject_log_add(RejectLog *log, const RejectRecord *rec);
 extern void reject_log_flush(RejectLog *log);
 extern int64 reject_next_scan_id(void);
+extern void log_append(const char *file, const char *old_file, int64 max_bytes, StringInfo buf, bool quiet);
 
 /* in fdw.c */
 extern void fdw_init(void);

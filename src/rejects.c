@@ -111,6 +111,18 @@ append_int(StringInfo buf, int64 v, bool last)
 static void
 write_records(StringInfo buf, bool quiet)
 {
+	log_append(REJECT_FILE, REJECT_FILE_OLD, (int64) load_errors_max_size_kb * 1024, buf, quiet);
+}
+
+/*
+ * Appends buf to file (under pg_indicina) in one write() under an
+ * exclusive flock and empties buf.  With old_file set, a file past
+ * max_bytes is renamed to old_file first.  The journal (journal.c) uses it
+ * too.
+ */
+void
+log_append(const char *file, const char *old_file, int64 max_bytes, StringInfo buf, bool quiet)
+{
 	int			fd;
 	struct stat st;
 
@@ -118,22 +130,22 @@ write_records(StringInfo buf, bool quiet)
 		return;
 	if (mkdir(REJECT_DIR, S_IRWXU) != 0 && errno != EEXIST && !quiet)
 		ereport(ERROR, (errcode_for_file_access(), errmsg("could not create directory \"%s\": %m", REJECT_DIR)));
-	fd = open(REJECT_FILE, O_WRONLY | O_APPEND | O_CREAT | PG_BINARY, S_IRUSR | S_IWUSR);
+	fd = open(file, O_WRONLY | O_APPEND | O_CREAT | PG_BINARY, S_IRUSR | S_IWUSR);
 	if (fd < 0)
 	{
 		if (!quiet)
-			ereport(ERROR, (errcode_for_file_access(), errmsg("could not open \"%s\": %m", REJECT_FILE)));
+			ereport(ERROR, (errcode_for_file_access(), errmsg("could not open \"%s\": %m", file)));
 		return;
 	}
 	if (flock(fd, LOCK_EX) == 0)
 	{
 		/* rotate under the lock; the next writer opens the new file */
-		if (fstat(fd, &st) == 0 && st.st_size > (off_t) load_errors_max_size_kb * 1024 && st.st_nlink > 0)
+		if (old_file && fstat(fd, &st) == 0 && st.st_size > (off_t) max_bytes && st.st_nlink > 0)
 		{
-			if (rename(REJECT_FILE, REJECT_FILE_OLD) == 0)
+			if (rename(file, old_file) == 0)
 			{
 				close(fd);
-				fd = open(REJECT_FILE, O_WRONLY | O_APPEND | O_CREAT | PG_BINARY, S_IRUSR | S_IWUSR);
+				fd = open(file, O_WRONLY | O_APPEND | O_CREAT | PG_BINARY, S_IRUSR | S_IWUSR);
 				if (fd < 0 || flock(fd, LOCK_EX) != 0)
 				{
 					if (fd >= 0)
@@ -148,7 +160,7 @@ write_records(StringInfo buf, bool quiet)
 
 			close(fd);
 			errno = save;
-			ereport(ERROR, (errcode_for_file_access(), errmsg("could not write \"%s\": %m", REJECT_FILE)));
+			ereport(ERROR, (errcode_for_file_access(), errmsg("could not write \"%s\": %m", file)));
 		}
 	}
 	close(fd);
@@ -343,4 +355,38 @@ indicina_clear_load_errors(PG_FUNCTION_ARGS)
 		}
 	}
 	PG_RETURN_INT64(n);
+}
+
+/*
+ * indicina.log_reject(scan_id, relation, file, line, column, code, message,
+ * value, raw): one record written at once.  Set rules (which see a whole
+ * batch, after the scan) quarantine their rows with it, so every row not
+ * loaded is in the same log, whatever rule or parser turned it away.
+ */
+PG_FUNCTION_INFO_V1(indicina_log_reject);
+Datum
+indicina_log_reject(PG_FUNCTION_ARGS)
+{
+	RejectRecord rec = {0};
+	RejectLog  *log = reject_log_open(CurrentMemoryContext);
+
+#define TEXT_ARG(n) (PG_ARGISNULL(n) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(n)))
+	rec.scan_id = PG_ARGISNULL(0) ? 0 : PG_GETARG_INT64(0);
+	rec.relation = TEXT_ARG(1);
+	rec.file = TEXT_ARG(2);
+	rec.line = PG_ARGISNULL(3) ? 0 : PG_GETARG_INT64(3);
+	rec.byte_offset = -1;
+	rec.column = TEXT_ARG(4);
+	rec.code = TEXT_ARG(5);
+	rec.message = TEXT_ARG(6);
+	rec.value = TEXT_ARG(7);
+	rec.value_len = rec.value ? strlen(rec.value) : 0;
+	rec.raw = TEXT_ARG(8);
+	rec.raw_len = rec.raw ? strlen(rec.raw) : 0;
+#undef TEXT_ARG
+	if (rec.code == NULL)
+		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("a reject record needs a code")));
+	reject_log_add(log, &rec);
+	reject_log_flush(log);
+	PG_RETURN_VOID();
 }

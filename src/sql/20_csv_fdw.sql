@@ -36,3 +36,6 @@ REVOKE ALL ON FUNCTION indicina.clear_load_errors() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION indicina.read_load_errors() TO pg_read_server_files;
 GRANT EXECUTE ON FUNCTION indicina.clear_load_errors() TO pg_read_server_files;
 GRANT SELECT ON indicina.load_errors TO pg_read_server_files;
+
+-- the reject log outlives the extension: a re-created extension goes on from its last scan id
+SELECT setval('indicina.scan_id_seq', max(scan_id)) FROM indicina.read_load_errors() HAVING max(scan_id) IS NOT NULL;

@@ -1,0 +1,168 @@
+-- quality.sql: data-quality rules.  Declaring them (every refusal has its
+-- message), every row and set kind under every severity on small fixtures,
+-- the dry run, the validated load with its rejects and history, re-checking
+-- quarantined rows, and the same row rules on a plain table (SQL path).
+\getenv abs_srcdir PG_ABS_SRCDIR
+\set root :abs_srcdir '/test/data/quality'
+SET datestyle = 'ISO, YMD';
+SET client_min_messages = warning;
+CREATE SERVER quality_files FOREIGN DATA WRAPPER indicina_csv OPTIONS (root :'root');
+CREATE FOREIGN TABLE q_loans (
+    application_id text NOT NULL, customer_id text NOT NULL,
+    loan_amount numeric(14,2) OPTIONS (format 'amount'),
+    loan_application_date date OPTIONS (format 'auto'),
+    credit_score int, employment_status text,
+    annual_income numeric(14,2) OPTIONS (format 'amount'),
+    source_file text OPTIONS (source 'file'), source_line bigint OPTIONS (source 'line')
+) SERVER quality_files OPTIONS (filename 'loans.csv', on_error 'reject');
+CREATE FOREIGN TABLE q_statements (
+    transaction_id text NOT NULL, customer_id text NOT NULL,
+    transaction_date date, transaction_amount numeric(14,2), narration text, balance numeric(14,2),
+    source_file text OPTIONS (source 'file'), source_line bigint OPTIONS (source 'line')
+) SERVER quality_files OPTIONS (filename 'statements.csv', on_error 'reject');
+
+-- ---- refused definitions ----
+SELECT indicina.add_rule('x; DROP TABLE q_loans', 'q_loans', 'not_null', '{credit_score}');
+SELECT indicina.add_rule('Bad', 'q_loans', 'not_null', '{credit_score}');
+SELECT indicina.add_rule('r', 'q_loans', 'no_such_kind', '{credit_score}');
+SELECT indicina.add_rule('r', 'q_loans', 'not_null', '{no_such_column}');
+SELECT indicina.add_rule('r', 'q_loans', 'not_null', '{credit_score,loan_amount}');
+SELECT indicina.add_rule('r', 'q_loans', 'range', '{credit_score}', '{"min": 850, "max": 300}');
+SELECT indicina.add_rule('r', 'q_loans', 'range', '{credit_score}', '{"min": 5, "max": 5, "max_inclusive": false}');
+SELECT indicina.add_rule('r', 'q_loans', 'range', '{loan_application_date}', '{"min": "soon"}');
+SELECT indicina.add_rule('r', 'q_loans', 'range', '{credit_score}', '{}');
+SELECT indicina.add_rule('r', 'q_loans', 'range', '{credit_score}', '{"minimum": 1}');
+SELECT indicina.add_rule('r', 'q_loans', 'regex', '{application_id}', '{"pattern": "APP_(["}');
+SELECT indicina.add_rule('r', 'q_loans', 'length', '{customer_id}', '{"min": 9, "max": 3}');
+SELECT indicina.add_rule('r', 'q_loans', 'not_future', '{credit_score}');
+SELECT indicina.add_rule('r', 'q_loans', 'accepted_values', '{employment_status}', '{"domain": "no_such_domain"}');
+SELECT indicina.add_rule('r', 'q_loans', 'accepted_values', '{employment_status}', '{"values": []}');
+SELECT indicina.add_rule('r', 'q_loans', 'expression', params => '{"sql": "loan_amount + 1"}');
+SELECT indicina.add_rule('r', 'q_loans', 'expression', params => '{"sql": "no_such_column > 0"}');
+SELECT indicina.add_rule('r', 'q_loans', 'expression', params => '{"sql": "true; DROP TABLE q_loans"}');
+SELECT indicina.add_rule('r', 'q_loans', 'expression', params => '{"sql": "true FROM pg_class"}');
+SELECT indicina.add_rule('r', 'q_loans', 'expression', params => '{"sql": "loan_amount > (SELECT 1)"}');
+SELECT indicina.add_rule('r', 'q_loans', 'row_count', params => '{"min": 1}', severity => 'reject');
+SELECT indicina.add_rule('r', 'q_loans', 'row_count', params => '{"min": 10, "max": 1}', severity => 'warn');
+SELECT indicina.add_rule('r', 'q_loans', 'references', '{customer_id}', '{"relation": "no_such_table"}');
+SELECT indicina.add_rule('r', 'q_loans', 'balance_continuity');
+SELECT indicina.add_rule('r', 'q_loans', 'not_null', '{credit_score}', severity => 'sometimes');
+SELECT indicina.add_rule('r', 'q_loans', 'not_null', '{credit_score}', threshold => 'lots');
+SELECT indicina.add_rule('r', 'q_loans', 'not_null', '{credit_score}', threshold => '150%');
+SELECT count(*) AS rules_after_refusals FROM indicina.quality_rules;
+
+-- ---- the rules of the two fixtures ----
+SELECT indicina.add_rule('score_range', 'q_loans', 'range', '{credit_score}', '{"min": 300, "max": 850}') > 0 AS added;
+SELECT indicina.add_rule('score_range', 'q_loans', 'range', '{credit_score}', '{"min": 300, "max": 850}');
+SELECT count(*) FROM (VALUES
+    (indicina.add_rule('loan_positive', 'q_loans', 'range', '{loan_amount}', '{"min": 0, "min_inclusive": false}')),
+    (indicina.add_rule('app_not_future', 'q_loans', 'not_future', '{loan_application_date}')),
+    (indicina.add_rule('status_known', 'q_loans', 'accepted_values', '{employment_status}',
+                       '{"domain": "employment_status"}', 'warn')),
+    (indicina.add_rule('score_present', 'q_loans', 'not_null', '{credit_score}', severity => 'warn')),
+    (indicina.add_rule('app_id_shape', 'q_loans', 'regex', '{application_id}', '{"pattern": "^APP_[0-9]+$"}')),
+    (indicina.add_rule('customer_id_length', 'q_loans', 'length', '{customer_id}', '{"min": 3, "max": 20}')),
+    (indicina.add_rule('loan_within_income', 'q_loans', 'expression',
+                       params => '{"sql": "loan_amount <= annual_income * 2"}', severity => 'warn')),
+    (indicina.add_rule('app_unique', 'q_loans', 'unique', '{application_id}')),
+    (indicina.add_rule('enough_loans', 'q_loans', 'row_count', params => '{"min": 3}', severity => 'fail')),
+    (indicina.add_rule('loans_fresh', 'q_loans', 'freshness', '{loan_application_date}', '{"max_age_days": 30}',
+                       severity => 'warn')),
+    (indicina.add_rule('txn_rows_unique', 'q_statements', 'duplicate_rows')),
+    (indicina.add_rule('txn_unique', 'q_statements', 'unique', '{transaction_id}')),
+    (indicina.add_rule('txn_customer_known', 'q_statements', 'references', '{customer_id}',
+                       '{"relation": "q_loans"}', 'warn')),
+    (indicina.add_rule('balance_continuity', 'q_statements', 'balance_continuity', severity => 'warn')),
+    (indicina.add_rule('narration_listed', 'q_statements', 'accepted_values', '{narration}',
+                       '{"values": ["Monthly Income", "POS Purchase", "Bill Payment"]}', 'warn'))) v(id);
+SELECT name, kind, columns, params, severity, fail_threshold, enabled FROM indicina.quality_rules ORDER BY relation::text, name;
+
+-- ---- the dry run: what would fail, nothing recorded ----
+SELECT indicina.clear_load_errors() >= 0 AS cleared;
+SELECT rule, kind, severity, rows_checked, rows_failed, outcome, samples FROM indicina.check('q_loans');
+SELECT rule, kind, severity, rows_checked, rows_failed, outcome, samples FROM indicina.check('q_statements');
+SELECT count(*) AS recorded_by_dry_runs FROM indicina.load_errors;
+
+-- ---- a validated load: rejects with their rule, warnings flagged, history ----
+CREATE TABLE loans_clean (application_id text, customer_id text, loan_amount numeric, credit_score int, extra text);
+SELECT rows_read, rows_loaded, rows_rejected, rows_flagged FROM indicina.load_checked('q_loans', 'loans_clean');
+SELECT application_id, customer_id, loan_amount, credit_score FROM loans_clean ORDER BY application_id;
+SELECT relation, file, line, column_name, code, message, raw_value FROM indicina.load_errors
+ WHERE relation = 'q_loans' ORDER BY line, code;
+SELECT file, line, code, message FROM indicina.read_load_errors() WHERE relation = 'q_loans' AND code LIKE 'WARN:%'
+ ORDER BY line, code;
+SELECT kind, status, details FROM indicina.runs ORDER BY run_id DESC LIMIT 1;
+SELECT rule, rows_checked, rows_failed, outcome, run_status FROM indicina.quality_results
+ WHERE run_id = (SELECT max(run_id) FROM indicina.runs) ORDER BY rule;
+
+-- ---- fail: the run stops, the target is untouched, the failure is recorded ----
+SELECT indicina.add_rule('enough_loans', 'q_loans', 'row_count', params => '{"min": 50}', severity => 'fail',
+                         replace => true) > 0 AS replaced;
+SELECT rows_loaded FROM indicina.load_checked('q_loans', 'loans_clean');
+SELECT count(*) AS still_loaded FROM loans_clean;
+SELECT kind, status, message FROM indicina.runs ORDER BY run_id DESC LIMIT 1;
+-- a fail row rule over its threshold (count) stops the scan itself
+SELECT indicina.set_rule_enabled('q_loans', 'enough_loans', false);
+SELECT indicina.add_rule('score_range', 'q_loans', 'range', '{credit_score}', '{"min": 300, "max": 850}',
+                         severity => 'fail', threshold => '0', replace => true) > 0 AS replaced;
+SELECT rows_loaded FROM indicina.load_checked('q_loans', 'loans_clean');
+SELECT status, message FROM indicina.runs ORDER BY run_id DESC LIMIT 1;
+SELECT rule, rows_failed, outcome, run_status FROM indicina.quality_results
+ WHERE run_id = (SELECT max(run_id) FROM indicina.runs) ORDER BY rule;
+-- under a percentage threshold it is tolerated: 1 of 10 rows is 10%
+SELECT indicina.add_rule('score_range', 'q_loans', 'range', '{credit_score}', '{"min": 300, "max": 850}',
+                         severity => 'fail', threshold => '20%', replace => true) > 0 AS replaced;
+SELECT rows_read, rows_loaded, rows_rejected FROM indicina.load_checked('q_loans', 'loans_clean');
+SELECT rule, rows_checked, rows_failed, outcome FROM indicina.quality_results
+ WHERE run_id = (SELECT max(run_id) FROM indicina.runs) AND rule = 'score_range';
+
+-- ---- history: the summary keeps the trend ----
+SELECT rule, rows_failed, failed_last_runs, trend FROM indicina.quality_summary
+ WHERE relation = 'public.q_loans' ORDER BY rule;
+
+-- ---- a rolled-back run is shown as such ----
+BEGIN;
+SELECT rows_loaded FROM indicina.load_checked('q_loans', 'loans_clean');
+ROLLBACK;
+SELECT status FROM indicina.runs ORDER BY run_id DESC LIMIT 1;
+
+-- ---- statements: set rules in order, each on what the one before left ----
+CREATE TABLE statements_clean (LIKE q_statements);
+SELECT rows_read, rows_loaded, rows_rejected, rows_flagged FROM indicina.load_checked('q_statements', 'statements_clean');
+SELECT transaction_id, customer_id, balance FROM statements_clean ORDER BY source_line;
+SELECT line, code, message, raw_value FROM indicina.load_errors WHERE relation = 'q_statements' ORDER BY line;
+
+-- ---- re-checking quarantined rows after a rule is fixed ----
+SELECT line, code, loads_now FROM indicina.recheck_quarantined('q_loans') ORDER BY line;
+SELECT indicina.add_rule('app_id_shape', 'q_loans', 'regex', '{application_id}', '{"pattern": "^APP[_-][0-9]+$"}',
+                         replace => true) > 0 AS fixed;
+SELECT line, code, loads_now FROM indicina.recheck_quarantined('q_loans') ORDER BY line;
+
+-- ---- a plain table: the same row rules, evaluated in SQL, agree ----
+CREATE FOREIGN TABLE q_loans_unruled (
+    application_id text NOT NULL, customer_id text NOT NULL,
+    loan_amount numeric(14,2) OPTIONS (format 'amount'),
+    loan_application_date date OPTIONS (format 'auto'),
+    credit_score int, employment_status text,
+    annual_income numeric(14,2) OPTIONS (format 'amount'),
+    source_file text OPTIONS (source 'file'), source_line bigint OPTIONS (source 'line')
+) SERVER quality_files OPTIONS (filename 'loans.csv', on_error 'reject');
+CREATE TABLE t_loans AS SELECT * FROM q_loans_unruled;
+INSERT INTO indicina.quality_rules (name, relation, kind, columns, params, severity, fail_threshold,
+                                    fail_threshold_percent, enabled)
+SELECT name, 't_loans'::regclass, kind, columns, params, severity, fail_threshold, fail_threshold_percent, enabled
+  FROM indicina.quality_rules WHERE relation = 'q_loans'::regclass AND indicina.is_row_rule(kind);
+SELECT f.rule, f.rows_failed AS in_scan, t.rows_failed AS in_sql
+  FROM indicina.check('q_loans') f JOIN indicina.check('t_loans') t USING (rule) ORDER BY rule;
+
+-- ---- a disabled rule is not checked; dropping one ----
+SELECT indicina.set_rule_enabled('q_statements', 'balance_continuity', false);
+SELECT rule FROM indicina.check('q_statements') ORDER BY rule;
+SELECT indicina.drop_rule('q_statements', 'balance_continuity');
+SELECT indicina.drop_rule('q_statements', 'balance_continuity');
+
+-- ---- file pruning: a filter on the file column opens only those files ----
+SELECT indicina.reset_scan_stats();
+SELECT count(*) FROM q_statements WHERE source_file = ANY ('{other.csv}');
+SELECT count(*) FROM q_statements WHERE source_file = 'statements.csv';
+SELECT relation, file, rows_read, rows_rejected, rows_quarantined, rows_warned FROM indicina.scan_file_stats();

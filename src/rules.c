@@ -1,0 +1,585 @@
+/*-------------------------------------------------------------------------
+ *
+ * rules.c
+ *		Row rules: the rows of indicina.quality_rules whose kind can be
+ *		judged one row at a time, compiled once when an indicina_csv scan
+ *		begins and checked on every row that converted cleanly.
+ *
+ * The rule parameters are read with one SPI query (JSON is unpacked in
+ * SQL, not here) and turned into values of the column's own type, so a
+ * range on a numeric column compares numerics and a range on a date
+ * compares dates, with the type's btree comparison.  Only an expression
+ * rule goes through the executor; the others are a comparison or two.
+ * A NULL passes every kind but not_null, as in a CHECK constraint.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/relation.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_collation.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "mb/pg_wchar.h"
+#include "nodes/nodeFuncs.h"
+#include "optimizer/optimizer.h"
+#include "parser/parse_collate.h"
+#include "parser/parse_expr.h"
+#include "parser/parse_node.h"
+#include "parser/parse_relation.h"
+#include "parser/parser.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/date.h"
+#include "utils/json.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/typcache.h"
+
+#include "indicina.h"
+#include "rules.h"
+
+#define ROW_RULE_QUERY \
+	"SELECT name, kind, severity, columns[1], params->>'min', params->>'max'," \
+	" coalesce((params->>'min_inclusive')::bool, true), coalesce((params->>'max_inclusive')::bool, true)," \
+	" CASE WHEN jsonb_typeof(params->'values') = 'array'" \
+	"      THEN ARRAY(SELECT jsonb_array_elements_text(params->'values')) END," \
+	" params->>'domain', params->>'pattern', coalesce((params->>'tolerance_days')::int, 0)," \
+	" params->>'sql', fail_threshold::float8, fail_threshold_percent" \
+	" FROM indicina.quality_rules" \
+	" WHERE relation = $1 AND enabled" \
+	"   AND kind IN ('not_null', 'accepted_values', 'range', 'regex', 'length', 'not_future', 'expression')" \
+	" ORDER BY name"
+
+static int
+cmp_cstring(const void *a, const void *b)
+{
+	return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+static char *
+spi_text(HeapTuple tup, TupleDesc desc, int col)
+{
+	return SPI_getvalue(tup, desc, col);
+}
+
+/* a parameter in the column's type, through its input function */
+static Datum
+param_value(RowRule *r, const char *s, const char *what)
+{
+	Oid			infunc,
+				ioparam;
+
+	getTypeInputInfo(r->typid, &infunc, &ioparam);
+	if (s == NULL)
+		elog(ERROR, "rule \"%s\" has no %s", r->name, what);
+	return OidInputFunctionCall(infunc, (char *) s, ioparam, -1);
+}
+
+/*
+ * Parses and type-checks the SQL of an expression rule against the
+ * relation's columns: one boolean expression, no FROM, no sub-query, no
+ * aggregate (the parser refuses those as it does in a CHECK constraint).
+ * add_rule calls this too, so a bad expression is refused when it is
+ * declared.
+ */
+Node *
+rule_expression_compile(Relation rel, const char *sql)
+{
+	List	   *stmts = raw_parser(psprintf("SELECT %s", sql), RAW_PARSE_DEFAULT);
+	SelectStmt *sel;
+	ResTarget  *target;
+	ParseState *pstate;
+	ParseNamespaceItem *nsitem;
+	Node	   *expr;
+
+	sel = list_length(stmts) == 1 ? (SelectStmt *) ((RawStmt *) linitial(stmts))->stmt : NULL;
+	if (sel == NULL || !IsA(sel, SelectStmt) || sel->op != SETOP_NONE || sel->fromClause ||
+		sel->whereClause || sel->groupClause || sel->havingClause || sel->windowClause ||
+		sel->sortClause || sel->limitCount || sel->limitOffset || sel->lockingClause ||
+		sel->withClause || sel->distinctClause || sel->valuesLists || sel->intoClause ||
+		list_length(sel->targetList) != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("rule expression must be a single SQL expression over the columns of \"%s\"",
+						RelationGetRelationName(rel)),
+				 errdetail("Got: %s", sql)));
+	target = (ResTarget *) linitial(sel->targetList);
+
+	pstate = make_parsestate(NULL);
+	pstate->p_sourcetext = sql;
+	nsitem = addRangeTableEntryForRelation(pstate, rel, AccessShareLock, NULL, false, true);
+	addNSItemToQuery(pstate, nsitem, true, true, true);
+	expr = transformExpr(pstate, target->val, EXPR_KIND_CHECK_CONSTRAINT);
+	if (exprType(expr) != BOOLOID)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("rule expression must return boolean, not %s", format_type_be(exprType(expr))),
+				 errdetail("Got: %s", sql)));
+	assign_expr_collations(pstate, expr);
+	free_parsestate(pstate);
+	return expr;
+}
+
+static void
+rule_init_kind(RowRule *r, Relation rel, HeapTuple tup, TupleDesc desc)
+{
+	char	   *min = spi_text(tup, desc, 5);
+	char	   *max = spi_text(tup, desc, 6);
+
+	switch (r->kind)
+	{
+		case RULE_NOT_NULL:
+			break;
+		case RULE_ACCEPTED_VALUES:
+			{
+				bool		isnull;
+				Datum		arr = SPI_getbinval(tup, desc, 9, &isnull);
+				char	   *domain = spi_text(tup, desc, 10);
+
+				if (!isnull)
+				{
+					Datum	   *elems;
+					bool	   *enulls;
+					int			i;
+
+					deconstruct_array(DatumGetArrayTypeP(arr), TEXTOID, -1, false, TYPALIGN_INT,
+									  &elems, &enulls, &r->nvalues);
+					r->values = palloc(sizeof(char *) * Max(r->nvalues, 1));
+					for (i = 0; i < r->nvalues; i++)
+						r->values[i] = TextDatumGetCString(elems[i]);
+					qsort(r->values, r->nvalues, sizeof(char *), cmp_cstring);
+				}
+				if (domain)
+					r->labels = label_map_load(domain, CurrentMemoryContext);
+				break;
+			}
+		case RULE_RANGE:
+		case RULE_NOT_FUTURE:
+			{
+				TypeCacheEntry *tce = lookup_type_cache(r->typid, TYPECACHE_CMP_PROC_FINFO);
+
+				if (!OidIsValid(tce->cmp_proc_finfo.fn_oid))
+					ereport(ERROR,
+							(errcode(ERRCODE_UNDEFINED_FUNCTION),
+							 errmsg("rule \"%s\": type %s has no ordering", r->name, format_type_be(r->typid))));
+				fmgr_info_copy(&r->cmp, &tce->cmp_proc_finfo, CurrentMemoryContext);
+				if (r->kind == RULE_RANGE)
+				{
+					r->min_inclusive = strcmp(spi_text(tup, desc, 7), "t") == 0;
+					r->max_inclusive = strcmp(spi_text(tup, desc, 8), "t") == 0;
+					if ((r->has_min = min != NULL))
+						r->min = param_value(r, min, "min"), r->min_text = min;
+					if ((r->has_max = max != NULL))
+						r->max = param_value(r, max, "max"), r->max_text = max;
+				}
+				else
+				{
+					/* the last allowed day: today plus the tolerance */
+					int			tolerance = atoi(spi_text(tup, desc, 12));
+					DateADT		last = GetSQLCurrentDate() + tolerance;
+
+					r->has_max = true;
+					/* messages name the rule's terms, not the date, so they read the same every day */
+					r->max_text = tolerance > 0 ? psprintf("today + %d days", tolerance) : "today";
+					if (r->typid == DATEOID)
+					{
+						r->max = DateADTGetDatum(last);
+						r->max_inclusive = true;
+					}
+					else if (r->typid == TIMESTAMPOID || r->typid == TIMESTAMPTZOID)
+					{
+						/* before the start of the next day */
+						r->max = DirectFunctionCall1(r->typid == TIMESTAMPOID ? date_timestamp : date_timestamptz,
+													 DateADTGetDatum(last + 1));
+						r->max_inclusive = false;
+					}
+					else
+						ereport(ERROR,
+								(errcode(ERRCODE_DATATYPE_MISMATCH),
+								 errmsg("rule \"%s\": not_future needs a date or timestamp column, and %s is %s",
+										r->name, r->column, format_type_be(r->typid))));
+				}
+				break;
+			}
+		case RULE_REGEX:
+			r->pattern = CStringGetTextDatum(spi_text(tup, desc, 11));
+			break;
+		case RULE_LENGTH:
+			r->min_len = min ? atoi(min) : -1;
+			r->max_len = max ? atoi(max) : -1;
+			break;
+		case RULE_EXPRESSION:
+			{
+				Node	   *expr;
+
+				r->sql = spi_text(tup, desc, 13);
+				expr = rule_expression_compile(rel, r->sql);
+				r->expr = ExecInitExpr(expression_planner((Expr *) expr), NULL);
+				break;
+			}
+	}
+}
+
+static RowRuleKind
+kind_of(const char *kind)
+{
+	static const char *const names[] = {"not_null", "accepted_values", "range", "regex", "length",
+	"not_future", "expression"};
+	int			i;
+
+	for (i = 0; i < lengthof(names); i++)
+		if (strcmp(kind, names[i]) == 0)
+			return (RowRuleKind) i;
+	elog(ERROR, "unknown row rule kind \"%s\"", kind);
+	return RULE_NOT_NULL;		/* keep the compiler quiet */
+}
+
+/*
+ * The enabled row rules of a relation, or NULL when it has none.  Rule
+ * memory lives in mcxt (the scan's context).
+ */
+RowRuleSet *
+row_rules_load(Relation rel, MemoryContext mcxt)
+{
+	Oid			argtypes[1] = {OIDOID};
+	Datum		args[1];
+	RowRuleSet *set = NULL;
+	MemoryContext old;
+	uint64		n,
+				i;
+
+	/* before CREATE EXTENSION finished (or in a restore) there is no catalog yet */
+	if (!OidIsValid(get_relname_relid("quality_rules", get_namespace_oid("indicina", true))))
+		return NULL;
+
+	args[0] = ObjectIdGetDatum(RelationGetRelid(rel));
+	SPI_connect();
+	if (SPI_execute_with_args(ROW_RULE_QUERY, 1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read indicina.quality_rules");
+	n = SPI_processed;
+	old = MemoryContextSwitchTo(mcxt);
+	if (n > 0)
+	{
+		TupleDesc	desc = RelationGetDescr(rel);
+
+		set = palloc0(sizeof(RowRuleSet));
+		set->nrules = (int) n;
+		set->rules = palloc0(sizeof(RowRule) * n);
+		set->slot = MakeSingleTupleTableSlot(CreateTupleDescCopy(desc), &TTSOpsVirtual);
+		set->econtext = CreateStandaloneExprContext();
+		set->flag_rules = palloc(sizeof(RowRule *) * n);
+		set->flag_messages = palloc(sizeof(char *) * n);
+		set->flag_values = palloc(sizeof(char *) * n);
+		for (i = 0; i < n; i++)
+		{
+			HeapTuple	tup = SPI_tuptable->vals[i];
+			TupleDesc	sdesc = SPI_tuptable->tupdesc;
+			RowRule    *r = &set->rules[i];
+			char	   *severity = spi_text(tup, sdesc, 3);
+			bool		isnull;
+
+			r->name = spi_text(tup, sdesc, 1);
+			r->kind_name = spi_text(tup, sdesc, 2);
+			r->kind = kind_of(r->kind_name);
+			r->severity = strcmp(severity, "reject") == 0 ? SEVERITY_REJECT :
+				strcmp(severity, "warn") == 0 ? SEVERITY_WARN : SEVERITY_FAIL;
+			r->code = psprintf("%s:%s", r->severity == SEVERITY_REJECT ? "RULE" : "WARN", r->name);
+			r->att = -1;
+			r->column = spi_text(tup, sdesc, 4);
+			if (r->kind != RULE_EXPRESSION)
+			{
+				AttrNumber	attnum = r->column ? get_attnum(RelationGetRelid(rel), r->column) : InvalidAttrNumber;
+				Oid			outfunc;
+				bool		varlena;
+
+				if (attnum <= 0)
+					ereport(ERROR,
+							(errcode(ERRCODE_UNDEFINED_COLUMN),
+							 errmsg("rule \"%s\" names column \"%s\", which \"%s\" does not have",
+									r->name, r->column ? r->column : "", RelationGetRelationName(rel)),
+							 errhint("Fix the rule with indicina.add_rule(..., replace => true) or disable it.")));
+				r->att = attnum - 1;
+				r->typid = TupleDescAttr(desc, r->att)->atttypid;
+				r->collation = TupleDescAttr(desc, r->att)->attcollation;
+				getTypeOutputInfo(r->typid, &outfunc, &varlena);
+				fmgr_info_cxt(outfunc, &r->outfunc, mcxt);
+			}
+			r->fail_limit = DatumGetFloat8(SPI_getbinval(tup, sdesc, 14, &isnull));
+			r->fail_percent = DatumGetBool(SPI_getbinval(tup, sdesc, 15, &isnull));
+			rule_init_kind(r, rel, tup, sdesc);
+			initStringInfo(&r->samples);
+		}
+	}
+	MemoryContextSwitchTo(old);
+	SPI_finish();
+	return set;
+}
+
+/* the columns the rules read must be converted even when the query does not */
+void
+row_rules_mark_needed(const RowRuleSet *set, bool *needed)
+{
+	int			i;
+
+	if (set == NULL)
+		return;
+	for (i = 0; i < set->nrules; i++)
+	{
+		const RowRule *r = &set->rules[i];
+
+		if (r->att >= 0)
+			needed[r->att] = true;
+		else
+		{
+			/* an expression: every column it names */
+			Bitmapset  *attrs = NULL;
+			int			k = -1;
+
+			pull_varattnos((Node *) r->expr->expr, 1, &attrs);
+			while ((k = bms_next_member(attrs, k)) >= 0)
+			{
+				AttrNumber	a = k + FirstLowInvalidHeapAttributeNumber;
+
+				if (a > 0)
+					needed[a - 1] = true;
+			}
+		}
+	}
+}
+
+static int
+compare(RowRule *r, Datum a, Datum b)
+{
+	return DatumGetInt32(FunctionCall2Coll(&r->cmp, r->collation, a, b));
+}
+
+/* the value as text, for messages and samples */
+static char *
+value_text(RowRule *r, Datum v)
+{
+	return OutputFunctionCall(&r->outfunc, v);
+}
+
+/*
+ * Checks one rule; NULL when the row passes, else the reason.  *value gets
+ * the offending value's text.
+ */
+static char *
+check_one(RowRuleSet *set, RowRule *r, Datum *values, bool *nulls, char **value)
+{
+	Datum		v = r->att >= 0 ? values[r->att] : (Datum) 0;
+	bool		isnull = r->att >= 0 ? nulls[r->att] : false;
+
+	*value = NULL;
+	if (r->kind == RULE_NOT_NULL)
+		return isnull ? psprintf("%s is empty.", r->column) : NULL;
+	if (r->kind == RULE_EXPRESSION)
+	{
+		bool		resnull;
+		Datum		res;
+
+		set->econtext->ecxt_scantuple = set->slot;
+		res = ExecEvalExprSwitchContext(r->expr, set->econtext, &resnull);
+		ResetExprContext(set->econtext);
+		return resnull || DatumGetBool(res) ? NULL : psprintf("The row does not satisfy %s.", r->sql);
+	}
+	if (isnull)
+		return NULL;
+
+	switch (r->kind)
+	{
+		case RULE_ACCEPTED_VALUES:
+			{
+				char	   *s = value_text(r, v);
+				char	   *key = s;
+				CoerceError err;
+
+				if (r->values && bsearch(&key, r->values, r->nvalues, sizeof(char *), cmp_cstring))
+					return NULL;
+				if (r->labels && label_map_lookup(r->labels, s, strlen(s), &err) != NULL)
+					return NULL;
+				*value = s;
+				return psprintf("%s \"%s\" is not an accepted value%s%s%s.", r->column, s,
+								r->labels ? " (" : "", r->labels ? r->labels->known : "", r->labels ? ")" : "");
+			}
+		case RULE_RANGE:
+		case RULE_NOT_FUTURE:
+			if (r->has_min)
+			{
+				int			c = compare(r, v, r->min);
+
+				if (c < 0 || (c == 0 && !r->min_inclusive))
+				{
+					*value = value_text(r, v);
+					return psprintf("%s %s is %s %s.", r->column, *value,
+									r->min_inclusive ? "below the minimum" : "not above", r->min_text);
+				}
+			}
+			if (r->has_max)
+			{
+				int			c = compare(r, v, r->max);
+
+				if (c > 0 || (c == 0 && !r->max_inclusive))
+				{
+					*value = value_text(r, v);
+					if (r->kind == RULE_NOT_FUTURE)
+						return psprintf("%s %s is in the future (after %s).", r->column, *value, r->max_text);
+					return psprintf("%s %s is %s %s.", r->column, *value,
+									r->max_inclusive ? "above the maximum" : "not below", r->max_text);
+				}
+			}
+			return NULL;
+		case RULE_REGEX:
+			{
+				Datum		t = r->typid == TEXTOID || r->typid == VARCHAROID || r->typid == BPCHAROID ? v :
+					CStringGetTextDatum(value_text(r, v));
+
+				if (DatumGetBool(DirectFunctionCall2Coll(textregexeq, C_COLLATION_OID, t, r->pattern)))
+					return NULL;
+				*value = TextDatumGetCString(t);
+				return psprintf("%s \"%s\" does not match %s.", r->column, *value, TextDatumGetCString(r->pattern));
+			}
+		case RULE_LENGTH:
+			{
+				char	   *s = value_text(r, v);
+				int			len = pg_mbstrlen(s);
+
+				if ((r->min_len >= 0 && len < r->min_len) || (r->max_len >= 0 && len > r->max_len))
+				{
+					*value = s;
+					if (r->min_len >= 0 && len < r->min_len)
+						return psprintf("%s \"%s\" has %d characters, fewer than %d.", r->column, s, len, r->min_len);
+					return psprintf("%s \"%s\" has %d characters, more than %d.", r->column, s, len, r->max_len);
+				}
+				return NULL;
+			}
+		default:
+			return NULL;
+	}
+}
+
+static void
+add_sample(RowRule *r, const char *file, int64 line, const char *value)
+{
+	StringInfo	s = &r->samples;
+
+	if (r->nsamples >= RULE_SAMPLES)
+		return;
+	appendStringInfoString(s, r->nsamples++ ? ", {\"file\": " : "{\"file\": ");
+	escape_json(s, file);
+	appendStringInfo(s, ", \"line\": %lld, \"value\": ", (long long) line);
+	if (value)
+		escape_json(s, value);
+	else
+		appendStringInfoString(s, "null");
+	appendStringInfoChar(s, '}');
+}
+
+/*
+ * Runs every rule on a converted row.  The verdict names the first reject
+ * rule it failed (the row is then quarantined once, under that rule) and
+ * the warn and fail rules it failed (the row is loaded and flagged).
+ */
+void
+row_rules_check(RowRuleSet *set, Datum *values, bool *nulls, const char *file, int64 line,
+				RuleVerdict *verdict)
+{
+	int			i;
+	bool		have_slot = false;
+
+	verdict->reject = NULL;
+	verdict->nflags = 0;
+	verdict->flags = set->flag_rules;
+	verdict->flag_messages = set->flag_messages;
+	verdict->flag_values = set->flag_values;
+	for (i = 0; i < set->nrules; i++)
+	{
+		RowRule    *r = &set->rules[i];
+		char	   *value;
+		char	   *why;
+
+		if (r->kind == RULE_EXPRESSION && !have_slot)
+		{
+			TupleTableSlot *slot = set->slot;
+			int			natts = slot->tts_tupleDescriptor->natts;
+
+			ExecClearTuple(slot);
+			memcpy(slot->tts_values, values, sizeof(Datum) * natts);
+			memcpy(slot->tts_isnull, nulls, sizeof(bool) * natts);
+			ExecStoreVirtualTuple(slot);
+			have_slot = true;
+		}
+		r->checked++;
+		why = check_one(set, r, values, nulls, &value);
+		if (why == NULL)
+			continue;
+		r->failed++;
+		add_sample(r, file, line, value);
+		if (r->severity == SEVERITY_REJECT)
+		{
+			if (verdict->reject == NULL)
+			{
+				verdict->reject = r;
+				verdict->message = why;
+				verdict->value = value;
+			}
+			continue;
+		}
+		verdict->flags[verdict->nflags] = r;
+		verdict->flag_messages[verdict->nflags] = why;
+		verdict->flag_values[verdict->nflags] = value;
+		verdict->nflags++;
+	}
+}
+
+/*
+ * A fail rule past its threshold stops the scan: counts as soon as they
+ * are passed, percentages at the end of the scan.
+ */
+void
+row_rules_check_fail(RowRuleSet *set, const char *relname, Oid relid, int64 scan_id, bool at_end)
+{
+	int			i;
+
+	if (set == NULL)
+		return;
+	for (i = 0; i < set->nrules; i++)
+	{
+		RowRule    *r = &set->rules[i];
+		bool		over;
+
+		if (r->severity != SEVERITY_FAIL || r->failed == 0)
+			continue;
+		if (r->fail_percent)
+			over = at_end && 100.0 * r->failed / r->checked > r->fail_limit;
+		else
+			over = r->failed > r->fail_limit;
+		if (!over)
+			continue;
+		/* the counts so far are what the run's failure record reports */
+		scan_stats_rules(scan_id, relid, set);
+		ereport(ERROR,
+				(errcode(ERRCODE_CHECK_VIOLATION),
+				 errmsg("quality rule \"%s\" failed on %lld of %lld rows of %s, above its threshold %g%s",
+						r->name, (long long) r->failed, (long long) r->checked, relname,
+						r->fail_limit, r->fail_percent ? "%" : ""),
+				 errdetail("Failing rows: [%s]", r->samples.data),
+				 errhint("Rules of severity fail stop the run; fix the data or change the rule's threshold.")));
+	}
+}
+
+/* indicina.check_rule_expression(relation, sql): add_rule's check of an expression rule */
+PG_FUNCTION_INFO_V1(indicina_check_rule_expression);
+Datum
+indicina_check_rule_expression(PG_FUNCTION_ARGS)
+{
+	Relation	rel = relation_open(PG_GETARG_OID(0), AccessShareLock);
+
+	rule_expression_compile(rel, text_to_cstring(PG_GETARG_TEXT_PP(1)));
+	relation_close(rel, AccessShareLock);
+	PG_RETURN_VOID();
+}

@@ -1,0 +1,125 @@
+/*-------------------------------------------------------------------------
+ *
+ * rules.h
+ *		Row rules of indicina.quality_rules, compiled once per scan and
+ *		checked on every converted row of an indicina_csv scan (rules.c),
+ *		and the per-scan statistics a caller reads back afterwards
+ *		(scan_stats.c).
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef INDICINA_RULES_H
+#define INDICINA_RULES_H
+
+#include "postgres.h"
+
+#include "executor/executor.h"
+#include "lib/stringinfo.h"
+#include "utils/relcache.h"
+
+#include "labels.h"
+
+#define RULE_SAMPLES 5			/* failing rows kept per rule and scan */
+
+typedef enum RuleSeverity
+{
+	SEVERITY_REJECT,			/* the row is quarantined, not loaded */
+	SEVERITY_WARN,				/* the row is loaded and flagged */
+	SEVERITY_FAIL				/* too many failures stop the run */
+} RuleSeverity;
+
+typedef enum RowRuleKind
+{
+	RULE_NOT_NULL,
+	RULE_ACCEPTED_VALUES,
+	RULE_RANGE,
+	RULE_REGEX,
+	RULE_LENGTH,
+	RULE_NOT_FUTURE,
+	RULE_EXPRESSION
+} RowRuleKind;
+
+typedef struct RowRule
+{
+	char	   *name;
+	char	   *code;			/* RULE:<name> or WARN:<name> in the reject log */
+	const char *kind_name;
+	RowRuleKind kind;
+	RuleSeverity severity;
+	int			att;			/* 0-based attribute; -1 for expression */
+	char	   *column;
+	Oid			typid;
+	FmgrInfo	outfunc;
+
+	/* accepted_values */
+	char	  **values;			/* sorted */
+	int			nvalues;
+	LabelMap   *labels;
+	/* range (min/max in the column's type) and not_future (max only) */
+	bool		has_min,
+				has_max,
+				min_inclusive,
+				max_inclusive;
+	Datum		min,
+				max;
+	char	   *min_text,
+			   *max_text;
+	FmgrInfo	cmp;
+	Oid			collation;
+	/* regex */
+	Datum		pattern;		/* text */
+	/* length */
+	int			min_len,
+				max_len;		/* -1: no bound */
+	/* expression */
+	char	   *sql;
+	ExprState  *expr;
+	/* fail: threshold, as a count or a percentage of rows checked */
+	double		fail_limit;
+	bool		fail_percent;
+
+	/* this scan's results */
+	int64		checked;
+	int64		failed;
+	int			nsamples;
+	StringInfoData samples;		/* a JSON array of {file, line, value} */
+} RowRule;
+
+typedef struct RowRuleSet
+{
+	int			nrules;
+	RowRule    *rules;
+	TupleTableSlot *slot;		/* the row, for expression rules */
+	ExprContext *econtext;
+	/* room for a verdict's flags, allocated once per scan */
+	RowRule   **flag_rules;
+	char	  **flag_messages;
+	char	  **flag_values;
+} RowRuleSet;
+
+/* what row_rules_check found for one row */
+typedef struct RuleVerdict
+{
+	RowRule    *reject;			/* the first reject rule the row failed, or NULL */
+	char	   *message;		/* ... and why */
+	char	   *value;
+	int			nflags;			/* warn and fail rules it failed */
+	RowRule   **flags;
+	char	  **flag_messages;
+	char	  **flag_values;
+} RuleVerdict;
+
+/* in rules.c */
+extern RowRuleSet *row_rules_load(Relation rel, MemoryContext mcxt);
+extern void row_rules_mark_needed(const RowRuleSet *set, bool *needed);
+extern void row_rules_check(RowRuleSet *set, Datum *values, bool *nulls, const char *file, int64 line,
+							RuleVerdict *verdict);
+extern void row_rules_check_fail(RowRuleSet *set, const char *relname, Oid relid, int64 scan_id, bool at_end);
+extern Node *rule_expression_compile(Relation rel, const char *sql);
+
+/* in scan_stats.c */
+extern void scan_stats_file(int64 scan_id, Oid relid, const char *file, int64 rows_read,
+							int64 rows_rejected, int64 rows_quarantined, int64 rows_warned);
+extern void scan_stats_rules(int64 scan_id, Oid relid, const RowRuleSet *set);
+
+#endif							/* INDICINA_RULES_H */

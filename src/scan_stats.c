@@ -1,0 +1,177 @@
+/*-------------------------------------------------------------------------
+ *
+ * scan_stats.c
+ *		What the indicina_csv scans of this session counted, per file and
+ *		per row rule, for the caller to read back after the statement:
+ *		indicina.scan_file_stats() and indicina.scan_rule_stats().
+ *
+ * A pipeline run loads with INSERT ... SELECT and then needs, per file,
+ * rows read, rejected and warned (for its ledger and the invariant
+ * read = loaded + rejected) and, per rule, rows checked and failed with a
+ * few samples (for the quality results).  The executor has no channel for
+ * that, so each scan leaves its counts here, in session memory, when it
+ * ends; indicina.reset_scan_stats() empties the list.  A session that never
+ * resets keeps the last SCAN_STATS_MAX entries.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "funcapi.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/memutils.h"
+#include "utils/tuplestore.h"
+
+#include "indicina.h"
+#include "rules.h"
+
+#define SCAN_STATS_MAX 10000
+
+typedef struct FileStat
+{
+	int64		scan_id;
+	Oid			relid;
+	char	   *file;
+	int64		rows_read;
+	int64		rows_rejected;
+	int64		rows_quarantined;
+	int64		rows_warned;
+} FileStat;
+
+typedef struct RuleStat
+{
+	int64		scan_id;
+	Oid			relid;
+	char	   *rule;
+	char	   *kind;
+	char	   *severity;
+	int64		checked;
+	int64		failed;
+	char	   *samples;		/* JSON array text */
+} RuleStat;
+
+static MemoryContext stats_cxt = NULL;
+static List *file_stats = NIL;
+static List *rule_stats = NIL;
+
+static MemoryContext
+stats_context(void)
+{
+	if (stats_cxt == NULL)
+		stats_cxt = AllocSetContextCreate(TopMemoryContext, "indicina scan stats", ALLOCSET_SMALL_SIZES);
+	if (list_length(file_stats) + list_length(rule_stats) > SCAN_STATS_MAX)
+	{
+		MemoryContextReset(stats_cxt);
+		file_stats = rule_stats = NIL;
+	}
+	return stats_cxt;
+}
+
+void
+scan_stats_file(int64 scan_id, Oid relid, const char *file, int64 rows_read, int64 rows_rejected,
+				int64 rows_quarantined, int64 rows_warned)
+{
+	MemoryContext old = MemoryContextSwitchTo(stats_context());
+	FileStat   *s = palloc(sizeof(FileStat));
+
+	s->scan_id = scan_id;
+	s->relid = relid;
+	s->file = pstrdup(file);
+	s->rows_read = rows_read;
+	s->rows_rejected = rows_rejected;
+	s->rows_quarantined = rows_quarantined;
+	s->rows_warned = rows_warned;
+	file_stats = lappend(file_stats, s);
+	MemoryContextSwitchTo(old);
+}
+
+void
+scan_stats_rules(int64 scan_id, Oid relid, const RowRuleSet *set)
+{
+	MemoryContext old = MemoryContextSwitchTo(stats_context());
+	int			i;
+
+	for (i = 0; i < set->nrules; i++)
+	{
+		const RowRule *r = &set->rules[i];
+		RuleStat   *s = palloc(sizeof(RuleStat));
+
+		s->scan_id = scan_id;
+		s->relid = relid;
+		s->rule = pstrdup(r->name);
+		s->kind = pstrdup(r->kind_name);
+		s->severity = pstrdup(r->severity == SEVERITY_REJECT ? "reject" :
+							  r->severity == SEVERITY_WARN ? "warn" : "fail");
+		s->checked = r->checked;
+		s->failed = r->failed;
+		s->samples = psprintf("[%s]", r->samples.data);
+		rule_stats = lappend(rule_stats, s);
+	}
+	MemoryContextSwitchTo(old);
+}
+
+PG_FUNCTION_INFO_V1(indicina_scan_file_stats);
+Datum
+indicina_scan_file_stats(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	ListCell   *lc;
+
+	InitMaterializedSRF(fcinfo, 0);
+	foreach(lc, file_stats)
+	{
+		FileStat   *s = lfirst(lc);
+		Datum		values[7];
+		bool		nulls[7] = {0};
+
+		values[0] = Int64GetDatum(s->scan_id);
+		nulls[0] = s->scan_id == 0;
+		values[1] = ObjectIdGetDatum(s->relid);
+		values[2] = CStringGetTextDatum(s->file);
+		values[3] = Int64GetDatum(s->rows_read);
+		values[4] = Int64GetDatum(s->rows_rejected);
+		values[5] = Int64GetDatum(s->rows_quarantined);
+		values[6] = Int64GetDatum(s->rows_warned);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(indicina_scan_rule_stats);
+Datum
+indicina_scan_rule_stats(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	ListCell   *lc;
+
+	InitMaterializedSRF(fcinfo, 0);
+	foreach(lc, rule_stats)
+	{
+		RuleStat   *s = lfirst(lc);
+		Datum		values[8];
+		bool		nulls[8] = {0};
+
+		values[0] = Int64GetDatum(s->scan_id);
+		nulls[0] = s->scan_id == 0;
+		values[1] = ObjectIdGetDatum(s->relid);
+		values[2] = CStringGetTextDatum(s->rule);
+		values[3] = CStringGetTextDatum(s->kind);
+		values[4] = CStringGetTextDatum(s->severity);
+		values[5] = Int64GetDatum(s->checked);
+		values[6] = Int64GetDatum(s->failed);
+		values[7] = DirectFunctionCall1(jsonb_in, CStringGetDatum(s->samples));
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(indicina_reset_scan_stats);
+Datum
+indicina_reset_scan_stats(PG_FUNCTION_ARGS)
+{
+	if (stats_cxt)
+		MemoryContextReset(stats_cxt);
+	file_stats = rule_stats = NIL;
+	PG_RETURN_VOID();
+}
