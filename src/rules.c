@@ -31,6 +31,7 @@
 #include "parser/parse_node.h"
 #include "parser/parse_relation.h"
 #include "parser/parser.h"
+#include "regex/regex.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
@@ -125,6 +126,12 @@ rule_expression_compile(Relation rel, const char *sql)
 }
 
 static void
+free_regex(void *arg)
+{
+	pg_regfree((regex_t *) arg);
+}
+
+static void
 rule_init_kind(RowRule *r, Relation rel, HeapTuple tup, TupleDesc desc)
 {
 	char	   *min = spi_text(tup, desc, 5);
@@ -206,8 +213,34 @@ rule_init_kind(RowRule *r, Relation rel, HeapTuple tup, TupleDesc desc)
 				break;
 			}
 		case RULE_REGEX:
-			r->pattern = CStringGetTextDatum(spi_text(tup, desc, 11));
-			break;
+			{
+				char	   *pat = spi_text(tup, desc, 11);
+				int			plen = strlen(pat);
+				pg_wchar   *wpat = palloc((plen + 1) * sizeof(pg_wchar));
+				int			wlen = pg_mb2wchar_with_len(pat, wpat, plen);
+				MemoryContextCallback *cb = palloc(sizeof(MemoryContextCallback));
+				int			rc;
+
+				r->pattern = CStringGetTextDatum(pat);
+				r->regex = palloc(sizeof(regex_t));
+				rc = pg_regcomp((regex_t *) r->regex, wpat, wlen, REG_ADVANCED, C_COLLATION_OID);
+				if (rc != REG_OKAY)
+				{
+					char		msg[128];
+
+					pg_regerror(rc, (regex_t *) r->regex, msg, sizeof(msg));
+					ereport(ERROR,
+							(errcode(ERRCODE_INVALID_REGULAR_EXPRESSION),
+							 errmsg("rule \"%s\": invalid regular expression: %s", r->name, msg)));
+				}
+				/* the regex library mallocs: free it with the scan */
+				cb->func = free_regex;
+				cb->arg = r->regex;
+				MemoryContextRegisterResetCallback(CurrentMemoryContext, cb);
+				r->wbuf_len = 256;
+				r->wbuf = palloc(r->wbuf_len * sizeof(pg_wchar));
+				break;
+			}
 		case RULE_LENGTH:
 			r->min_len = min ? atoi(min) : -1;
 			r->max_len = max ? atoi(max) : -1;
@@ -351,10 +384,24 @@ row_rules_mark_needed(const RowRuleSet *set, bool *needed)
 	}
 }
 
+/* the type's ordering; by-value integer and date types without a function call */
 static int
 compare(RowRule *r, Datum a, Datum b)
 {
-	return DatumGetInt32(FunctionCall2Coll(&r->cmp, r->collation, a, b));
+	switch (r->typid)
+	{
+		case DATEOID:
+		case INT4OID:
+			return DatumGetInt32(a) < DatumGetInt32(b) ? -1 : DatumGetInt32(a) > DatumGetInt32(b);
+		case INT8OID:
+		case TIMESTAMPOID:
+		case TIMESTAMPTZOID:
+			return DatumGetInt64(a) < DatumGetInt64(b) ? -1 : DatumGetInt64(a) > DatumGetInt64(b);
+		case INT2OID:
+			return DatumGetInt16(a) < DatumGetInt16(b) ? -1 : DatumGetInt16(a) > DatumGetInt16(b);
+		default:
+			return DatumGetInt32(FunctionCall2Coll(&r->cmp, r->collation, a, b));
+	}
 }
 
 /* the value as text, for messages and samples */
@@ -362,6 +409,63 @@ static char *
 value_text(RowRule *r, Datum v)
 {
 	return OutputFunctionCall(&r->outfunc, v);
+}
+
+static bool
+is_text_type(Oid typid)
+{
+	return typid == TEXTOID || typid == VARCHAROID || typid == BPCHAROID;
+}
+
+/*
+ * The value's text without a copy for text columns (the common case, and
+ * the hot path: no allocation per row), through the output function
+ * otherwise.
+ */
+static const char *
+value_bytes(RowRule *r, Datum v, int *len)
+{
+	if (is_text_type(r->typid))
+	{
+		text	   *t = (text *) DatumGetPointer(v);
+
+		if (!VARATT_IS_EXTENDED(t))
+		{
+			*len = VARSIZE_ANY_EXHDR(t);
+			return VARDATA_ANY(t);
+		}
+	}
+	{
+		char	   *s = value_text(r, v);
+
+		*len = strlen(s);
+		return s;
+	}
+}
+
+/* is (s, len) one of the sorted values? */
+static bool
+in_values(RowRule *r, const char *s, int len)
+{
+	int			lo = 0,
+				hi = r->nvalues - 1;
+
+	while (lo <= hi)
+	{
+		int			mid = (lo + hi) / 2;
+		const char *v = r->values[mid];
+		int			c = strncmp(v, s, len);
+
+		if (c == 0)
+			c = v[len] == '\0' ? 0 : 1;
+		if (c == 0)
+			return true;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return false;
 }
 
 /*
@@ -394,16 +498,16 @@ check_one(RowRuleSet *set, RowRule *r, Datum *values, bool *nulls, char **value)
 	{
 		case RULE_ACCEPTED_VALUES:
 			{
-				char	   *s = value_text(r, v);
-				char	   *key = s;
+				int			len;
+				const char *b = value_bytes(r, v, &len);
 				CoerceError err;
 
-				if (r->values && bsearch(&key, r->values, r->nvalues, sizeof(char *), cmp_cstring))
+				if (r->values && memchr(b, '\0', len) == NULL && in_values(r, b, len))
 					return NULL;
-				if (r->labels && label_map_lookup(r->labels, s, strlen(s), &err) != NULL)
+				if (r->labels && label_map_lookup(r->labels, b, len, &err) != NULL)
 					return NULL;
-				*value = s;
-				return psprintf("%s \"%s\" is not an accepted value%s%s%s.", r->column, s,
+				*value = pnstrdup(b, len);
+				return psprintf("%s \"%s\" is not an accepted value%s%s%s.", r->column, *value,
 								r->labels ? " (" : "", r->labels ? r->labels->known : "", r->labels ? ")" : "");
 			}
 		case RULE_RANGE:
@@ -435,22 +539,35 @@ check_one(RowRuleSet *set, RowRule *r, Datum *values, bool *nulls, char **value)
 			return NULL;
 		case RULE_REGEX:
 			{
-				Datum		t = r->typid == TEXTOID || r->typid == VARCHAROID || r->typid == BPCHAROID ? v :
-					CStringGetTextDatum(value_text(r, v));
+				int			len;
+				const char *b = value_bytes(r, v, &len);
+				int			wlen;
+				int			rc;
 
-				if (DatumGetBool(DirectFunctionCall2Coll(textregexeq, C_COLLATION_OID, t, r->pattern)))
+				if (len + 1 > r->wbuf_len)
+				{
+					r->wbuf_len = len + 1;
+					r->wbuf = MemoryContextAlloc(GetMemoryChunkContext(r->wbuf), r->wbuf_len * sizeof(pg_wchar));
+				}
+				wlen = pg_mb2wchar_with_len(b, r->wbuf, len);
+				rc = pg_regexec((regex_t *) r->regex, r->wbuf, wlen, 0, NULL, 0, NULL, 0);
+				if (rc == REG_OKAY)
 					return NULL;
-				*value = TextDatumGetCString(t);
+				if (rc != REG_NOMATCH)
+					elog(ERROR, "rule \"%s\": regular expression failed (%d)", r->name, rc);
+				*value = pnstrdup(b, len);
 				return psprintf("%s \"%s\" does not match %s.", r->column, *value, TextDatumGetCString(r->pattern));
 			}
 		case RULE_LENGTH:
 			{
-				char	   *s = value_text(r, v);
-				int			len = pg_mbstrlen(s);
+				int			blen;
+				const char *b = value_bytes(r, v, &blen);
+				int			len = pg_mbstrlen_with_len(b, blen);
+				char	   *s = (char *) b;
 
 				if ((r->min_len >= 0 && len < r->min_len) || (r->max_len >= 0 && len > r->max_len))
 				{
-					*value = s;
+					*value = s = pnstrdup(b, blen);
 					if (r->min_len >= 0 && len < r->min_len)
 						return psprintf("%s \"%s\" has %d characters, fewer than %d.", r->column, s, len, r->min_len);
 					return psprintf("%s \"%s\" has %d characters, more than %d.", r->column, s, len, r->max_len);

@@ -15,6 +15,7 @@
 
 #include "executor/executor.h"
 #include "lib/stringinfo.h"
+#include "mb/pg_wchar.h"
 #include "utils/relcache.h"
 
 #include "labels.h"
@@ -66,8 +67,11 @@ typedef struct RowRule
 			   *max_text;
 	FmgrInfo	cmp;
 	Oid			collation;
-	/* regex */
+	/* regex: compiled once per scan (freed with the scan's memory) */
 	Datum		pattern;		/* text */
+	void	   *regex;			/* regex_t *, from regex/regex.h */
+	pg_wchar   *wbuf;
+	int			wbuf_len;
 	/* length */
 	int			min_len,
 				max_len;		/* -1: no bound */

@@ -889,3 +889,59 @@ GRANT SELECT ON indicina.quality_rules TO PUBLIC;
 REVOKE ALL ON FUNCTION indicina.journal_row_rule_results(bigint) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION indicina.journal_read(text) TO pg_read_server_files;
 GRANT SELECT ON indicina.runs, indicina.quality_results, indicina.quality_summary TO pg_read_server_files;
+
+-- ---------------------------------------------------------------------
+-- The default rules of the two sources
+-- ---------------------------------------------------------------------
+
+/*
+ * Attaches the shipped domain rules to a loan-application and a
+ * bank-statement relation (columns named as in the data dictionary).  A
+ * rule that already exists under the same name is left as it is, so a
+ * default the user disabled or changed stays that way.  Returns the rules
+ * added.  run_pipeline calls it for the relations it is given.
+ */
+CREATE FUNCTION indicina.attach_default_rules(loans regclass, transactions regclass)
+RETURNS SETOF text
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    d record;
+BEGIN
+    FOR d IN
+        SELECT * FROM (VALUES
+            (loans, 'credit_score_range', 'range', '{credit_score}'::text[], '{"min": 300, "max": 850}'::jsonb, 'reject',
+             'credit scores lie between 300 and 850'),
+            (loans, 'loan_amount_positive', 'range', '{loan_amount}', '{"min": 0, "min_inclusive": false}', 'reject',
+             'a loan is for a positive amount'),
+            (loans, 'annual_income_non_negative', 'range', '{annual_income}', '{"min": 0}', 'reject',
+             'income is never negative'),
+            (loans, 'application_date_not_future', 'not_future', '{loan_application_date}', '{}', 'reject',
+             'no application is dated after today'),
+            (loans, 'employment_status_known', 'accepted_values', '{employment_status}',
+             '{"domain": "employment_status"}', 'reject', 'employment status is a label of its domain'),
+            (loans, 'application_id_unique', 'unique', '{application_id}', '{}', 'reject',
+             'one row per application'),
+            (transactions, 'transaction_date_not_future', 'not_future', '{transaction_date}', '{}', 'reject',
+             'no transaction is dated after today'),
+            (transactions, 'transaction_duplicate_rows', 'duplicate_rows', '{}', '{}', 'reject',
+             'an exact copy of a row is delivered once'),
+            (transactions, 'transaction_id_unique', 'unique', '{transaction_id}', '{}', 'reject',
+             'one row per transaction id'),
+            (transactions, 'transaction_customer_known', 'references', '{customer_id}',
+             jsonb_build_object('relation', loans::text, 'column', 'customer_id'), 'warn',
+             'every transaction''s customer has an application (late ones are loaded and attached later)'),
+            (transactions, 'balance_continuity', 'balance_continuity', '{}', '{}', 'warn',
+             'per customer, previous balance + amount = balance')
+        ) v(relation, name, kind, columns, params, severity, description)
+    LOOP
+        IF NOT EXISTS (SELECT 1 FROM indicina.quality_rules q WHERE q.relation = d.relation AND q.name = d.name) THEN
+            PERFORM indicina.add_rule(d.name, d.relation, d.kind, d.columns, d.params, d.severity,
+                                      description => d.description);
+            UPDATE indicina.quality_rules q SET shipped = true WHERE q.relation = d.relation AND q.name = d.name;
+            RETURN NEXT d.name;
+        END IF;
+    END LOOP;
+END;
+$$;
+COMMENT ON FUNCTION indicina.attach_default_rules(regclass, regclass) IS
+    'attaches the shipped rules for loan applications and bank statements; existing rules of the same name are kept';

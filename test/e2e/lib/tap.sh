@@ -28,6 +28,18 @@ is() {  # is GOT EXPECTED DESCRIPTION
     fi
 }
 
+like() {  # like GOT SUBSTRING DESCRIPTION
+    tap_n=$((tap_n + 1))
+    if [[ "$1" == *"$2"* ]]; then
+        echo "ok $tap_n - $3"
+    else
+        echo "not ok $tap_n - $3"
+        echo "#   got:      '$1'"
+        echo "#   expected to contain: '$2'"
+        tap_failed=$((tap_failed + 1))
+    fi
+}
+
 done_testing() {
     echo "1..$tap_n"
     [ "$tap_failed" -eq 0 ]
