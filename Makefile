@@ -23,12 +23,13 @@ OBJS = \
 	src/fdw.o \
 	src/rules.o \
 	src/scan_stats.o \
-	src/journal.o
+	src/journal.o \
+	src/ledger.o
 
 SQL_PIECES = $(sort $(wildcard src/sql/*.sql))
 DATA_built = $(EXTENSION)--$(EXTVERSION).sql
 
-REGRESS = extension coerce_amount coerce_date coerce_misc csv_fdw quality
+REGRESS = extension coerce_amount coerce_date coerce_misc csv_fdw quality warehouse
 REGRESS_OPTS = --inputdir=. --load-extension=plpgsql
 
 # Warnings are errors in our own code.  -Wextra's unused-parameter and

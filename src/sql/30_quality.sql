@@ -680,6 +680,12 @@ BEGIN
     END IF;
     IF v_failed > 0 AND r.severity = 'reject' THEN
         EXECUTE format('DELETE FROM %s WHERE ctid IN (SELECT row_ctid FROM indicina_fails)', batch);
+    ELSIF v_failed > 0 AND phase = 'set' THEN
+        -- rows a set rule flagged, for the per-file count of flagged rows
+        IF to_regclass('pg_temp.indicina_set_flags') IS NULL THEN
+            CREATE TEMP TABLE indicina_set_flags (relation regclass, file text, line bigint) ON COMMIT DROP;
+        END IF;
+        INSERT INTO indicina_set_flags SELECT relation, f.file, f.line FROM indicina_fails f WHERE f.line IS NOT NULL;
     END IF;
     DROP TABLE indicina_fails;
     res := jsonb_build_object('run_id', run_id, 'at', clock_timestamp(), 'relation', relation::text, 'rule', r.name,

@@ -1,0 +1,87 @@
+-- warehouse.sql: create_warehouse, run_pipeline on the original assessment's
+-- 1,000 loan applications (the dashboard's KPIs must come out as they did:
+-- average annual income 51,283.33; employment 686 / 213 / 101), a second run
+-- that changes nothing, a failing run that leaves the warehouse untouched,
+-- and the clear errors.  File-ledger cases that rewrite files, concurrency,
+-- killed backends and pg_cron are in test/e2e/pipeline.sh.
+\getenv abs_srcdir PG_ABS_SRCDIR
+\set root :abs_srcdir '/test/data'
+SET datestyle = 'ISO, YMD';
+SET client_min_messages = warning;
+CREATE SERVER wh_files FOREIGN DATA WRAPPER indicina_csv OPTIONS (root :'root');
+CREATE FOREIGN TABLE seed_loans (
+    application_id text NOT NULL, customer_id text NOT NULL,
+    loan_amount numeric(14,2) OPTIONS (format 'amount'),
+    loan_application_date date OPTIONS (format 'auto'),
+    credit_score int, employment_status text OPTIONS (format 'label:employment_status'),
+    annual_income numeric(14,2) OPTIONS (format 'amount'),
+    source_file text OPTIONS (source 'file'), source_line bigint OPTIONS (source 'line')
+) SERVER wh_files OPTIONS (filename 'seed/loan_data.csv', on_error 'reject');
+CREATE FOREIGN TABLE seed_statements (
+    transaction_id text NOT NULL, customer_id text NOT NULL,
+    transaction_date date, transaction_amount numeric(14,2), narration text, balance numeric(14,2),
+    source_file text OPTIONS (source 'file'), source_line bigint OPTIONS (source 'line')
+) SERVER wh_files OPTIONS (filename 'quality/statements.csv', on_error 'reject');
+CREATE FOREIGN TABLE no_lineage (transaction_id text) SERVER wh_files OPTIONS (filename 'quality/statements.csv');
+
+-- ---- clear errors ----
+SELECT * FROM indicina.run_pipeline('seed_loans', 'seed_statements', 'no_such_warehouse');
+SELECT * FROM indicina.run_pipeline('seed_loans', 'no_lineage', 'dw');
+SELECT indicina.schedule_pipeline('0 2 * * *', 'seed_loans', 'seed_statements');
+
+-- ---- the warehouse: a call, not part of the extension ----
+SELECT indicina.create_warehouse('dw');
+SELECT indicina.create_warehouse('dw');
+SELECT c.relname, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE n.nspname IN ('dw', 'mart') AND c.relkind IN ('r', 'p', 'v') ORDER BY n.nspname, c.relname;
+SELECT count(*) AS owned_by_extension FROM pg_depend d JOIN pg_class c ON c.oid = d.objid
+ JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE d.deptype = 'e' AND n.nspname IN ('dw', 'mart');
+
+-- ---- the first run ----
+SELECT step, counts FROM indicina.run_pipeline('seed_loans', 'seed_statements', 'dw') ORDER BY step;
+SELECT name, severity FROM indicina.quality_rules WHERE shipped ORDER BY relation::text, name;
+
+-- the original dashboard, reproduced
+SELECT avg_annual_income, applications, customers, transactions FROM mart.kpi_overview;
+SELECT employment_status, applications, share_pct, avg_annual_income, avg_loan_amount
+  FROM mart.kpi_employment_status ORDER BY employment_status;
+SELECT band, applications FROM mart.kpi_credit_score_bands ORDER BY band;
+SELECT band, applications FROM mart.kpi_loan_to_income_bands ORDER BY band;
+SELECT narration, transactions, avg_transaction_amount FROM mart.kpi_narration ORDER BY narration;
+SELECT month, inflow, outflow, net FROM mart.kpi_monthly_cash_flow ORDER BY month;
+SELECT count(*) AS merged_rows FROM mart.loan_transactions;
+
+-- the model: keys, lineage, the unknown member, SCD2, dates, partitions
+SELECT count(*) AS versions, count(*) FILTER (WHERE is_current) AS current,
+       count(DISTINCT customer_id) AS customers FROM dw.dim_customer WHERE customer_key <> 0;
+SELECT application_id, customer_id, loan_amount, annual_income, loan_to_income, source_file, source_line
+  FROM dw.fact_loan_application ORDER BY application_id LIMIT 3;
+SELECT transaction_id, customer_key, customer_id, amount, direction, balance, source_line
+  FROM dw.fact_bank_transaction ORDER BY source_line;
+SELECT min(full_date), max(full_date), count(*) = max(full_date) - min(full_date) + 1 AS no_gaps FROM dw.dim_date;
+SELECT count(*) AS partitions FROM pg_inherits WHERE inhparent = 'dw.fact_bank_transaction'::regclass;
+SELECT customer_id, month, inflow, outflow, net, txn_count, closing_balance, min_balance, salary_credit
+  FROM dw.agg_customer_month ORDER BY customer_id, month;
+SELECT customer_id, months_observed, avg_monthly_inflow, avg_monthly_outflow, income_regularity, balance_volatility
+  FROM dw.customer_risk_features WHERE months_observed > 0 ORDER BY customer_id;
+
+-- per file: read = loaded + rejected
+SELECT source, path, status, rows_read, rows_loaded, rows_rejected, rows_warned,
+       rows_read = rows_loaded + rows_rejected AS balanced FROM dw.file_ledger ORDER BY source, path;
+SELECT status, files, rows_read, rows_loaded, rows_rejected FROM indicina.pipeline_runs ORDER BY run_id DESC LIMIT 1;
+
+-- ---- a second run changes nothing ----
+SELECT step, counts FROM indicina.run_pipeline('seed_loans', 'seed_statements', 'dw') ORDER BY step;
+SELECT count(*) FROM dw.fact_loan_application;
+SELECT status, files FROM indicina.pipeline_runs ORDER BY run_id DESC LIMIT 1;
+
+-- ---- a failing run leaves its warehouse exactly as it was ----
+SELECT indicina.create_warehouse('dw_b', 'mart_b');
+SELECT indicina.add_rule('too_few', 'seed_statements', 'row_count', params => '{"min": 1000}', severity => 'fail');
+SELECT step FROM indicina.run_pipeline('seed_loans', 'seed_statements', 'dw_b');
+SELECT (SELECT count(*) FROM dw_b.fact_loan_application) AS loans, (SELECT count(*) FROM dw_b.file_ledger) AS ledger,
+       (SELECT count(*) FROM dw_b.dim_customer) AS customers_incl_unknown;
+SELECT status, message, steps IS NOT NULL AS has_steps FROM indicina.pipeline_runs ORDER BY run_id DESC LIMIT 1;
+SELECT rule, outcome, run_status FROM indicina.quality_results
+ WHERE run_id = (SELECT max(run_id) FROM indicina.pipeline_runs) AND rule = 'too_few';

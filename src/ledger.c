@@ -1,0 +1,119 @@
+/*-------------------------------------------------------------------------
+ *
+ * ledger.c
+ *		indicina.source_files(relation, hashes): the files an indicina_csv
+ *		foreign table reads now, with size, modification time and SHA-256
+ *		of their bytes, for the pipeline's file ledger.
+ *
+ * Exactly-once loading keys on content, not on names: a file re-delivered
+ * under another name has the same hash and is skipped; a corrected file
+ * under the same name has a new one and replaces what its earlier version
+ * loaded.  Hashing reads every byte, so the caller asks only for the files
+ * whose (name, size, modification time) it has not seen: `only` limits the
+ * hashing to those names.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/cryptohash.h"
+#include "common/sha2.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/timestamp.h"
+#include "utils/tuplestore.h"
+
+#include "fdw.h"
+
+#define HASH_CHUNK (1024 * 1024)
+
+static char *
+file_sha256(const char *path, const char *display)
+{
+	pg_cryptohash_ctx *ctx = pg_cryptohash_create(PG_SHA256);
+	uint8		digest[PG_SHA256_DIGEST_LENGTH];
+	char	   *buf = palloc(HASH_CHUNK);
+	char	   *hex = palloc(PG_SHA256_DIGEST_LENGTH * 2 + 1);
+	int			fd = OpenTransientFile(path, O_RDONLY | PG_BINARY);
+	ssize_t		n;
+	int			i;
+
+	if (fd < 0)
+		ereport(ERROR, (errcode_for_file_access(), errmsg("could not open \"%s\": %m", display)));
+	if (ctx == NULL || pg_cryptohash_init(ctx) < 0)
+		elog(ERROR, "could not initialize SHA-256");
+	while ((n = read(fd, buf, HASH_CHUNK)) > 0)
+	{
+		CHECK_FOR_INTERRUPTS();
+		if (pg_cryptohash_update(ctx, (uint8 *) buf, n) < 0)
+			elog(ERROR, "could not compute SHA-256 of \"%s\"", display);
+	}
+	if (n < 0)
+		ereport(ERROR, (errcode_for_file_access(), errmsg("could not read \"%s\": %m", display)));
+	CloseTransientFile(fd);
+	if (pg_cryptohash_final(ctx, digest, sizeof(digest)) < 0)
+		elog(ERROR, "could not compute SHA-256 of \"%s\"", display);
+	pg_cryptohash_free(ctx);
+	for (i = 0; i < PG_SHA256_DIGEST_LENGTH; i++)
+		snprintf(hex + 2 * i, 3, "%02x", digest[i]);
+	pfree(buf);
+	return hex;
+}
+
+PG_FUNCTION_INFO_V1(indicina_source_files);
+Datum
+indicina_source_files(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Oid			relid = PG_GETARG_OID(0);
+	bool		hashes = PG_GETARG_BOOL(1);
+	List	   *only = NIL;
+	bool		hash_all = PG_ARGISNULL(2);
+	CsvOptions	opts;
+	ListCell   *lc;
+
+	if (!hash_all)
+	{
+		Datum	   *elems;
+		bool	   *nulls;
+		int			n,
+					i;
+
+		deconstruct_array(PG_GETARG_ARRAYTYPE_P(2), TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+		for (i = 0; i < n; i++)
+			if (!nulls[i])
+				only = lappend(only, TextDatumGetCString(elems[i]));
+	}
+	InitMaterializedSRF(fcinfo, 0);
+	csv_get_options(relid, &opts);
+	foreach(lc, csv_resolve_files(&opts, true))
+	{
+		CsvFile    *f = (CsvFile *) lfirst(lc);
+		struct stat st;
+		Datum		values[4];
+		bool		nulls[4] = {0};
+		bool		want = hashes && hash_all;
+		ListCell   *ln;
+
+		if (stat(f->path, &st) != 0)
+			continue;			/* gone since the glob: the next run sees it or not */
+		foreach(ln, only)
+			if (strcmp((char *) lfirst(ln), f->display) == 0)
+				want = hashes;
+		values[0] = CStringGetTextDatum(f->display);
+		values[1] = Int64GetDatum((int64) st.st_size);
+		values[2] = TimestampTzGetDatum(time_t_to_timestamptz(st.st_mtime));
+		if (want)
+			values[3] = CStringGetTextDatum(file_sha256(f->path, f->display));
+		else
+			nulls[3] = true;
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
