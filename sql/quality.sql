@@ -6,6 +6,7 @@
 \set root :abs_srcdir '/test/data/quality'
 SET datestyle = 'ISO, YMD';
 SET client_min_messages = warning;
+\set SHOW_CONTEXT never
 CREATE SERVER quality_files FOREIGN DATA WRAPPER indicina_csv OPTIONS (root :'root');
 CREATE FOREIGN TABLE q_loans (
     application_id text NOT NULL, customer_id text NOT NULL,
@@ -131,6 +132,8 @@ CREATE TABLE statements_clean (LIKE q_statements);
 SELECT rows_read, rows_loaded, rows_rejected, rows_flagged FROM indicina.load_checked('q_statements', 'statements_clean');
 SELECT transaction_id, customer_id, balance FROM statements_clean ORDER BY source_line;
 SELECT line, code, message, raw_value FROM indicina.load_errors WHERE relation = 'q_statements' ORDER BY line;
+SELECT line, code, message, raw_value FROM indicina.read_load_errors() WHERE relation = 'q_statements'
+   AND code LIKE 'WARN:%' ORDER BY line, code;
 
 -- ---- re-checking quarantined rows after a rule is fixed ----
 SELECT line, code, loads_now FROM indicina.recheck_quarantined('q_loans') ORDER BY line;
@@ -166,3 +169,12 @@ SELECT indicina.reset_scan_stats();
 SELECT count(*) FROM q_statements WHERE source_file = ANY ('{other.csv}');
 SELECT count(*) FROM q_statements WHERE source_file = 'statements.csv';
 SELECT relation, file, rows_read, rows_rejected, rows_quarantined, rows_warned FROM indicina.scan_file_stats();
+
+-- ---- re-creating the extension goes on from the ids in the reject log and the journal ----
+SELECT max(run_id) AS last_run FROM indicina.runs \gset
+SELECT max(scan_id) AS last_scan FROM indicina.read_load_errors() \gset
+SELECT count(*) > 0 AS set_rule_records_have_no_scan FROM indicina.read_load_errors() WHERE scan_id IS NULL;
+DROP EXTENSION indicina CASCADE;
+CREATE EXTENSION indicina;
+SELECT nextval('indicina.run_id_seq') > :last_run AS run_ids_continue,
+       nextval('indicina.scan_id_seq') > :last_scan AS scan_ids_continue;

@@ -8,6 +8,7 @@
 \set root :abs_srcdir '/test/data'
 SET datestyle = 'ISO, YMD';
 SET client_min_messages = warning;
+\set SHOW_CONTEXT never
 CREATE SERVER wh_files FOREIGN DATA WRAPPER indicina_csv OPTIONS (root :'root');
 CREATE FOREIGN TABLE seed_loans (
     application_id text NOT NULL, customer_id text NOT NULL,
@@ -78,7 +79,7 @@ SELECT status, files FROM indicina.pipeline_runs ORDER BY run_id DESC LIMIT 1;
 
 -- ---- a failing run leaves its warehouse exactly as it was ----
 SELECT indicina.create_warehouse('dw_b', 'mart_b');
-SELECT indicina.add_rule('too_few', 'seed_statements', 'row_count', params => '{"min": 1000}', severity => 'fail');
+SELECT indicina.add_rule('too_few', 'seed_statements', 'row_count', params => '{"min": 1000}', severity => 'fail') > 0 AS added;
 SELECT step FROM indicina.run_pipeline('seed_loans', 'seed_statements', 'dw_b');
 SELECT (SELECT count(*) FROM dw_b.fact_loan_application) AS loans, (SELECT count(*) FROM dw_b.file_ledger) AS ledger,
        (SELECT count(*) FROM dw_b.dim_customer) AS customers_incl_unknown;

@@ -196,12 +196,19 @@ reject_log_add(RejectLog *log, const RejectRecord *rec)
 {
 	StringInfo	b = &log->buf;
 
-	append_int(b, rec->scan_id, false);
+	/* set-rule records (indicina.log_reject) have no scan and no offset: NULL */
+	if (rec->scan_id > 0)
+		append_int(b, rec->scan_id, false);
+	else
+		append_text(b, NULL, false);
 	append_int(b, GetCurrentTimestamp(), false);
 	append_text(b, rec->relation, false);
 	append_text(b, rec->file, false);
 	append_int(b, rec->line, false);
-	append_int(b, rec->byte_offset, false);
+	if (rec->byte_offset >= 0)
+		append_int(b, rec->byte_offset, false);
+	else
+		append_text(b, NULL, false);
 	append_text(b, rec->column, false);
 	append_text(b, rec->code, false);
 	append_text(b, rec->message, false);

@@ -22,8 +22,10 @@ CREATE FUNCTION indicina.read_load_errors(
     AS 'MODULE_PATHNAME', 'indicina_load_errors' LANGUAGE C STRICT VOLATILE;
 COMMENT ON FUNCTION indicina.read_load_errors() IS 'every row an indicina_csv scan did not load, and why (survives rollback)';
 
-CREATE VIEW indicina.load_errors AS SELECT * FROM indicina.read_load_errors();
-COMMENT ON VIEW indicina.load_errors IS 'every row an indicina_csv scan did not load: scan, relation, file, line, byte offset, column, code, message, raw value and raw line';
+-- WARN:<rule> records flag rows that were loaded: read them with read_load_errors()
+CREATE VIEW indicina.load_errors AS
+    SELECT * FROM indicina.read_load_errors() WHERE code NOT LIKE 'WARN:%';
+COMMENT ON VIEW indicina.load_errors IS 'every row an indicina_csv scan or a rule did not load: scan, relation, file, line, byte offset, column, code, message, raw value and raw line';
 
 CREATE FUNCTION indicina.clear_load_errors() RETURNS bigint
     AS 'MODULE_PATHNAME', 'indicina_clear_load_errors' LANGUAGE C STRICT VOLATILE;
@@ -38,4 +40,4 @@ GRANT EXECUTE ON FUNCTION indicina.clear_load_errors() TO pg_read_server_files;
 GRANT SELECT ON indicina.load_errors TO pg_read_server_files;
 
 -- the reject log outlives the extension: a re-created extension goes on from its last scan id
-SELECT setval('indicina.scan_id_seq', max(scan_id)) FROM indicina.read_load_errors() HAVING max(scan_id) IS NOT NULL;
+SELECT setval('indicina.scan_id_seq', max(scan_id)) FROM indicina.read_load_errors() HAVING max(scan_id) > 0;

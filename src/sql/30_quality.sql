@@ -343,7 +343,7 @@ REVOKE ALL ON FUNCTION indicina.journal_read(text) FROM PUBLIC;
 CREATE SEQUENCE indicina.run_id_seq;
 -- the journal outlives the extension: a re-created extension goes on from its last run
 SELECT setval('indicina.run_id_seq', max((j->>'run_id')::bigint))
-  FROM indicina.journal_read('run') j HAVING max((j->>'run_id')::bigint) IS NOT NULL;
+  FROM indicina.journal_read('run') j HAVING max((j->>'run_id')::bigint) > 0;
 
 -- ---------------------------------------------------------------------
 -- Evaluating rules over a batch

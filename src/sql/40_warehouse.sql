@@ -389,6 +389,8 @@ BEGIN
         IF v_loan_files IS NULL AND v_txn_files IS NULL AND v_replaced IS NULL THEN
             -- nothing new: the warehouse is as it should be
             PERFORM indicina.record_ledger_stamps(target);
+            PERFORM indicina.record_ledger(target, v_run, 'loans', loans, NULL, NULL, v_lfile);
+            PERFORM indicina.record_ledger(target, v_run, 'transactions', transactions, NULL, NULL, v_tfile);
             v_steps := indicina.pipeline_step(v_steps, 'nothing new', v_t);
             EXIT work;
         END IF;
@@ -570,6 +572,18 @@ CREATE FUNCTION indicina.record_ledger(target name, run_id bigint, source text, 
                                        batch regclass, file_col name) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
+    IF scan IS NULL THEN
+        -- nothing was read: only re-deliveries to remember
+        EXECUTE format($q$
+            INSERT INTO %1$I.file_ledger (source, path, size, modified, content_hash, status, duplicate_of, run_id)
+            SELECT %2$L, f.file, f.size, f.modified, f.sha256, 'duplicate', f.duplicate_of, $1
+              FROM pg_temp.%3$I f WHERE f.action = 'duplicate'
+            ON CONFLICT (source, path) DO UPDATE SET size = excluded.size, modified = excluded.modified,
+                content_hash = excluded.content_hash, status = excluded.status, duplicate_of = excluded.duplicate_of,
+                run_id = excluded.run_id, loaded_at = now()$q$,
+            target, source, 'indicina_files_' || source) USING run_id;
+        RETURN;
+    END IF;
     EXECUTE format($q$
         INSERT INTO %1$I.file_ledger AS l (source, path, size, modified, content_hash, status, duplicate_of,
                                            rows_read, rows_loaded, rows_rejected, rows_warned, scan_id, run_id, loaded_at)

@@ -34,6 +34,7 @@ with_cluster() {
         -o "extension_destdir=$stage" \
         -o "dynamic_library_path=$stage$libdir:$libdir" \
         -o "max_worker_processes=16" \
+        -o "cron.use_background_workers=on" \
         "$@")
 }
 

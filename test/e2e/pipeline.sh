@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# pipeline.sh: run_pipeline for real.  Exactly once (a second run changes
+# nothing; a re-delivery under another name is skipped; a corrected file
+# replaces the rows of its earlier version), rows read = loaded + rejected
+# per file, late transactions attached when their application arrives,
+# atomic under a killed backend, two runs at once refused, and a pg_cron job
+# that fires and fills the warehouse.
+set -uo pipefail
+. "$(dirname "$0")/lib/tap.sh"
+work=$(scratch_dir)
+trap 'rm -rf "$work"' EXIT
+"$repo/tools/indicina-gen" --out "$work/landing" --customers 2000 --months 3 --files 3 --dirty 0.02 --seed 11 >/dev/null
+"$repo/tools/indicina-gen" --out "$work/big" --customers 40000 --months 6 --files 1 --seed 12 >/dev/null
+chmod -R a+rwX "$work"
+
+db=postgres     # pg_cron's database in the test cluster (cron.database_name)
+q() { psql -qX -At -v ON_ERROR_STOP=1 -d $db "$@"; }
+q >/dev/null <<SQL
+DROP SCHEMA IF EXISTS dw CASCADE; DROP SCHEMA IF EXISTS mart CASCADE;
+DROP EXTENSION IF EXISTS indicina CASCADE;
+CREATE EXTENSION IF NOT EXISTS pg_cron;
+CREATE EXTENSION indicina;
+SELECT indicina.clear_load_errors();
+CREATE SERVER landing FOREIGN DATA WRAPPER indicina_csv OPTIONS (root '$work/landing');
+CREATE FOREIGN TABLE raw_bank_statements (
+    transaction_id text NOT NULL, customer_id text NOT NULL,
+    transaction_date date OPTIONS (format 'auto'),
+    transaction_amount numeric(14,2) OPTIONS (format 'amount'),
+    narration text OPTIONS (format 'label:narration'),
+    balance numeric(14,2) OPTIONS (format 'amount'),
+    source_file text OPTIONS (source 'file'), source_line bigint OPTIONS (source 'line')
+) SERVER landing OPTIONS (files 'statements/*.csv*', on_error 'reject');
+CREATE FOREIGN TABLE raw_loan_applications (
+    application_id text NOT NULL, customer_id text NOT NULL,
+    loan_amount numeric(14,2) OPTIONS (format 'amount'),
+    loan_application_date date OPTIONS (format 'auto'),
+    credit_score int, employment_status text OPTIONS (format 'label:employment_status'),
+    annual_income numeric(14,2) OPTIONS (format 'amount'),
+    source_file text OPTIONS (source 'file'), source_line bigint OPTIONS (source 'line')
+) SERVER landing OPTIONS (files 'loans/*.csv', on_error 'reject');
+SELECT indicina.create_warehouse('dw');
+SQL
+run() { q -c "SELECT count(*) FROM indicina.run_pipeline('raw_loan_applications', 'raw_bank_statements', 'dw')" 2>&1; }
+facts() { q -c "SELECT (SELECT count(*) FROM dw.fact_loan_application) || '/' || (SELECT count(*) FROM dw.fact_bank_transaction)"; }
+
+# ---- the first run: every file's rows accounted for ----
+run >/dev/null
+in_files=$(/usr/bin/python3 -c "import json; d=json.load(open('$work/landing/defects.json')); print(sum(o['rows'] for o in d['outputs']))")
+ledger=$(q -c "SELECT count(*) || ' ' || sum(rows_read) || ' ' || bool_and(rows_read = rows_loaded + rows_rejected) FROM dw.file_ledger")
+is "$ledger" "4 $in_files true" "ledger: 4 files, rows read = rows in the files ($in_files), read = loaded + rejected for each"
+loaded=$(q -c "SELECT sum(rows_loaded) FROM dw.file_ledger")
+is "$(( $(facts | tr / +) ))" "$loaded" "the facts hold exactly the rows the ledger says were loaded ($loaded)"
+rejected=$(q -c "SELECT sum(rows_rejected) FROM dw.file_ledger")
+logged=$(q -c "SELECT count(DISTINCT (relation, file, line)) FROM indicina.load_errors")
+is "$logged" "$rejected" "every rejected row is in load_errors ($rejected)"
+
+# ---- a second run changes nothing, fast ----
+before=$(facts)
+start=$(date +%s%N); run >/dev/null; ms=$(( ($(date +%s%N) - start) / 1000000 ))
+is "$(facts)" "$before" "a second run changes nothing ($before)"
+ok "$([ "$ms" -lt 1000 ] && echo 0 || echo 1)" "a second run with no new files takes under a second (${ms} ms, psql included)"
+
+# ---- a re-delivery under another name is skipped ----
+cp "$work/landing/statements/bank_statements_001.csv" "$work/landing/statements/resent_001.csv"
+run >/dev/null
+is "$(facts)/$(q -c "SELECT status || ':' || duplicate_of FROM dw.file_ledger WHERE path = 'statements/resent_001.csv'")" \
+   "$before/duplicate:statements/bank_statements_001.csv" "an identical file under another name is recorded as a duplicate and loads nothing"
+
+# ---- a corrected file under the same name replaces its earlier rows ----
+f="$work/landing/statements/bank_statements_002.csv"
+head -n -40 "$f" > "$f.new" && mv "$f.new" "$f" && chmod a+r "$f"
+run >/dev/null
+from_file=$(q -c "SELECT count(*) FROM dw.fact_bank_transaction WHERE source_file = 'statements/bank_statements_002.csv'")
+ledger_loaded=$(q -c "SELECT rows_loaded || ' ' || (rows_read = rows_loaded + rows_rejected) FROM dw.file_ledger WHERE path = 'statements/bank_statements_002.csv'")
+is "$from_file true" "$ledger_loaded" "a corrected file replaces its rows: $from_file in the fact = loaded by the new version"
+dups=$(q -c "SELECT count(*) FROM (SELECT source_file, source_line FROM dw.fact_bank_transaction GROUP BY 1, 2 HAVING count(*) > 1) s")
+is "$dups" 0 "no source row is in the fact twice"
+
+# ---- late data: a transaction before its application, attached when it arrives ----
+printf 'transaction_id,customer_id,transaction_date,transaction_amount,narration,balance\nTXN_LATE1,CUST_LATE,2024-02-01,100.00,Monthly Income,100.00\n' \
+    > "$work/landing/statements/late.csv"
+chmod a+r "$work/landing/statements/late.csv"
+run >/dev/null
+is "$(q -c "SELECT customer_key FROM dw.fact_bank_transaction WHERE transaction_id = 'TXN_LATE1'")" 0 \
+   "a transaction whose customer has no application yet waits on the unknown member (key 0)"
+printf 'application_id,customer_id,loan_amount,loan_application_date,credit_score,employment_status,annual_income\nAPP_LATE,CUST_LATE,5000,2024-02-02,700,Employed,40000\n' \
+    > "$work/landing/loans/late.csv"
+chmod a+r "$work/landing/loans/late.csv"
+run >/dev/null
+is "$(q -c "SELECT c.customer_id FROM dw.fact_bank_transaction f JOIN dw.dim_customer c USING (customer_key) WHERE transaction_id = 'TXN_LATE1'")" \
+   CUST_LATE "it is attached to its customer once the application arrives"
+
+# ---- two runs at once: the second refuses clearly ----
+cp "$work/big/statements/"*.csv "$work/landing/statements/big.csv" && chmod a+r "$work/landing/statements/big.csv"
+before=$(facts)
+q -c "SELECT count(*) FROM indicina.run_pipeline('raw_loan_applications', 'raw_bank_statements', 'dw')" >/dev/null 2>&1 &
+runner=$!
+for _ in $(seq 1 100); do
+    [ "$(q -c "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%run_pipeline%' AND pid <> pg_backend_pid() AND state = 'active'")" = 1 ] && break
+    sleep 0.1
+done
+sleep 0.5
+second=$(run)
+like "$second" "another pipeline run into dw is in progress" "a second run at the same time refuses with a clear error"
+
+# ---- a killed backend leaves the warehouse exactly as it was ----
+q -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%run_pipeline%' AND pid <> pg_backend_pid()" >/dev/null
+wait $runner
+is "$(facts)" "$before" "the killed run changed nothing ($before)"
+is "$(q -c "SELECT status FROM indicina.pipeline_runs ORDER BY run_id DESC LIMIT 1")" aborted \
+   "the killed run shows as aborted in pipeline_runs"
+run >/dev/null
+big=$(q -c "SELECT rows_loaded FROM dw.file_ledger WHERE path = 'statements/big.csv'")
+ok "$([ "${big:-0}" -gt 100000 ] && echo 0 || echo 1)" "the next run loads the file the killed one did not ($big rows)"
+
+# ---- scheduled by pg_cron: a job that fires, succeeds and fills the warehouse ----
+q >/dev/null <<SQL
+DROP SCHEMA dw CASCADE; DROP SCHEMA mart CASCADE;
+SELECT indicina.create_warehouse('dw');
+SQL
+job=$(q -c "SELECT indicina.schedule_pipeline('* * * * *', 'raw_loan_applications', 'raw_bank_statements', 'dw', 'nightly')")
+again=$(q -c "SELECT indicina.schedule_pipeline('* * * * *', 'raw_loan_applications', 'raw_bank_statements', 'dw', 'nightly')")
+is "$again" "$job" "scheduling the same name again updates the job"
+status=
+for _ in $(seq 1 90); do
+    status=$(q -c "SELECT status FROM cron.job_run_details WHERE jobid = $job AND status IN ('succeeded', 'failed') ORDER BY runid LIMIT 1")
+    [ -n "$status" ] && break
+    sleep 1
+done
+is "$status" succeeded "the pg_cron job fired and cron.job_run_details says succeeded"
+is "$(q -c "SELECT (SELECT count(*) > 0 FROM dw.fact_bank_transaction) AND (SELECT status = 'succeeded' FROM indicina.pipeline_runs ORDER BY run_id DESC LIMIT 1)")" t \
+   "the job filled the warehouse and its run succeeded"
+is "$(q -c "SELECT indicina.unschedule_pipeline('nightly')")/$(q -c "SELECT count(*) FROM cron.job WHERE jobname = 'nightly'")" "t/0" \
+   "unschedule_pipeline removes the job"
+
+done_testing
