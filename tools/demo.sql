@@ -28,24 +28,25 @@ CREATE FOREIGN TABLE raw_bank_statements (
     source_file text OPTIONS (source 'file'), source_line bigint OPTIONS (source 'line')
 ) SERVER landing OPTIONS (files 'statements/*.csv*', on_error 'reject', reject_limit '5%');
 
-\timing on
-CREATE TABLE loan_applications AS SELECT * FROM raw_loan_applications;
-CREATE TABLE bank_statements AS SELECT * FROM raw_bank_statements;
-\timing off
+\echo
+\echo == the nightly run: rules, warehouse, aggregates (indicina.run_pipeline)
+SELECT indicina.create_warehouse('dw');
+SET client_min_messages = warning;
+SELECT step, ms, counts FROM indicina.run_pipeline('raw_loan_applications', 'raw_bank_statements', 'dw');
+\echo == a second run: nothing new, nothing changes
+SELECT step, ms FROM indicina.run_pipeline('raw_loan_applications', 'raw_bank_statements', 'dw') WHERE step = 'total';
+RESET client_min_messages;
 
 \echo
-\echo == rows loaded per file
-SELECT source_file AS file, count(*) AS rows_loaded FROM loan_applications GROUP BY 1
-UNION ALL
-SELECT source_file, count(*) FROM bank_statements GROUP BY 1 ORDER BY 1;
+\echo == every row read is loaded or rejected, per file (the file ledger)
+SELECT source, path, rows_read, rows_loaded, rows_rejected, rows_warned,
+       rows_read = rows_loaded + rows_rejected AS balanced
+  FROM dw.file_ledger ORDER BY source, path;
 
 \echo
-\echo == every row read is loaded or rejected
-SELECT relation, loaded, rejected, loaded + rejected AS read
-  FROM (SELECT 'raw_loan_applications' AS relation, (SELECT count(*) FROM loan_applications) AS loaded
-        UNION ALL SELECT 'raw_bank_statements', (SELECT count(*) FROM bank_statements)) l
-  JOIN (SELECT relation, count(*) AS rejected FROM indicina.load_errors GROUP BY 1) r USING (relation)
- ORDER BY 1;
+\echo == quality summary (indicina.quality_summary)
+SELECT relation, rule, severity, rows_checked, rows_failed, outcome, failed_pct
+  FROM indicina.quality_summary ORDER BY relation, rows_failed DESC, rule;
 
 \echo
 \echo == rejects by reason (indicina.load_errors)
@@ -57,19 +58,21 @@ SELECT file, line, code, column_name, left(coalesce(raw_value, raw_line), 50) AS
   FROM indicina.load_errors ORDER BY relation, file, line LIMIT 8;
 
 \echo
-\echo == headline figures: the original dashboard KPIs, on the loaded rows
-SELECT round(avg(annual_income), 2) AS avg_annual_income,
-       count(*) AS applications,
-       round(avg(loan_amount), 2) AS avg_loan_amount
-  FROM loan_applications;
-SELECT employment_status, count(*) AS applications, round(avg(annual_income), 2) AS avg_income,
-       round(avg(loan_amount), 2) AS avg_loan
-  FROM loan_applications GROUP BY 1 ORDER BY 2 DESC;
-SELECT round(count(*)::numeric / count(DISTINCT customer_id), 1) AS avg_transactions_per_customer
-  FROM bank_statements;
-SELECT narration, count(*) AS transactions, round(avg(transaction_amount), 2) AS avg_amount
-  FROM bank_statements GROUP BY 1 ORDER BY 2 DESC;
+\echo == the original dashboard KPIs, from the mart views
+SELECT * FROM mart.kpi_overview;
+SELECT employment_status, applications, share_pct, avg_annual_income, avg_loan_amount
+  FROM mart.kpi_employment_status ORDER BY applications DESC;
+SELECT narration, transactions, avg_transaction_amount FROM mart.kpi_narration ORDER BY transactions DESC;
+\echo == risk KPIs
+SELECT * FROM mart.kpi_credit_score_bands ORDER BY band;
+SELECT * FROM mart.kpi_loan_to_income_bands ORDER BY band;
+SELECT * FROM mart.kpi_monthly_cash_flow ORDER BY month;
+SELECT count(*) AS customers, round(avg(income_regularity), 3) AS avg_income_regularity,
+       round(avg(balance_volatility), 2) AS avg_balance_volatility
+  FROM dw.customer_risk_features WHERE months_observed > 0;
 
 -- results for whoever reads demo-output/
 \copy (SELECT * FROM indicina.load_errors ORDER BY relation, file, line) TO PROGRAM 'cat > "$INDICINA_DEMO_OUT/load_errors.csv"' (FORMAT csv, HEADER true)
-\copy (SELECT employment_status, count(*), round(avg(annual_income), 2) AS avg_income FROM loan_applications GROUP BY 1 ORDER BY 1) TO PROGRAM 'cat > "$INDICINA_DEMO_OUT/kpi_employment_status.csv"' (FORMAT csv, HEADER true)
+\copy (SELECT * FROM mart.kpi_employment_status ORDER BY 1) TO PROGRAM 'cat > "$INDICINA_DEMO_OUT/kpi_employment_status.csv"' (FORMAT csv, HEADER true)
+\copy (SELECT * FROM indicina.quality_summary ORDER BY 1, 2) TO PROGRAM 'cat > "$INDICINA_DEMO_OUT/quality_summary.csv"' (FORMAT csv, HEADER true)
+\copy (SELECT * FROM dw.file_ledger ORDER BY 1, 2) TO PROGRAM 'cat > "$INDICINA_DEMO_OUT/file_ledger.csv"' (FORMAT csv, HEADER true)

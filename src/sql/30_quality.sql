@@ -407,6 +407,8 @@ DECLARE
     f text := coalesce(quote_ident(file_col), 'NULL::text');
     l text := coalesce(quote_ident(line_col), 'NULL::bigint');
     ord text := concat_ws(', ', quote_ident(file_col), quote_ident(line_col), 'ctid');
+    bf text := CASE WHEN file_col IS NULL THEN 'NULL::text' ELSE 'b.' || quote_ident(file_col) END;
+    bl text := CASE WHEN line_col IS NULL THEN 'NULL::bigint' ELSE 'b.' || quote_ident(line_col) END;
     keys text;
     data_cols text;
     ref text;
@@ -417,13 +419,17 @@ BEGIN
     keys := (SELECT string_agg(quote_ident(c), ', ') FROM unnest(r.columns) c);
     CASE r.kind
     WHEN 'unique' THEN
+        -- hash the keys first; only keys seen twice are sorted to find the first
         RETURN QUERY EXECUTE format(
-            'SELECT ctid, f, l, k, %1$L FROM (
-                 SELECT ctid, %2$s AS f, %3$s AS l, concat_ws('', '', %4$s) AS k,
-                        row_number() OVER (PARTITION BY %4$s ORDER BY %5$s) AS rn
-                   FROM %6$s WHERE (%4$s) IS NOT NULL) s
+            'WITH dup AS (SELECT %4$s FROM %6$s WHERE (%4$s) IS NOT NULL GROUP BY %4$s HAVING count(*) > 1)
+             SELECT ctid, f, l, k, %1$L FROM (
+                 SELECT b.ctid, %2$s AS f, %3$s AS l, concat_ws('', '', %7$s) AS k,
+                        row_number() OVER (PARTITION BY %7$s ORDER BY %8$s) AS rn
+                   FROM %6$s b JOIN dup USING (%4$s)) s
               WHERE rn > 1',
-            'duplicate of an earlier row of this batch', f, l, keys, ord, batch);
+            'duplicate of an earlier row of this batch', bf, bl, keys, ord, batch,
+            (SELECT string_agg('b.' || quote_ident(c), ', ') FROM unnest(r.columns) c),
+            concat_ws(', ', 'b.' || quote_ident(file_col), 'b.' || quote_ident(line_col), 'b.ctid'));
         IF r.params ? 'against' THEN
             RETURN QUERY EXECUTE format(
                 'SELECT b.ctid, %1$s, %2$s, concat_ws(%4$L, %3$s), %5$L FROM %6$s b
@@ -438,12 +444,18 @@ BEGIN
           FROM pg_catalog.pg_attribute WHERE attrelid = batch AND attnum > 0 AND NOT attisdropped
            AND attname IS DISTINCT FROM file_col AND attname IS DISTINCT FROM line_col
            AND attname <> 'source_offset';
+        -- hash whole rows first; only rows seen twice are sorted
         RETURN QUERY EXECUTE format(
-            'SELECT ctid, f, l, NULL::text, %1$L FROM (
-                 SELECT ctid, %2$s AS f, %3$s AS l, row_number() OVER (PARTITION BY %4$s ORDER BY %5$s) AS rn
-                   FROM %6$s) s
+            'WITH dup AS (SELECT %4$s FROM %6$s GROUP BY %4$s HAVING count(*) > 1)
+             SELECT ctid, f, l, NULL::text, %1$L FROM (
+                 SELECT b.ctid, %2$s AS f, %3$s AS l,
+                        row_number() OVER (PARTITION BY %7$s ORDER BY %8$s) AS rn
+                   FROM %6$s b JOIN dup ON (ROW(%7$s))::text = (ROW(%9$s))::text) s
               WHERE rn > 1',
-            'exact copy of an earlier row of this batch', f, l, data_cols, ord, batch);
+            'exact copy of an earlier row of this batch', bf, bl, data_cols, ord, batch,
+            (SELECT string_agg('b.' || c, ', ') FROM unnest(string_to_array(data_cols, ', ')) c),
+            concat_ws(', ', 'b.' || quote_ident(file_col), 'b.' || quote_ident(line_col), 'b.ctid'),
+            (SELECT string_agg('dup.' || c, ', ') FROM unnest(string_to_array(data_cols, ', ')) c));
     WHEN 'references' THEN
         ref := coalesce(r.params->>'relation', '');
         ref := coalesce(sources->>((ref)::regclass::oid::text), (ref)::regclass::text);
@@ -638,14 +650,17 @@ BEGIN
     END IF;
 
     -- set rules, in an order where each sees the batch the earlier ones left
+    EXECUTE format('SELECT count(*) FROM %s', v_batch) INTO v_checked;
     FOR r IN SELECT * FROM indicina.quality_rules q
               WHERE q.relation = stage.relation AND q.enabled AND NOT indicina.is_row_rule(q.kind)
               ORDER BY array_position('{duplicate_rows,unique,references,balance_continuity,row_count,freshness}'::text[],
                                       q.kind), q.name LOOP
-        EXECUTE format('SELECT count(*) FROM %s', v_batch) INTO v_checked;
         CREATE TEMP TABLE indicina_fails ON COMMIT DROP AS
             SELECT * FROM indicina.set_rule_failures(r, v_batch, v_file, v_line, sources);
         res := indicina.apply_failures(r, run_id, relation, v_batch, v_checked, dry_run, v_journal, 'set');
+        IF r.severity = 'reject' THEN
+            v_checked := v_checked - (res->>'rows_failed')::bigint;   -- what the next rule sees
+        END IF;
         RETURN NEXT res;
     END LOOP;
 END;
