@@ -5,11 +5,12 @@
 BENCH_RUNS=${BENCH_RUNS:-3}
 
 # time_sql LABEL SQL [SETUP-SQL]: prints "LABEL<TAB>median_ms" and stores the
-# median in the global $last_ms.  SETUP-SQL runs before each run, untimed.
+# median in the global $last_ms.  SQL may be several statements: a run's time
+# is their sum.  SETUP-SQL runs before each run, untimed.
 time_sql() {
     local label=$1 sql=$2 setup=${3:-} i ms all=()
     for ((i = 0; i < BENCH_RUNS; i++)); do
-        ms=$(psql -qX -v ON_ERROR_STOP=1 <<SQL | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | tail -n1
+        ms=$(psql -qX -v ON_ERROR_STOP=1 <<SQL | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | awk '{ t += $1 } END { printf "%.3f", t }'
 $setup
 \\timing on
 $sql

@@ -66,6 +66,12 @@ run >/dev/null
 is "$(facts)/$(q -c "SELECT status || ':' || duplicate_of FROM dw.file_ledger WHERE path = 'statements/resent_001.csv'")" \
    "$before/duplicate:statements/bank_statements_001.csv" "an identical file under another name is recorded as a duplicate and loads nothing"
 
+# ---- a touched file (same bytes, new time) is recognised and not reloaded ----
+touch "$work/landing/statements/bank_statements_003.csv"
+run >/dev/null
+is "$(facts)/$(q -c "SELECT status FROM dw.file_ledger WHERE path = 'statements/bank_statements_003.csv'")" "$before/loaded" \
+   "a file touched but not changed is rehashed, recognised and not loaded again"
+
 # ---- a corrected file under the same name replaces its earlier rows ----
 f="$work/landing/statements/bank_statements_002.csv"
 head -n -40 "$f" > "$f.new" && mv "$f.new" "$f" && chmod a+r "$f"
@@ -75,6 +81,18 @@ ledger_loaded=$(q -c "SELECT rows_loaded || ' ' || (rows_read = rows_loaded + ro
 is "$from_file true" "$ledger_loaded" "a corrected file replaces its rows: $from_file in the fact = loaded by the new version"
 dups=$(q -c "SELECT count(*) FROM (SELECT source_file, source_line FROM dw.fact_bank_transaction GROUP BY 1, 2 HAVING count(*) > 1) s")
 is "$dups" 0 "no source row is in the fact twice"
+
+# ---- a fixed rule: the quarantined rows that now pass are loaded by the next run ----
+q -c "SELECT indicina.add_rule('credit_score_range', 'raw_loan_applications', 'range', '{credit_score}',
+        '{\"min\": 0, \"max\": 1000}', replace => true)" >/dev/null
+expected_scores=$(q -c "SELECT count(*) FROM indicina.load_errors WHERE relation = 'raw_loan_applications' AND code = 'RULE:credit_score_range'")
+requeue=$(q -c "SELECT file || ' ' || loads_now || ' ' || requeued FROM indicina.requeue_quarantined('raw_loan_applications', 'dw')")
+is "$requeue" "loans/loan_applications.csv $expected_scores true" \
+   "requeue_quarantined finds the $expected_scores out-of-range scores that pass the fixed rule and requeues their file"
+loans_before=$(q -c "SELECT count(*) FROM dw.fact_loan_application")
+run >/dev/null
+is "$(q -c "SELECT count(*) FROM dw.fact_loan_application")" "$((loans_before + expected_scores))" \
+   "the next run reloads the file: the $expected_scores rows are in the fact, nothing twice"
 
 # ---- late data: a transaction before its application, attached when it arrives ----
 printf 'transaction_id,customer_id,transaction_date,transaction_amount,narration,balance\nTXN_LATE1,CUST_LATE,2024-02-01,100.00,Monthly Income,100.00\n' \
@@ -119,6 +137,7 @@ DROP SCHEMA dw CASCADE; DROP SCHEMA mart CASCADE;
 SELECT indicina.create_warehouse('dw');
 SQL
 job=$(q -c "SELECT indicina.schedule_pipeline('* * * * *', 'raw_loan_applications', 'raw_bank_statements', 'dw', 'nightly')")
+broken=$(q -c "SELECT indicina.schedule_pipeline('* * * * *', 'raw_loan_applications', 'raw_bank_statements', 'no_such_dw', 'broken')")
 again=$(q -c "SELECT indicina.schedule_pipeline('* * * * *', 'raw_loan_applications', 'raw_bank_statements', 'dw', 'nightly')")
 is "$again" "$job" "scheduling the same name again updates the job"
 status=
@@ -128,6 +147,9 @@ for _ in $(seq 1 90); do
     sleep 1
 done
 is "$status" succeeded "the pg_cron job fired and cron.job_run_details says succeeded"
+failed=$(q -c "SELECT status || ': ' || return_message FROM cron.job_run_details WHERE jobid = $broken ORDER BY runid LIMIT 1")
+like "$failed" "failed: ERROR: warehouse no_such_dw does not exist" "a job whose run fails shows failed, with the error, in cron.job_run_details"
+q -c "SELECT indicina.unschedule_pipeline('broken')" >/dev/null
 is "$(q -c "SELECT (SELECT count(*) > 0 FROM dw.fact_bank_transaction) AND (SELECT status = 'succeeded' FROM indicina.pipeline_runs ORDER BY run_id DESC LIMIT 1)")" t \
    "the job filled the warehouse and its run succeeded"
 is "$(q -c "SELECT indicina.unschedule_pipeline('nightly')")/$(q -c "SELECT count(*) FROM cron.job WHERE jobname = 'nightly'")" "t/0" \

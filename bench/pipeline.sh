@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# pipeline.sh: the nightly run against its peers, in one run of one
+# throwaway cluster.  (1) indicina.run_pipeline end to end, raw files to
+# aggregates and risk features, on a dirty drop (rules, rejects, ledger
+# included); (2) the plain-SQL way: COPY into text staging tables, then
+# INSERT ... SELECT with casts into the same model (dimensions, facts,
+# aggregates, features; no rules); (3) the original pandas steps (read_csv,
+# astype, merge, to_csv) with Debian's python3-pandas, skipped with a note
+# if it is missing.  PostgreSQL 15's COPY stops at the first bad row, so (2)
+# and (3) read the clean drop of the same seed: the peers get the easier
+# input.  Then a second run_pipeline with no new files.  Prints medians and
+# ratios; never asserts on time.
+#
+#   bench/pipeline.sh     100k customers x 12 months, dirty 1% (BENCH_CUSTOMERS, BENCH_MONTHS, BENCH_DIRTY),
+#                         BENCH_RUNS runs each (default 1: a run loads ~5M rows)
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+. "$repo/tools/lib/common.sh"
+BENCH_RUNS=${BENCH_RUNS:-1}
+. "$repo/bench/lib.sh"
+
+enter_cluster "$repo/bench/pipeline.sh" "$@"
+
+customers=${BENCH_CUSTOMERS:-100000}
+months=${BENCH_MONTHS:-12}
+dirty=${BENCH_DIRTY:-0.01}
+data=$(scratch_dir)
+trap 'rm -rf "$data"' EXIT
+"$repo/tools/indicina-gen" --out "$data/dirty" --customers "$customers" --months "$months" --files 4 \
+    --dirty "$dirty" --seed 3 >/dev/null
+"$repo/tools/indicina-gen" --out "$data/clean" --customers "$customers" --months "$months" --files 4 \
+    --seed 3 >/dev/null
+chmod -R a+rwX "$data"
+rows=$(/usr/bin/python3 -c "import json; d=json.load(open('$data/dirty/defects.json')); print(sum(o['rows'] for o in d['outputs']))")
+results=()
+echo "bench/pipeline.sh: $customers customers x $months months, $rows rows (dirty $dirty), $BENCH_RUNS run(s) each"
+
+psql -qX -v ON_ERROR_STOP=1 >/dev/null <<SQL
+CREATE EXTENSION IF NOT EXISTS indicina;
+DROP SERVER IF EXISTS bench_landing CASCADE;
+CREATE SERVER bench_landing FOREIGN DATA WRAPPER indicina_csv OPTIONS (root '$data/dirty');
+CREATE FOREIGN TABLE raw_bank_statements (
+    transaction_id text NOT NULL, customer_id text NOT NULL,
+    transaction_date date OPTIONS (format 'auto'),
+    transaction_amount numeric(14,2) OPTIONS (format 'amount'),
+    narration text OPTIONS (format 'label:narration'),
+    balance numeric(14,2) OPTIONS (format 'amount'),
+    source_file text OPTIONS (source 'file'), source_line bigint OPTIONS (source 'line')
+) SERVER bench_landing OPTIONS (files 'statements/*.csv*', on_error 'reject');
+CREATE FOREIGN TABLE raw_loan_applications (
+    application_id text NOT NULL, customer_id text NOT NULL,
+    loan_amount numeric(14,2) OPTIONS (format 'amount'),
+    loan_application_date date OPTIONS (format 'auto'),
+    credit_score int, employment_status text OPTIONS (format 'label:employment_status'),
+    annual_income numeric(14,2) OPTIONS (format 'amount'),
+    source_file text OPTIONS (source 'file'), source_line bigint OPTIONS (source 'line')
+) SERVER bench_landing OPTIONS (filename 'loans/loan_applications.csv', on_error 'reject');
+SQL
+
+# (1) run_pipeline, into a fresh warehouse each time
+time_sql "(1) run_pipeline, dirty drop, end to end" \
+    "SELECT count(*) FROM indicina.run_pipeline('raw_loan_applications', 'raw_bank_statements', 'dw');" \
+    "SET client_min_messages = warning; DROP SCHEMA IF EXISTS dw CASCADE; DROP SCHEMA IF EXISTS mart CASCADE;
+     SELECT indicina.clear_load_errors(); SELECT indicina.create_warehouse('dw');"
+ours=$last_ms
+time_sql "    second run_pipeline, no new files" \
+    "SELECT count(*) FROM indicina.run_pipeline('raw_loan_applications', 'raw_bank_statements', 'dw');" \
+    "SET client_min_messages = warning;"
+second=$last_ms
+
+# (2) the plain-SQL way into the same model
+copies=""
+for f in "$data"/clean/statements/*.csv; do
+    copies+="COPY stage_txns FROM '$f' (FORMAT csv, HEADER true);"$'\n'
+done
+plain_sql=$(cat <<SQL
+CREATE UNLOGGED TABLE stage_loans (application_id text, customer_id text, loan_amount text,
+    loan_application_date text, credit_score text, employment_status text, annual_income text);
+CREATE UNLOGGED TABLE stage_txns (transaction_id text, customer_id text, transaction_date text,
+    transaction_amount text, narration text, balance text);
+COPY stage_loans FROM '$data/clean/loans/loan_applications.csv' (FORMAT csv, HEADER true);
+$copies
+INSERT INTO dwp.dim_date
+SELECT to_char(d, 'YYYYMMDD')::int, d, extract(year FROM d), extract(quarter FROM d), extract(month FROM d),
+       to_char(d, 'FMMonth'), extract(isodow FROM d), to_char(d, 'FMDay'), extract(isodow FROM d) >= 6
+  FROM generate_series((SELECT least(min(loan_application_date::date), (SELECT min(transaction_date::date) FROM stage_txns)) FROM stage_loans),
+                       (SELECT greatest(max(loan_application_date::date), (SELECT max(transaction_date::date) FROM stage_txns)) FROM stage_loans),
+                       interval '1 day') g(d);
+SELECT indicina.ensure_month_partitions('dwp', min(transaction_date::date), max(transaction_date::date)) FROM stage_txns;
+INSERT INTO dwp.dim_customer (customer_id, employment_status, annual_income, valid_from, is_current)
+SELECT DISTINCT ON (customer_id) customer_id, employment_status, annual_income::numeric, loan_application_date::date, true
+  FROM stage_loans ORDER BY customer_id, loan_application_date::date DESC;
+INSERT INTO dwp.fact_loan_application
+SELECT l.application_id, c.customer_key, l.customer_id, to_char(l.loan_application_date::date, 'YYYYMMDD')::int,
+       l.loan_application_date::date, l.loan_amount::numeric, l.credit_score::int, l.annual_income::numeric,
+       l.employment_status, round(l.loan_amount::numeric / nullif(l.annual_income::numeric, 0), 4), 1, 'loans', 0
+  FROM stage_loans l JOIN dwp.dim_customer c ON c.customer_id = l.customer_id AND c.is_current;
+INSERT INTO dwp.fact_bank_transaction
+SELECT t.transaction_id, coalesce(c.customer_key, 0), t.customer_id, t.transaction_date::date,
+       to_char(t.transaction_date::date, 'YYYYMMDD')::int, coalesce(k.category_key, 0), t.transaction_amount::numeric,
+       CASE WHEN t.transaction_amount::numeric < 0 THEN 'debit' ELSE 'credit' END, t.balance::numeric, 1, 'statements', 0
+  FROM stage_txns t
+  LEFT JOIN dwp.dim_customer c ON c.customer_id = t.customer_id AND c.is_current
+  LEFT JOIN dwp.dim_transaction_category k ON k.narration = t.narration;
+INSERT INTO dwp.agg_customer_month
+SELECT f.customer_id, date_trunc('month', f.transaction_date)::date,
+       coalesce(sum(f.amount) FILTER (WHERE f.amount > 0), 0), coalesce(-sum(f.amount) FILTER (WHERE f.amount < 0), 0),
+       sum(f.amount), count(*),
+       (array_agg(f.balance ORDER BY f.transaction_date DESC, f.source_file DESC, f.source_line DESC))[1], min(f.balance),
+       bool_or(k.category_group = 'income' AND f.amount > 0)
+  FROM dwp.fact_bank_transaction f JOIN dwp.dim_transaction_category k ON k.category_key = f.category_key
+ GROUP BY 1, 2;
+INSERT INTO dwp.customer_risk_features
+SELECT a.customer_id, count(*), round(avg(a.inflow), 2), round(avg(a.outflow), 2),
+       round(avg(CASE WHEN a.salary_credit THEN 1 ELSE 0 END), 4), round(stddev_pop(a.closing_balance), 2),
+       (SELECT l.loan_to_income FROM dwp.fact_loan_application l WHERE l.customer_id = a.customer_id
+         ORDER BY l.application_date DESC LIMIT 1), 1
+  FROM dwp.agg_customer_month a GROUP BY a.customer_id;
+SQL
+)
+time_sql "(2) plain SQL: COPY to text staging + INSERT ... SELECT with casts" "$plain_sql" \
+    "SET client_min_messages = warning; DROP TABLE IF EXISTS stage_loans, stage_txns;
+     DROP SCHEMA IF EXISTS dwp CASCADE; DROP SCHEMA IF EXISTS martp CASCADE; SELECT indicina.create_warehouse('dwp', 'martp');"
+plain=$last_ms
+
+# (3) the original pandas steps
+pandas_ms=
+if /usr/bin/python3 -c "import pandas" 2>/dev/null; then
+    all=()
+    for ((i = 0; i < BENCH_RUNS; i++)); do
+        s=$(/usr/bin/python3 "$repo/bench/pandas_etl.py" "$data/clean" "$data/merged.csv")
+        all+=("$(awk -v s="$s" 'BEGIN { printf "%.0f", s * 1000 }')")
+        rm -f "$data/merged.csv"
+    done
+    pandas_ms=$(printf '%s\n' "${all[@]}" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
+    printf '%-58s %10.0f ms   (runs: %s)\n' "(3) pandas: read_csv, astype, merge, to_csv" "$pandas_ms" "${all[*]}"
+    results+=("(3) pandas	$pandas_ms")
+else
+    echo "(3) pandas: skipped, python3-pandas is not installed (apt-get install python3-pandas)"
+fi
+
+echo
+echo "run_pipeline vs plain SQL: $(ratio "$ours" "$plain")x (target >= 1.5x)"
+[ -n "$pandas_ms" ] && echo "run_pipeline vs pandas:    $(ratio "$ours" "$pandas_ms")x (target >= 2x)"
+echo "second run, nothing new:   ${second} ms (target < 1000 ms)"
+psql -qX -At -c "SELECT 'rows read ' || rows_read || ' = loaded ' || rows_loaded || ' + rejected ' || rows_rejected
+                 FROM indicina.pipeline_runs WHERE files > 0 ORDER BY run_id DESC LIMIT 1"
+save_results pipeline
