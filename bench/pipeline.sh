@@ -145,4 +145,7 @@ echo "run_pipeline vs plain SQL: $(ratio "$ours" "$plain")x (target >= 1.5x)"
 echo "second run, nothing new:   ${second} ms (target < 1000 ms)"
 psql -qX -At -c "SELECT 'rows read ' || rows_read || ' = loaded ' || rows_loaded || ' + rejected ' || rows_rejected
                  FROM indicina.pipeline_runs WHERE files > 0 ORDER BY run_id DESC LIMIT 1"
+echo "run_pipeline's steps (ms):"
+psql -qX -At -F ' ' -c "SELECT '  ' || rpad(s->>'step', 30), s->>'ms' FROM indicina.pipeline_runs, jsonb_array_elements(steps) s
+                        WHERE run_id = (SELECT max(run_id) FROM indicina.pipeline_runs WHERE files > 0)"
 save_results pipeline
