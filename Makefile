@@ -24,7 +24,8 @@ OBJS = \
 	src/rules.o \
 	src/scan_stats.o \
 	src/journal.o \
-	src/ledger.o
+	src/ledger.o \
+	src/simple_regex.o
 
 SQL_PIECES = $(sort $(wildcard src/sql/*.sql))
 DATA_built = $(EXTENSION)--$(EXTVERSION).sql

@@ -170,6 +170,29 @@ SELECT count(*) FROM q_statements WHERE source_file = ANY ('{other.csv}');
 SELECT count(*) FROM q_statements WHERE source_file = 'statements.csv';
 SELECT relation, file, rows_read, rows_rejected, rows_quarantined, rows_warned FROM indicina.scan_file_stats();
 
+-- ---- the fast matcher of regex rules agrees with PostgreSQL's engine ----
+CREATE TEMP TABLE rx_patterns (p text);
+INSERT INTO rx_patterns VALUES ('^TXN_[0-9]+$'), ('^APP[_-][0-9]+$'), ('^[A-Z]{3}-\d{4,6}$'), ('[0-9]'),
+    ('^CUST_\d{4}$'), ('^.+@.+\..+$'), ('^[^0-9]*$'), ('\s'), ('^\w+$'), ('ab?c*d+'), ('^a{2,}$'), ('^$'),
+    ('x{0,2}y'), ('^[-a-c]+$'), ('^\.?[0-9]+\.[0-9]{2}$'), ('^N/?A$'), ('(ab)+'), ('a|b'), ('^[[:alpha:]]+$'),
+    ('a+?'), ('^caf.$');
+CREATE TEMP TABLE rx_values AS
+SELECT unnest(ARRAY['TXN_1', 'TXN_', 'TXN_12a', 'xTXN_1', 'APP-9', 'APP_10', 'ABC-1234', 'ABC-123', 'abc-1234',
+                    'CUST_0001', 'CUST_001', 'a@b.c', 'a@b', '', ' ', 'tab	x', 'word_1', 'acd', 'abccdd', 'ad',
+                    'aa', 'a', 'aaa', 'y', 'xxy', 'xxxy', '-abc', 'abd', '.50', '1.50', '1.5', 'NA', 'N/A', 'N//A',
+                    'café', 'cafe', 'caf€', E'line\nbreak', 'ab', 'abab', 'b']) AS v;
+-- and 3,000 random strings over the characters the patterns name
+SELECT setseed(0.42);
+INSERT INTO rx_values
+SELECT string_agg(substr('aAbcdxyCNTX_0159-.@/ ', 1 + floor(random() * 21)::int, 1), '')
+  FROM generate_series(1, 3000) g, LATERAL generate_series(0, floor(random() * 9)::int + g * 0) k
+ GROUP BY g;
+SELECT count(*) > 50000 AS many_decided, count(*) FILTER (WHERE indicina.simple_regex_match(v, p) <> (v ~ p)) AS disagreements
+  FROM rx_patterns, rx_values WHERE indicina.simple_regex_match(v, p) IS NOT NULL;
+SELECT count(*) AS non_ascii_values_left_to_the_engine FROM rx_values
+ WHERE v ~ '[^\x01-\x7f]' AND indicina.simple_regex_match(v, '^\w+$') IS NULL;
+SELECT p FROM rx_patterns WHERE indicina.simple_regex_match('x', p) IS NULL ORDER BY p;
+
 -- ---- re-creating the extension goes on from the ids in the reject log and the journal ----
 SELECT max(run_id) AS last_run FROM indicina.runs \gset
 SELECT max(scan_id) AS last_scan FROM indicina.read_load_errors() \gset

@@ -42,6 +42,7 @@
 
 #include "indicina.h"
 #include "rules.h"
+#include "simple_regex.h"
 
 #define ROW_RULE_QUERY \
 	"SELECT name, kind, severity, columns[1], params->>'min', params->>'max'," \
@@ -222,6 +223,9 @@ rule_init_kind(RowRule *r, Relation rel, HeapTuple tup, TupleDesc desc)
 				int			rc;
 
 				r->pattern = CStringGetTextDatum(pat);
+				r->simple = palloc(sizeof(SimpleRegex));
+				if (!simple_regex_compile(pat, r->simple))
+					r->simple = NULL;
 				r->regex = palloc(sizeof(regex_t));
 				rc = pg_regcomp((regex_t *) r->regex, wpat, wlen, REG_ADVANCED, C_COLLATION_OID);
 				if (rc != REG_OKAY)
@@ -542,8 +546,15 @@ check_one(RowRuleSet *set, RowRule *r, Datum *values, bool *nulls, char **value)
 				int			len;
 				const char *b = value_bytes(r, v, &len);
 				int			wlen;
-				int			rc;
+				int			rc = r->simple ? simple_regex_match(r->simple, b, len) : SR_UNSURE;
 
+				if (rc == SR_MATCH)
+					return NULL;
+				if (rc == SR_NO_MATCH)
+				{
+					*value = pnstrdup(b, len);
+					return psprintf("%s \"%s\" does not match %s.", r->column, *value, TextDatumGetCString(r->pattern));
+				}
 				if (len + 1 > r->wbuf_len)
 				{
 					r->wbuf_len = len + 1;

@@ -70,6 +70,7 @@ typedef struct RowRule
 	/* regex: compiled once per scan (freed with the scan's memory) */
 	Datum		pattern;		/* text */
 	void	   *regex;			/* regex_t *, from regex/regex.h */
+	struct SimpleRegex *simple; /* the fast matcher, when the pattern allows */
 	pg_wchar   *wbuf;
 	int			wbuf_len;
 	/* length */

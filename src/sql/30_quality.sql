@@ -34,6 +34,11 @@ CREATE FUNCTION indicina.is_row_rule(kind text) RETURNS boolean
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     RETURN kind IN ('not_null', 'accepted_values', 'range', 'regex', 'length', 'not_future', 'expression');
 
+CREATE FUNCTION indicina.simple_regex_match(value text, pattern text) RETURNS boolean
+    AS 'MODULE_PATHNAME', 'indicina_simple_regex_match' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION indicina.simple_regex_match(text, text) IS
+    'the fast matcher regex rules use for simple patterns; NULL where it defers to PostgreSQL''s engine (for tests)';
+
 CREATE FUNCTION indicina.check_rule_expression(relation regclass, expression text) RETURNS void
     AS 'MODULE_PATHNAME', 'indicina_check_rule_expression' LANGUAGE C STRICT;
 COMMENT ON FUNCTION indicina.check_rule_expression(regclass, text) IS
