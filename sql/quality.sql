@@ -193,6 +193,25 @@ SELECT count(*) AS non_ascii_values_left_to_the_engine FROM rx_values
  WHERE v ~ '[^\x01-\x7f]' AND indicina.simple_regex_match(v, '^\w+$') IS NULL;
 SELECT p FROM rx_patterns WHERE indicina.simple_regex_match('x', p) IS NULL ORDER BY p;
 
+-- ---- privileges: loading and reading results is for those who may read the files ----
+CREATE ROLE regress_q_loader IN ROLE pg_read_server_files;
+CREATE ROLE regress_q_nobody;
+GRANT SELECT ON q_loans TO regress_q_loader;
+GRANT INSERT ON loans_clean TO regress_q_loader;
+SET ROLE regress_q_loader;
+SELECT rows_read, rows_loaded, rows_rejected FROM indicina.load_checked('q_loans', 'loans_clean');
+SELECT status FROM indicina.runs ORDER BY run_id DESC LIMIT 1;
+SELECT indicina.add_rule('by_loader', 'q_loans', 'not_null', '{credit_score}');
+RESET ROLE;
+SET ROLE regress_q_nobody;
+SELECT count(*) FROM indicina.quality_results;
+SELECT count(*) FROM indicina.load_errors;
+SELECT count(*) > 0 AS rules_are_readable FROM indicina.quality_rules;
+SELECT indicina.normalize_label('self employed', 'employment_status') AS labels_are_for_everyone;
+RESET ROLE;
+DROP OWNED BY regress_q_loader, regress_q_nobody;
+DROP ROLE regress_q_loader, regress_q_nobody;
+
 -- ---- re-creating the extension goes on from the ids in the reject log and the journal ----
 SELECT max(run_id) AS last_run FROM indicina.runs \gset
 SELECT max(scan_id) AS last_scan FROM indicina.read_load_errors() \gset

@@ -913,6 +913,12 @@ COMMENT ON FUNCTION indicina.recheck_quarantined(regclass) IS
 -- rules are read by every scan; results and runs hold raw values, like the reject log
 GRANT SELECT ON indicina.quality_rules TO PUBLIC;
 REVOKE ALL ON FUNCTION indicina.journal_row_rule_results(bigint) FROM PUBLIC;
+-- runs write the journal and quarantine rows: for the roles that may read the files
+GRANT EXECUTE ON FUNCTION indicina.journal_write(text, jsonb) TO pg_read_server_files;
+GRANT EXECUTE ON FUNCTION indicina.log_reject(bigint, text, text, bigint, text, text, text, text, text)
+    TO pg_read_server_files;
+GRANT EXECUTE ON FUNCTION indicina.journal_row_rule_results(bigint) TO pg_read_server_files;
+GRANT USAGE ON SEQUENCE indicina.run_id_seq TO pg_read_server_files;
 GRANT EXECUTE ON FUNCTION indicina.journal_read(text) TO pg_read_server_files;
 GRANT SELECT ON indicina.runs, indicina.quality_results, indicina.quality_summary TO pg_read_server_files;
 
