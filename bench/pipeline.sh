@@ -37,25 +37,10 @@ echo "bench/pipeline.sh: $customers customers x $months months, $rows rows (dirt
 
 psql -qX -v ON_ERROR_STOP=1 >/dev/null <<SQL
 CREATE EXTENSION IF NOT EXISTS indicina;
-DROP SERVER IF EXISTS bench_landing CASCADE;
-CREATE SERVER bench_landing FOREIGN DATA WRAPPER indicina_csv OPTIONS (root '$data/dirty');
-CREATE FOREIGN TABLE raw_bank_statements (
-    transaction_id text NOT NULL, customer_id text NOT NULL,
-    transaction_date date OPTIONS (format 'auto'),
-    transaction_amount numeric(14,2) OPTIONS (format 'amount'),
-    narration text OPTIONS (format 'label:narration'),
-    balance numeric(14,2) OPTIONS (format 'amount'),
-    source_file text OPTIONS (source 'file'), source_line bigint OPTIONS (source 'line')
-) SERVER bench_landing OPTIONS (files 'statements/*.csv*', on_error 'reject');
-CREATE FOREIGN TABLE raw_loan_applications (
-    application_id text NOT NULL, customer_id text NOT NULL,
-    loan_amount numeric(14,2) OPTIONS (format 'amount'),
-    loan_application_date date OPTIONS (format 'auto'),
-    credit_score int, employment_status text OPTIONS (format 'label:employment_status'),
-    annual_income numeric(14,2) OPTIONS (format 'amount'),
-    source_file text OPTIONS (source 'file'), source_line bigint OPTIONS (source 'line')
-) SERVER bench_landing OPTIONS (filename 'loans/loan_applications.csv', on_error 'reject');
+DROP SERVER IF EXISTS landing CASCADE;
 SQL
+psql -qX -v ON_ERROR_STOP=1 -v root="$data/dirty" -v loans_files='loans/loan_applications.csv' \
+    -v statements_files='statements/*.csv*' -f "$repo/tools/lib/raw_tables.sql" >/dev/null
 
 # (1) run_pipeline, into a fresh warehouse each time
 time_sql "(1) run_pipeline, dirty drop, end to end" \

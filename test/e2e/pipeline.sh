@@ -21,25 +21,9 @@ DROP EXTENSION IF EXISTS indicina CASCADE;
 CREATE EXTENSION IF NOT EXISTS pg_cron;
 CREATE EXTENSION indicina;
 SELECT indicina.clear_load_errors();
-CREATE SERVER landing FOREIGN DATA WRAPPER indicina_csv OPTIONS (root '$work/landing');
-CREATE FOREIGN TABLE raw_bank_statements (
-    transaction_id text NOT NULL, customer_id text NOT NULL,
-    transaction_date date OPTIONS (format 'auto'),
-    transaction_amount numeric(14,2) OPTIONS (format 'amount'),
-    narration text OPTIONS (format 'label:narration'),
-    balance numeric(14,2) OPTIONS (format 'amount'),
-    source_file text OPTIONS (source 'file'), source_line bigint OPTIONS (source 'line')
-) SERVER landing OPTIONS (files 'statements/*.csv*', on_error 'reject');
-CREATE FOREIGN TABLE raw_loan_applications (
-    application_id text NOT NULL, customer_id text NOT NULL,
-    loan_amount numeric(14,2) OPTIONS (format 'amount'),
-    loan_application_date date OPTIONS (format 'auto'),
-    credit_score int, employment_status text OPTIONS (format 'label:employment_status'),
-    annual_income numeric(14,2) OPTIONS (format 'amount'),
-    source_file text OPTIONS (source 'file'), source_line bigint OPTIONS (source 'line')
-) SERVER landing OPTIONS (files 'loans/*.csv', on_error 'reject');
-SELECT indicina.create_warehouse('dw');
 SQL
+q -v root="$work/landing" -v loans_files='loans/*.csv' -v statements_files='statements/*.csv*' \
+  -f "$repo/tools/lib/raw_tables.sql" -c "SELECT indicina.create_warehouse('dw')" >/dev/null
 run() { q -c "SELECT count(*) FROM indicina.run_pipeline('raw_loan_applications', 'raw_bank_statements', 'dw')" 2>&1; }
 facts() { q -c "SELECT (SELECT count(*) FROM dw.fact_loan_application) || '/' || (SELECT count(*) FROM dw.fact_bank_transaction)"; }
 

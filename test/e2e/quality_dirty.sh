@@ -17,27 +17,11 @@ psql -qX -c "DROP DATABASE IF EXISTS indicina_e2e" -c "CREATE DATABASE indicina_
 q >/dev/null <<SQL
 CREATE EXTENSION indicina;
 SELECT indicina.clear_load_errors();
-CREATE SERVER landing FOREIGN DATA WRAPPER indicina_csv OPTIONS (root '$work/landing');
-CREATE FOREIGN TABLE raw_bank_statements (
-    transaction_id text NOT NULL, customer_id text NOT NULL,
-    transaction_date date OPTIONS (format 'auto'),
-    transaction_amount numeric(14,2) OPTIONS (format 'amount'),
-    narration text OPTIONS (format 'label:narration'),
-    balance numeric(14,2) OPTIONS (format 'amount'),
-    source_file text OPTIONS (source 'file'), source_line bigint OPTIONS (source 'line')
-) SERVER landing OPTIONS (files 'statements/*.csv*', on_error 'reject');
-CREATE FOREIGN TABLE raw_loan_applications (
-    application_id text NOT NULL, customer_id text NOT NULL,
-    loan_amount numeric(14,2) OPTIONS (format 'amount'),
-    loan_application_date date OPTIONS (format 'auto'),
-    credit_score int, employment_status text OPTIONS (format 'label:employment_status'),
-    annual_income numeric(14,2) OPTIONS (format 'amount'),
-    source_file text OPTIONS (source 'file'), source_line bigint OPTIONS (source 'line')
-) SERVER landing OPTIONS (filename 'loans/loan_applications.csv', on_error 'reject');
-CREATE TABLE loans_clean (LIKE raw_loan_applications);
-CREATE TABLE statements_clean (LIKE raw_bank_statements);
 CREATE TABLE defects (source text, kind text, file text, line bigint, detail text);
 SQL
+q -v root="$work/landing" -v loans_files='loans/loan_applications.csv' -v statements_files='statements/*.csv*' \
+  -f "$repo/tools/lib/raw_tables.sql" >/dev/null
+q -c "CREATE TABLE loans_clean (LIKE raw_loan_applications); CREATE TABLE statements_clean (LIKE raw_bank_statements)"
 q -c "\\copy defects FROM '$work/landing/defects.csv' (FORMAT csv, HEADER true)"
 
 added=$(q -c "SELECT count(*) FROM indicina.attach_default_rules('raw_loan_applications', 'raw_bank_statements')")
