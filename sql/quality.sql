@@ -175,12 +175,16 @@ CREATE TEMP TABLE rx_patterns (p text);
 INSERT INTO rx_patterns VALUES ('^TXN_[0-9]+$'), ('^APP[_-][0-9]+$'), ('^[A-Z]{3}-\d{4,6}$'), ('[0-9]'),
     ('^CUST_\d{4}$'), ('^.+@.+\..+$'), ('^[^0-9]*$'), ('\s'), ('^\w+$'), ('ab?c*d+'), ('^a{2,}$'), ('^$'),
     ('x{0,2}y'), ('^[-a-c]+$'), ('^\.?[0-9]+\.[0-9]{2}$'), ('^N/?A$'), ('(ab)+'), ('a|b'), ('^[[:alpha:]]+$'),
-    ('a+?'), ('^caf.$');
+    ('a+?'), ('^caf.$'),
+    -- past 63 positions: matched with position sets instead of the automaton
+    ('^a{2,70}$'), ('x{64}y*'), ('^[0-9a]{10,80}$');
 CREATE TEMP TABLE rx_values AS
 SELECT unnest(ARRAY['TXN_1', 'TXN_', 'TXN_12a', 'xTXN_1', 'APP-9', 'APP_10', 'ABC-1234', 'ABC-123', 'abc-1234',
                     'CUST_0001', 'CUST_001', 'a@b.c', 'a@b', '', ' ', 'tab	x', 'word_1', 'acd', 'abccdd', 'ad',
                     'aa', 'a', 'aaa', 'y', 'xxy', 'xxxy', '-abc', 'abd', '.50', '1.50', '1.5', 'NA', 'N/A', 'N//A',
-                    'café', 'cafe', 'caf€', E'line\nbreak', 'ab', 'abab', 'b']) AS v;
+                    'café', 'cafe', 'caf€', E'line\nbreak', 'ab', 'abab', 'b',
+                    repeat('a', 70), repeat('a', 71), repeat('x', 64) || 'yy', repeat('x', 63) || 'y',
+                    repeat('0a', 40), repeat('0a', 41)]) AS v;
 -- and 3,000 random strings over the characters the patterns name
 SELECT setseed(0.42);
 INSERT INTO rx_values

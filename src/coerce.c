@@ -586,18 +586,29 @@ decimal_apply_typmod(ParsedDecimal *d, int32 typmod, CoerceError *err)
 }
 
 /* The numeric Datum of a parsed decimal; its display scale is d->scale. */
+bool
+decimal_to_scaled(const ParsedDecimal *d, ScaledValue *out)
+{
+	int64		v = 0;
+	int			i;
+
+	out->valid = d->ndigits <= 18;
+	if (!out->valid)
+		return false;
+	for (i = 0; i < d->ndigits; i++)
+		v = v * 10 + d->digits[i];
+	out->value = d->neg ? -v : v;
+	out->scale = d->scale;
+	return true;
+}
+
 Numeric
 decimal_to_numeric(const ParsedDecimal *d)
 {
-	if (d->ndigits <= 18)
-	{
-		int64		v = 0;
-		int			i;
+	ScaledValue sv;
 
-		for (i = 0; i < d->ndigits; i++)
-			v = v * 10 + d->digits[i];
-		return int64_div_fast_to_numeric(d->neg ? -v : v, d->scale);
-	}
+	if (decimal_to_scaled(d, &sv))
+		return int64_div_fast_to_numeric(sv.value, sv.scale);
 	else
 	{
 		/* too long for int64: spell it out and let numeric_in build it */

@@ -61,6 +61,20 @@ typedef struct ParsedDecimal
 	char		digits[DECIMAL_MAX_DIGITS];	/* values 0..9, most significant first */
 } ParsedDecimal;
 
+/*
+ * A decimal as value / 10^scale, when it fits an int64: what a numeric
+ * column's converter leaves beside the Numeric it built, so a range rule
+ * compares integers instead of calling numeric_cmp.
+ */
+typedef struct ScaledValue
+{
+	bool		valid;
+	int			scale;
+	int64		value;
+} ScaledValue;
+
+extern bool decimal_to_scaled(const ParsedDecimal *d, ScaledValue *out);
+
 /* how dates are spelled: a strict ISO date, a pattern, anything known, or Excel serials */
 typedef enum DateMode
 {

@@ -247,9 +247,14 @@ converter_run(ColumnConverter *cv, const char *s, int len, Datum *out, CoerceErr
 			{
 				ParsedDecimal d;
 
+				cv->scaled.valid = false;
 				if (!convert_decimal(cv, s, len, &d, err) || !decimal_apply_typmod(&d, cv->typmod, err))
 					return false;
-				*out = NumericGetDatum(decimal_to_numeric(&d));
+				/* the integer form once, for the Numeric and for range rules */
+				if (decimal_to_scaled(&d, &cv->scaled))
+					*out = NumericGetDatum(int64_div_fast_to_numeric(cv->scaled.value, cv->scaled.scale));
+				else
+					*out = NumericGetDatum(decimal_to_numeric(&d));
 				return true;
 			}
 		case CONV_FLOAT4:

@@ -445,6 +445,10 @@ scan_begin(Relation rel, List *needed, MemoryContext parent, bool log_rejects, b
 			count_only = false;
 		}
 
+	for (i = 0; i < st->natts; i++)
+		if (st->needed[i] && st->source[i] == SOURCE_DATA && st->conv[i].kind == CONV_NUMERIC)
+			row_rules_use_scaled(st->rules, i, &st->conv[i].scaled);
+
 	st->count_only = count_only;
 	reader_init(&st->reader, &st->opts, count_only, scan_cxt);
 	if (st->dry_run)

@@ -132,6 +132,7 @@ typedef struct ColumnConverter
 	char		country[4];
 	FmgrInfo	infunc;
 	Oid			ioparam;
+	ScaledValue scaled;			/* numeric: the last value converted, as an integer */
 } ColumnConverter;
 
 /* in convert.c */

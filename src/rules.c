@@ -19,6 +19,7 @@
 #include "access/htup_details.h"
 #include "access/relation.h"
 #include "catalog/namespace.h"
+#include "common/int.h"
 #include "catalog/pg_collation.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
@@ -55,6 +56,26 @@
 	" WHERE relation = $1 AND enabled" \
 	"   AND kind IN ('not_null', 'accepted_values', 'range', 'regex', 'length', 'not_future', 'expression')" \
 	" ORDER BY name"
+
+/*
+ * accepted_values answers the same few values millions of times (a
+ * narration, a status): a small direct-mapped cache of verdicts by the
+ * value's bytes spares the label normalisation and the list search.
+ */
+#define VERDICT_SLOTS 64
+#define VERDICT_MAX_LEN 48
+
+typedef struct VerdictSlot
+{
+	int16		len;			/* -1: empty */
+	bool		pass;
+	char		bytes[VERDICT_MAX_LEN];
+} VerdictSlot;
+
+typedef struct VerdictCache
+{
+	VerdictSlot slot[VERDICT_SLOTS];
+} VerdictCache;
 
 static int
 cmp_cstring(const void *a, const void *b)
@@ -126,6 +147,89 @@ rule_expression_compile(Relation rel, const char *sql)
 	return expr;
 }
 
+/*
+ * A numeric bound in units of 10^-scale (1.5 at scale 2 is 150); false when
+ * it does not fit an int64 or has more decimals than the column keeps.
+ */
+static bool
+bound_at_scale(const char *s, int scale, int64 *out)
+{
+	ParsedDecimal d;
+	CoerceError err;
+	ScaledValue sv;
+	int			i;
+
+	if (!parse_number_plain(s, strlen(s), &d, &err) || !decimal_to_scaled(&d, &sv))
+		return false;
+	for (i = sv.scale; i > scale; i--)
+	{
+		if (sv.value % 10 != 0)
+			return false;
+		sv.value /= 10;
+	}
+	for (i = sv.scale; i < scale; i++)
+		if (pg_mul_s64_overflow(sv.value, 10, &sv.value))
+			return false;
+	*out = sv.value;
+	return true;
+}
+
+/*
+ * Folds a range rule's bounds into inclusive integers [lo, hi] when the
+ * column's type allows (see RowRule.int_bounds).
+ */
+static void
+fold_int_bounds(RowRule *r, int32 typmod, const char *min, const char *max)
+{
+	int64		lo = PG_INT64_MIN,
+				hi = PG_INT64_MAX;
+
+	switch (r->typid)
+	{
+		case INT2OID:
+			r->int_width = 2;
+			break;
+		case INT4OID:
+		case DATEOID:
+			r->int_width = 4;
+			break;
+		case INT8OID:
+		case TIMESTAMPOID:
+		case TIMESTAMPTZOID:
+			r->int_width = 8;
+			break;
+		case NUMERICOID:
+			/* numeric(p,s) with 0 <= s <= 18: typmod is ((p << 16) | s) + VARHDRSZ */
+			if (typmod < (int32) VARHDRSZ || ((typmod - VARHDRSZ) & 0xffff) > 18)
+				return;
+			r->int_width = 0;
+			r->bound_scale = (typmod - VARHDRSZ) & 0xffff;
+			if ((min && !bound_at_scale(min, r->bound_scale, &lo)) ||
+				(max && !bound_at_scale(max, r->bound_scale, &hi)))
+				return;
+			break;
+		default:
+			return;
+	}
+	if (r->int_width > 0)
+	{
+		if (r->has_min)
+			lo = r->int_width == 8 ? DatumGetInt64(r->min) : r->int_width == 4 ?
+				DatumGetInt32(r->min) : DatumGetInt16(r->min);
+		if (r->has_max)
+			hi = r->int_width == 8 ? DatumGetInt64(r->max) : r->int_width == 4 ?
+				DatumGetInt32(r->max) : DatumGetInt16(r->max);
+	}
+	/* exclusive bounds are the next integer in */
+	if (r->has_min && !r->min_inclusive && pg_add_s64_overflow(lo, 1, &lo))
+		return;
+	if (r->has_max && !r->max_inclusive && pg_sub_s64_overflow(hi, 1, &hi))
+		return;
+	r->lo = lo;
+	r->hi = hi;
+	r->int_bounds = true;
+}
+
 static void
 free_regex(void *arg)
 {
@@ -147,12 +251,12 @@ rule_init_kind(RowRule *r, Relation rel, HeapTuple tup, TupleDesc desc)
 				bool		isnull;
 				Datum		arr = SPI_getbinval(tup, desc, 9, &isnull);
 				char	   *domain = spi_text(tup, desc, 10);
+				int			i;
 
 				if (!isnull)
 				{
 					Datum	   *elems;
 					bool	   *enulls;
-					int			i;
 
 					deconstruct_array(DatumGetArrayTypeP(arr), TEXTOID, -1, false, TYPALIGN_INT,
 									  &elems, &enulls, &r->nvalues);
@@ -163,6 +267,9 @@ rule_init_kind(RowRule *r, Relation rel, HeapTuple tup, TupleDesc desc)
 				}
 				if (domain)
 					r->labels = label_map_load(domain, CurrentMemoryContext);
+				r->verdicts = palloc(sizeof(VerdictCache));
+				for (i = 0; i < VERDICT_SLOTS; i++)
+					r->verdicts->slot[i].len = -1;
 				break;
 			}
 		case RULE_RANGE:
@@ -183,6 +290,7 @@ rule_init_kind(RowRule *r, Relation rel, HeapTuple tup, TupleDesc desc)
 						r->min = param_value(r, min, "min"), r->min_text = min;
 					if ((r->has_max = max != NULL))
 						r->max = param_value(r, max, "max"), r->max_text = max;
+
 				}
 				else
 				{
@@ -211,6 +319,7 @@ rule_init_kind(RowRule *r, Relation rel, HeapTuple tup, TupleDesc desc)
 								 errmsg("rule \"%s\": not_future needs a date or timestamp column, and %s is %s",
 										r->name, r->column, format_type_be(r->typid))));
 				}
+				fold_int_bounds(r, TupleDescAttr(RelationGetDescr(rel), r->att)->atttypmod, min, max);
 				break;
 			}
 		case RULE_REGEX:
@@ -341,6 +450,7 @@ row_rules_load(Relation rel, MemoryContext mcxt)
 							 errhint("Fix the rule with indicina.add_rule(..., replace => true) or disable it.")));
 				r->att = attnum - 1;
 				r->typid = TupleDescAttr(desc, r->att)->atttypid;
+				r->is_text = r->typid == TEXTOID || r->typid == VARCHAROID || r->typid == BPCHAROID;
 				r->collation = TupleDescAttr(desc, r->att)->attcollation;
 				getTypeOutputInfo(r->typid, &outfunc, &varlena);
 				fmgr_info_cxt(outfunc, &r->outfunc, mcxt);
@@ -388,6 +498,22 @@ row_rules_mark_needed(const RowRuleSet *set, bool *needed)
 	}
 }
 
+/*
+ * Range rules on a numeric column compare the converter's integer form of
+ * the value when it has one (an amount parsed here always has).
+ */
+void
+row_rules_use_scaled(RowRuleSet *set, int att, const ScaledValue *scaled)
+{
+	int			i;
+
+	if (set == NULL)
+		return;
+	for (i = 0; i < set->nrules; i++)
+		if (set->rules[i].att == att && set->rules[i].kind == RULE_RANGE && set->rules[i].typid == NUMERICOID)
+			set->rules[i].scaled = scaled;
+}
+
 /* the type's ordering; by-value integer and date types without a function call */
 static int
 compare(RowRule *r, Datum a, Datum b)
@@ -415,21 +541,15 @@ value_text(RowRule *r, Datum v)
 	return OutputFunctionCall(&r->outfunc, v);
 }
 
-static bool
-is_text_type(Oid typid)
-{
-	return typid == TEXTOID || typid == VARCHAROID || typid == BPCHAROID;
-}
-
 /*
  * The value's text without a copy for text columns (the common case, and
  * the hot path: no allocation per row), through the output function
  * otherwise.
  */
-static const char *
+static inline const char *
 value_bytes(RowRule *r, Datum v, int *len)
 {
-	if (is_text_type(r->typid))
+	if (r->is_text)
 	{
 		text	   *t = (text *) DatumGetPointer(v);
 
@@ -472,6 +592,180 @@ in_values(RowRule *r, const char *s, int len)
 	return false;
 }
 
+/* is (b, len) an accepted value: in the list, or a label of the domain? */
+static bool
+accepted(RowRule *r, const char *b, int len)
+{
+	VerdictSlot *slot = NULL;
+	CoerceError err;
+	bool		pass;
+
+	if (len <= VERDICT_MAX_LEN)
+	{
+		uint32		h = (uint32) len * 31;
+
+		if (len > 0)
+			h += (unsigned char) b[0] * 7 + (unsigned char) b[len - 1] * 13 + (unsigned char) b[len / 2];
+		slot = &r->verdicts->slot[h % VERDICT_SLOTS];
+		if (slot->len == len && memcmp(slot->bytes, b, len) == 0)
+			return slot->pass;
+	}
+	pass = (r->values && memchr(b, '\0', len) == NULL && in_values(r, b, len)) ||
+		(r->labels && label_map_lookup(r->labels, b, len, &err) != NULL);
+	if (slot)
+	{
+		slot->len = (int16) len;
+		memcpy(slot->bytes, b, len);
+		slot->pass = pass;
+	}
+	return pass;
+}
+
+/* 0 when v is within the rule's bounds, -1 below the minimum, 1 above the maximum */
+static int
+range_verdict(RowRule *r, Datum v)
+{
+	int			c;
+
+	if (r->has_min)
+	{
+		c = compare(r, v, r->min);
+		if (c < 0 || (c == 0 && !r->min_inclusive))
+			return -1;
+	}
+	if (r->has_max)
+	{
+		c = compare(r, v, r->max);
+		if (c > 0 || (c == 0 && !r->max_inclusive))
+			return 1;
+	}
+	return 0;
+}
+
+/* characters in (b, len): the byte count for ASCII, which ids and codes mostly are */
+static int
+char_length(const char *b, int len)
+{
+	int			i;
+
+	for (i = 0; i < len; i++)
+		if ((unsigned char) b[i] >= 0x80)
+			return pg_mbstrlen_with_len(b, len);
+	return len;
+}
+
+static bool
+length_passes(RowRule *r, int len)
+{
+	return (r->min_len < 0 || len >= r->min_len) && (r->max_len < 0 || len <= r->max_len);
+}
+
+static int
+cmp_op_kind(const void *a, const void *b)
+{
+	const RuleOp *x = a,
+			   *y = b;
+
+	if (x->op != y->op)
+		return x->op - y->op;
+	return x->rule < y->rule ? -1 : x->rule > y->rule;
+}
+
+/* the hot path's view of each rule (RuleOp), built once per scan */
+static void
+build_ops(RowRuleSet *set)
+{
+	int			i;
+
+	set->ops = MemoryContextAllocZero(GetMemoryChunkContext(set), sizeof(RuleOp) * set->nrules);
+	for (i = 0; i < set->nrules; i++)
+	{
+		RowRule    *r = &set->rules[i];
+		RuleOp	   *o = &set->ops[i];
+
+		o->rule = r;
+		o->att = (int16) r->att;
+		o->op = OP_SLOW;
+		switch (r->kind)
+		{
+			case RULE_NOT_NULL:
+				o->op = OP_NOT_NULL;
+				break;
+			case RULE_RANGE:
+			case RULE_NOT_FUTURE:
+				if (r->int_bounds && r->int_width > 0)
+					o->op = OP_INT_RANGE;
+				else if (r->int_bounds && r->scaled)
+					o->op = OP_SCALED_RANGE;
+				o->int_width = (uint8) r->int_width;
+				o->bound_scale = r->bound_scale;
+				o->lo = r->lo;
+				o->hi = r->hi;
+				o->scaled = r->scaled;
+				break;
+			case RULE_ACCEPTED_VALUES:
+				o->op = OP_ACCEPTED;
+				break;
+			case RULE_REGEX:
+				if (r->simple)
+					o->op = OP_REGEX;
+				break;
+			case RULE_LENGTH:
+				o->op = OP_LENGTH;
+				break;
+			case RULE_EXPRESSION:
+				set->has_expression = true;
+				break;
+		}
+	}
+	/* the same kinds side by side: the per-row loop branches alike from one rule to the next */
+	qsort(set->ops, set->nrules, sizeof(RuleOp), cmp_op_kind);
+}
+
+/*
+ * The hot path: does the row pass?  No allocation and no message; false
+ * sends the row to check_one, which decides and says why (an expression
+ * rule and a regex the fast matcher cannot settle always go there).
+ */
+static inline bool
+op_passes(const RuleOp *o, Datum *values, bool *nulls)
+{
+	RowRule    *r = o->rule;
+	Datum		v;
+	int			len;
+	const char *b;
+	int64		x;
+
+	if (o->op == OP_NOT_NULL)
+		return !nulls[o->att];
+	if (o->op == OP_SLOW)
+		return false;
+	if (nulls[o->att])
+		return true;
+	v = values[o->att];
+	switch (o->op)
+	{
+		case OP_INT_RANGE:
+			x = o->int_width == 4 ? DatumGetInt32(v) : o->int_width == 8 ? DatumGetInt64(v) : DatumGetInt16(v);
+			return x >= o->lo && x <= o->hi;
+		case OP_SCALED_RANGE:
+			if (o->scaled->valid && o->scaled->scale == o->bound_scale)
+				return o->scaled->value >= o->lo && o->scaled->value <= o->hi;
+			return range_verdict(r, v) == 0;
+		case OP_ACCEPTED:
+			b = value_bytes(r, v, &len);
+			return accepted(r, b, len);
+		case OP_REGEX:
+			b = value_bytes(r, v, &len);
+			return simple_regex_match(r->simple, b, len) == SR_MATCH;
+		case OP_LENGTH:
+			b = value_bytes(r, v, &len);
+			return length_passes(r, char_length(b, len));
+		default:
+			return false;
+	}
+}
+
 /*
  * Checks one rule; NULL when the row passes, else the reason.  *value gets
  * the offending value's text.
@@ -504,11 +798,8 @@ check_one(RowRuleSet *set, RowRule *r, Datum *values, bool *nulls, char **value)
 			{
 				int			len;
 				const char *b = value_bytes(r, v, &len);
-				CoerceError err;
 
-				if (r->values && memchr(b, '\0', len) == NULL && in_values(r, b, len))
-					return NULL;
-				if (r->labels && label_map_lookup(r->labels, b, len, &err) != NULL)
+				if (accepted(r, b, len))
 					return NULL;
 				*value = pnstrdup(b, len);
 				return psprintf("%s \"%s\" is not an accepted value%s%s%s.", r->column, *value,
@@ -516,31 +807,20 @@ check_one(RowRuleSet *set, RowRule *r, Datum *values, bool *nulls, char **value)
 			}
 		case RULE_RANGE:
 		case RULE_NOT_FUTURE:
-			if (r->has_min)
 			{
-				int			c = compare(r, v, r->min);
+				int			c = range_verdict(r, v);
 
-				if (c < 0 || (c == 0 && !r->min_inclusive))
-				{
-					*value = value_text(r, v);
+				if (c == 0)
+					return NULL;
+				*value = value_text(r, v);
+				if (c < 0)
 					return psprintf("%s %s is %s %s.", r->column, *value,
 									r->min_inclusive ? "below the minimum" : "not above", r->min_text);
-				}
+				if (r->kind == RULE_NOT_FUTURE)
+					return psprintf("%s %s is in the future (after %s).", r->column, *value, r->max_text);
+				return psprintf("%s %s is %s %s.", r->column, *value,
+								r->max_inclusive ? "above the maximum" : "not below", r->max_text);
 			}
-			if (r->has_max)
-			{
-				int			c = compare(r, v, r->max);
-
-				if (c > 0 || (c == 0 && !r->max_inclusive))
-				{
-					*value = value_text(r, v);
-					if (r->kind == RULE_NOT_FUTURE)
-						return psprintf("%s %s is in the future (after %s).", r->column, *value, r->max_text);
-					return psprintf("%s %s is %s %s.", r->column, *value,
-									r->max_inclusive ? "above the maximum" : "not below", r->max_text);
-				}
-			}
-			return NULL;
 		case RULE_REGEX:
 			{
 				int			len;
@@ -573,10 +853,10 @@ check_one(RowRuleSet *set, RowRule *r, Datum *values, bool *nulls, char **value)
 			{
 				int			blen;
 				const char *b = value_bytes(r, v, &blen);
-				int			len = pg_mbstrlen_with_len(b, blen);
+				int			len = char_length(b, blen);
 				char	   *s = (char *) b;
 
-				if ((r->min_len >= 0 && len < r->min_len) || (r->max_len >= 0 && len > r->max_len))
+				if (!length_passes(r, len))
 				{
 					*value = s = pnstrdup(b, blen);
 					if (r->min_len >= 0 && len < r->min_len)
@@ -617,31 +897,38 @@ row_rules_check(RowRuleSet *set, Datum *values, bool *nulls, const char *file, i
 				RuleVerdict *verdict)
 {
 	int			i;
-	bool		have_slot = false;
 
+	if (unlikely(set->ops == NULL))
+		build_ops(set);
+	if (set->has_expression)
+	{
+		TupleTableSlot *slot = set->slot;
+		int			natts = slot->tts_tupleDescriptor->natts;
+
+		ExecClearTuple(slot);
+		memcpy(slot->tts_values, values, sizeof(Datum) * natts);
+		memcpy(slot->tts_isnull, nulls, sizeof(bool) * natts);
+		ExecStoreVirtualTuple(slot);
+	}
+	set->checked++;
 	verdict->reject = NULL;
 	verdict->nflags = 0;
 	verdict->flags = set->flag_rules;
 	verdict->flag_messages = set->flag_messages;
 	verdict->flag_values = set->flag_values;
+	/* most rows pass every rule: only a row that fails one is judged rule by rule */
+	for (i = 0; i < set->nrules; i++)
+		if (unlikely(!op_passes(&set->ops[i], values, nulls)))
+			break;
+	if (likely(i == set->nrules))
+		return;
+	/* in the rules' own order (by name), so the first reject rule is the same every time */
 	for (i = 0; i < set->nrules; i++)
 	{
 		RowRule    *r = &set->rules[i];
 		char	   *value;
 		char	   *why;
 
-		if (r->kind == RULE_EXPRESSION && !have_slot)
-		{
-			TupleTableSlot *slot = set->slot;
-			int			natts = slot->tts_tupleDescriptor->natts;
-
-			ExecClearTuple(slot);
-			memcpy(slot->tts_values, values, sizeof(Datum) * natts);
-			memcpy(slot->tts_isnull, nulls, sizeof(bool) * natts);
-			ExecStoreVirtualTuple(slot);
-			have_slot = true;
-		}
-		r->checked++;
 		why = check_one(set, r, values, nulls, &value);
 		if (why == NULL)
 			continue;
@@ -683,7 +970,7 @@ row_rules_check_fail(RowRuleSet *set, const char *relname, Oid relid, int64 scan
 		if (r->severity != SEVERITY_FAIL || r->failed == 0)
 			continue;
 		if (r->fail_percent)
-			over = at_end && 100.0 * r->failed / r->checked > r->fail_limit;
+			over = at_end && 100.0 * r->failed / set->checked > r->fail_limit;
 		else
 			over = r->failed > r->fail_limit;
 		if (!over)
@@ -693,7 +980,7 @@ row_rules_check_fail(RowRuleSet *set, const char *relname, Oid relid, int64 scan
 		ereport(ERROR,
 				(errcode(ERRCODE_CHECK_VIOLATION),
 				 errmsg("quality rule \"%s\" failed on %lld of %lld rows of %s, above its threshold %g%s",
-						r->name, (long long) r->failed, (long long) r->checked, relname,
+						r->name, (long long) r->failed, (long long) set->checked, relname,
 						r->fail_limit, r->fail_percent ? "%" : ""),
 				 errdetail("Failing rows: [%s]", r->samples.data),
 				 errhint("Rules of severity fail stop the run; fix the data or change the rule's threshold.")));

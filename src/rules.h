@@ -52,10 +52,12 @@ typedef struct RowRule
 	Oid			typid;
 	FmgrInfo	outfunc;
 
+	bool		is_text;		/* text, varchar or char: bytes without a call */
 	/* accepted_values */
 	char	  **values;			/* sorted */
 	int			nvalues;
 	LabelMap   *labels;
+	struct VerdictCache *verdicts;	/* the answer for values seen before */
 	/* range (min/max in the column's type) and not_future (max only) */
 	bool		has_min,
 				has_max,
@@ -65,6 +67,17 @@ typedef struct RowRule
 				max;
 	char	   *min_text,
 			   *max_text;
+	/*
+	 * The bounds as inclusive integers, when the type allows: dates and
+	 * integers as they are, a numeric(p,s) column's bounds in units of
+	 * 10^-s, against its converter's integer form of the value (scaled).
+	 */
+	bool		int_bounds;
+	int			int_width;		/* 2, 4 or 8 bytes by value; 0: numeric, scaled */
+	int			bound_scale;
+	int64		lo,
+				hi;
+	const ScaledValue *scaled;
 	FmgrInfo	cmp;
 	Oid			collation;
 	/* regex: compiled once per scan (freed with the scan's memory) */
@@ -83,17 +96,46 @@ typedef struct RowRule
 	double		fail_limit;
 	bool		fail_percent;
 
-	/* this scan's results */
-	int64		checked;
+	/* this scan's results (rows checked: the set's count) */
 	int64		failed;
 	int			nsamples;
 	StringInfoData samples;		/* a JSON array of {file, line, value} */
 } RowRule;
 
+/*
+ * The hot path's view of a rule: what the per-row check needs, packed so
+ * ten rules fit a few cache lines (RowRule is large and cold).
+ */
+typedef enum RuleOpKind
+{
+	OP_NOT_NULL,
+	OP_INT_RANGE,				/* by-value integer or date against [lo, hi] */
+	OP_SCALED_RANGE,			/* numeric(p,s) via its converter's integer */
+	OP_ACCEPTED,
+	OP_REGEX,
+	OP_LENGTH,
+	OP_SLOW						/* everything else: check_one decides */
+} RuleOpKind;
+
+typedef struct RuleOp
+{
+	uint8		op;				/* RuleOpKind */
+	uint8		int_width;
+	int16		att;
+	int			bound_scale;
+	int64		lo,
+				hi;
+	const ScaledValue *scaled;
+	RowRule    *rule;
+} RuleOp;
+
 typedef struct RowRuleSet
 {
 	int			nrules;
 	RowRule    *rules;
+	RuleOp	   *ops;			/* built on the first row, once converters are known */
+	bool		has_expression;
+	int64		checked;		/* rows checked; every rule sees every row */
 	TupleTableSlot *slot;		/* the row, for expression rules */
 	ExprContext *econtext;
 	/* room for a verdict's flags, allocated once per scan */
@@ -117,6 +159,7 @@ typedef struct RuleVerdict
 /* in rules.c */
 extern RowRuleSet *row_rules_load(Relation rel, MemoryContext mcxt);
 extern void row_rules_mark_needed(const RowRuleSet *set, bool *needed);
+extern void row_rules_use_scaled(RowRuleSet *set, int att, const ScaledValue *scaled);
 extern void row_rules_check(RowRuleSet *set, Datum *values, bool *nulls, const char *file, int64 line,
 							RuleVerdict *verdict);
 extern void row_rules_check_fail(RowRuleSet *set, const char *relname, Oid relid, int64 scan_id, bool at_end);

@@ -103,7 +103,7 @@ scan_stats_rules(int64 scan_id, Oid relid, const RowRuleSet *set)
 		s->kind = pstrdup(r->kind_name);
 		s->severity = pstrdup(r->severity == SEVERITY_REJECT ? "reject" :
 							  r->severity == SEVERITY_WARN ? "warn" : "fail");
-		s->checked = r->checked;
+		s->checked = set->checked;
 		s->failed = r->failed;
 		s->samples = psprintf("[%s]", r->samples.data);
 		rule_stats = lappend(rule_stats, s);

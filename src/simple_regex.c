@@ -82,6 +82,120 @@ class_escape(SimpleToken *t, char e, bool *negated_class)
 }
 
 /*
+ * The automaton.  Each token {min,max} expands into units: min required
+ * ones, then max-min optional ones or, unbounded, one starred unit.
+ * Position p means "the first p units are matched"; a set of positions
+ * fits a uint64, so patterns of up to 63 units qualify.  Subset
+ * construction from the start set, over the 128 ASCII bytes.
+ */
+#define UNIT_REQUIRED 0
+#define UNIT_OPTIONAL 1
+#define UNIT_STAR 2
+#define SR_DFA_MAX_UNITS 63
+
+typedef struct DfaUnits
+{
+	int			n;
+	const SimpleToken *token[SR_DFA_MAX_UNITS];
+	int			type[SR_DFA_MAX_UNITS];
+	bool		anchored_start;
+} DfaUnits;
+
+/* adds the positions reachable without a byte: past optional and starred units */
+static uint64
+dfa_closure(const DfaUnits *u, uint64 set)
+{
+	int			p;
+
+	for (p = 0; p < u->n; p++)
+		if ((set & ((uint64) 1 << p)) && u->type[p] != UNIT_REQUIRED)
+			set |= (uint64) 1 << (p + 1);
+	return set;
+}
+
+static uint64
+dfa_step(const DfaUnits *u, uint64 set, int c)
+{
+	uint64		out = 0;
+	int			p;
+
+	for (p = 0; p <= u->n; p++)
+	{
+		if (!(set & ((uint64) 1 << p)))
+			continue;
+		if (p < u->n && class_has(u->token[p], c))
+			out |= (uint64) 1 << (p + 1);
+		/* a starred unit takes more of its class in place */
+		if (p > 0 && u->type[p - 1] == UNIT_STAR && class_has(u->token[p - 1], c))
+			out |= (uint64) 1 << p;
+	}
+	/* unanchored: a match can start at any byte */
+	if (!u->anchored_start)
+		out |= 1;
+	return out == 0 ? 0 : dfa_closure(u, out);
+}
+
+static SimpleDfa *
+build_dfa(const SimpleRegex *re)
+{
+	DfaUnits	u;
+	uint64		sets[SR_DFA_MAX_STATES];
+	SimpleDfa  *dfa;
+	int			t,
+				i,
+				s,
+				c;
+
+	u.n = 0;
+	u.anchored_start = re->anchored_start;
+	for (t = 0; t < re->ntokens; t++)
+	{
+		const SimpleToken *tok = &re->tokens[t];
+		int			extra = tok->max == SR_UNBOUNDED ? 1 : tok->max - tok->min;
+
+		if (u.n + tok->min + extra > SR_DFA_MAX_UNITS)
+			return NULL;
+		for (i = 0; i < tok->min + extra; i++)
+		{
+			u.token[u.n] = tok;
+			u.type[u.n] = i < tok->min ? UNIT_REQUIRED : tok->max == SR_UNBOUNDED ? UNIT_STAR : UNIT_OPTIONAL;
+			u.n++;
+		}
+	}
+
+	dfa = palloc0(sizeof(SimpleDfa));
+	sets[0] = 0;				/* dead */
+	sets[1] = dfa_closure(&u, 1);
+	dfa->start = 1;
+	dfa->nstates = 2;
+	for (s = 1; s < dfa->nstates; s++)
+	{
+		dfa->accept[s] = (sets[s] & ((uint64) 1 << u.n)) != 0;
+		for (c = 0; c < 128; c++)
+		{
+			uint64		next = dfa_step(&u, sets[s], c);
+			int			k;
+
+			for (k = 0; k < dfa->nstates && sets[k] != next; k++)
+				;
+			if (k == dfa->nstates)
+			{
+				if (k == SR_DFA_MAX_STATES)
+				{
+					pfree(dfa);
+					return NULL;
+				}
+				sets[dfa->nstates++] = next;
+			}
+			dfa->next[s][c] = (uint8) k;
+		}
+		for (c = 128; c < 256; c++)
+			dfa->next[s][c] = SR_DFA_UNSURE;
+	}
+	return dfa;
+}
+
+/*
  * Compiles pattern into re; false when it uses anything outside the
  * subset (the caller then uses PostgreSQL's engine).
  */
@@ -243,6 +357,7 @@ simple_regex_compile(const char *pattern, SimpleRegex *re)
 		if (*p == '?' || *p == '*' || *p == '+' || *p == '{')
 			return false;		/* lazy or stacked quantifiers: the engine's */
 	}
+	re->dfa = build_dfa(re);
 	return true;
 }
 
@@ -259,6 +374,37 @@ simple_regex_match(const SimpleRegex *re, const char *s, int len)
 				k,
 				t;
 
+	if (re->dfa)
+	{
+		const SimpleDfa *dfa = re->dfa;
+		int			st = dfa->start;
+
+		/*
+		 * A decision before a non-ASCII byte stands: it rests on the ASCII
+		 * prefix alone, where both engines agree.
+		 */
+		if (re->anchored_end)
+		{
+			for (i = 0; i < len; i++)
+			{
+				st = dfa->next[st][(unsigned char) s[i]];
+				if (st == 0 || st == SR_DFA_UNSURE)
+					return st == 0 ? SR_NO_MATCH : SR_UNSURE;
+			}
+		}
+		else
+		{
+			for (i = 0; i < len; i++)
+			{
+				if (dfa->accept[st])
+					return SR_MATCH;
+				st = dfa->next[st][(unsigned char) s[i]];
+				if (st == 0 || st == SR_DFA_UNSURE)
+					return st == 0 ? SR_NO_MATCH : SR_UNSURE;
+			}
+		}
+		return dfa->accept[st] ? SR_MATCH : SR_NO_MATCH;
+	}
 	if (len > SR_MAX_LEN)
 		return SR_UNSURE;
 	/* the engine's classes know Unicode (\w takes é): non-ASCII values are its */

@@ -23,12 +23,30 @@ typedef struct SimpleToken
 	int			max;			/* SR_UNBOUNDED: no limit */
 } SimpleToken;
 
+/*
+ * The tokens as a deterministic automaton over ASCII bytes, built when the
+ * pattern expands to at most 63 positions and SR_DFA_MAX_STATES states: a
+ * match is then one table lookup per byte.  State 0 is dead; a byte of 128
+ * or more leads to SR_DFA_UNSURE (the engine's to judge).
+ */
+#define SR_DFA_MAX_STATES 128
+#define SR_DFA_UNSURE 255
+
+typedef struct SimpleDfa
+{
+	int			nstates;
+	uint8		start;
+	bool		accept[SR_DFA_MAX_STATES];
+	uint8		next[SR_DFA_MAX_STATES][256];
+} SimpleDfa;
+
 typedef struct SimpleRegex
 {
 	bool		anchored_start;
 	bool		anchored_end;
 	int			ntokens;
 	SimpleToken tokens[SR_MAX_TOKENS];
+	SimpleDfa  *dfa;			/* NULL: match with the position sets */
 } SimpleRegex;
 
 extern bool simple_regex_compile(const char *pattern, SimpleRegex *re);
