@@ -23,6 +23,31 @@ SQL
     results+=("$label	$last_ms")
 }
 
+# run_once SQL: one run of SQL in a fresh session; prints "wall_ms cpu_ms",
+# cpu_ms being the backend's own CPU time (user + system, from /proc, 10 ms
+# ticks), which a busy neighbour on a shared machine disturbs less than the
+# wall clock.
+run_once() {
+    local stat="\\! awk '{ print \"CPU\", \$14, \$15 }' /proc/\$BENCH_PID/stat"
+    psql -qX -v ON_ERROR_STOP=1 <<SQL | awk '/^Time:/ { w += $2 } /^CPU / { c[++n] = $2 + $3 }
+                                            END { printf "%.3f %d\n", w, (c[2] - c[1]) * 10 }'
+SELECT pg_backend_pid() AS pid \gset
+\setenv BENCH_PID :pid
+$stat
+\timing on
+\o /dev/null
+$1
+\o
+\timing off
+$stat
+SQL
+}
+
+# median: of the numbers on stdin
+median() {
+    sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
+}
+
 # ratio A B: how many times faster A is than B (B / A), two decimals
 ratio() {
     awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b / a }'

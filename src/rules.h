@@ -114,7 +114,8 @@ typedef enum RuleOpKind
 	OP_ACCEPTED,
 	OP_REGEX,
 	OP_LENGTH,
-	OP_SLOW						/* everything else: check_one decides */
+	OP_SLOW,					/* everything else: check_one decides */
+	OP_KINDS
 } RuleOpKind;
 
 typedef struct RuleOp
@@ -134,6 +135,7 @@ typedef struct RowRuleSet
 	int			nrules;
 	RowRule    *rules;
 	RuleOp	   *ops;			/* built on the first row, once converters are known */
+	int			op_end[OP_KINDS];	/* ops sorted by kind: kind k ends before op_end[k] */
 	bool		has_expression;
 	int64		checked;		/* rows checked; every rule sees every row */
 	TupleTableSlot *slot;		/* the row, for expression rules */
