@@ -22,6 +22,7 @@ OBJS = \
 	src/rejects.o \
 	src/fdw.o \
 	src/rules.o \
+	src/set_rules.o \
 	src/scan_stats.o \
 	src/journal.o \
 	src/ledger.o \

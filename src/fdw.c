@@ -45,6 +45,7 @@
 #include "fdw.h"
 #include "indicina.h"
 #include "rules.h"
+#include "set_rules.h"
 
 /* bytes per row assumed before ANALYZE (the generated statements average ~65) */
 #define DEFAULT_ROW_BYTES 64
@@ -104,6 +105,8 @@ typedef struct CsvScanState
 
 	RowRuleSet *rules;			/* row rules of indicina.quality_rules, or NULL */
 	RuleVerdict verdict;
+	SetRuleSet *set_rules;		/* set rules stage() armed for this scan, or NULL */
+	SetVerdict set_verdict;
 	bool		dry_run;		/* indicina.dry_run: count, record nothing, never stop */
 	FileCounts *counts;			/* per file opened, for indicina.scan_file_stats */
 	int			ncounts;
@@ -405,6 +408,8 @@ scan_begin(Relation rel, List *needed, MemoryContext parent, bool log_rejects, b
 	{
 		st->rules = row_rules_load(rel, scan_cxt);
 		row_rules_mark_needed(st->rules, st->needed);
+		st->set_rules = set_rules_take(relid, scan_cxt);
+		set_rules_mark_needed(st->set_rules, st->needed);
 	}
 	st->counts = palloc0(sizeof(FileCounts) * Max(list_length(st->files), 1));
 
@@ -447,7 +452,10 @@ scan_begin(Relation rel, List *needed, MemoryContext parent, bool log_rejects, b
 
 	for (i = 0; i < st->natts; i++)
 		if (st->needed[i] && st->source[i] == SOURCE_DATA && st->conv[i].kind == CONV_NUMERIC)
+		{
 			row_rules_use_scaled(st->rules, i, &st->conv[i].scaled);
+			set_rules_use_scaled(st->set_rules, i, &st->conv[i].scaled);
+		}
 
 	st->count_only = count_only;
 	reader_init(&st->reader, &st->opts, count_only, scan_cxt);
@@ -721,36 +729,114 @@ run_generic(CsvScanState *st, ColumnConverter *cv, const char *s, int len, Datum
 }
 
 /*
- * The row rules on a converted row: false when a reject rule quarantines
- * it.  A warn or fail rule's failure flags the row (a WARN:<name> record)
- * and the row is returned.
+ * The rules on a converted row: its row rules, then the set rules stage()
+ * armed.  False when a reject rule quarantines it.  A warn or fail rule's
+ * failure flags the row (a WARN:<name> record) and the row is returned;
+ * a row counts as warned once, however many rules flag it.
  */
 static bool
-apply_row_rules(CsvScanState *st, Datum *values, bool *nulls)
+apply_rules(CsvScanState *st, Datum *values, bool *nulls)
 {
 	CsvReader  *r = &st->reader;
-	RuleVerdict *v = &st->verdict;
+	bool		warned = false;
 	int			i;
 
-	row_rules_check(st->rules, values, nulls, r->file->display, r->row_line, v);
-	if (v->reject)
+	if (st->rules)
 	{
-		st->cur_counts->rows_quarantined++;
-		reject_row(st, v->reject->code, v->reject->column, v->value, v->value ? strlen(v->value) : 0,
-				   v->message);
-		return false;
+		RuleVerdict *v = &st->verdict;
+
+		row_rules_check(st->rules, values, nulls, r->file->display, r->row_line, v);
+		if (v->reject)
+		{
+			st->cur_counts->rows_quarantined++;
+			reject_row(st, v->reject->code, v->reject->column, v->value, v->value ? strlen(v->value) : 0,
+					   v->message);
+			return false;
+		}
+		if (v->nflags > 0)
+		{
+			warned = true;
+			st->rows_warned++;
+			st->cur_counts->rows_warned++;
+			for (i = 0; i < v->nflags; i++)
+				log_record(st, v->flags[i]->code, v->flags[i]->column, v->flag_values[i],
+						   v->flag_values[i] ? strlen(v->flag_values[i]) : 0, v->flag_messages[i]);
+			if (!st->dry_run)
+				row_rules_check_fail(st->rules, st->relname, RelationGetRelid(st->rel), st->scan_id, false);
+		}
 	}
-	if (v->nflags > 0)
+	if (st->set_rules)
 	{
-		st->rows_warned++;
-		st->cur_counts->rows_warned++;
+		SetVerdict *v = &st->set_verdict;
+
+		set_rules_check(st->set_rules, values, nulls, st->ncounts - 1, r->file->display, r->row_line, warned, v);
+		if (v->nflags > 0 && !warned)
+		{
+			st->rows_warned++;
+			st->cur_counts->rows_warned++;
+		}
 		for (i = 0; i < v->nflags; i++)
-			log_record(st, v->flags[i]->code, v->flags[i]->column, v->flag_values[i],
-					   v->flag_values[i] ? strlen(v->flag_values[i]) : 0, v->flag_messages[i]);
+			log_record(st, v->flag_code[i], v->flag_column[i], v->flag_value[i],
+					   v->flag_value[i] ? strlen(v->flag_value[i]) : 0, v->flag_message[i]);
 		if (!st->dry_run)
-			row_rules_check_fail(st->rules, st->relname, RelationGetRelid(st->rel), st->scan_id, false);
+			set_rules_check_fail(st->set_rules, st->relname, RelationGetRelid(st->rel), st->scan_id, false);
+		if (v->reject)
+		{
+			st->cur_counts->rows_quarantined++;
+			reject_row(st, v->reject_code, v->reject_column, v->reject_value,
+					   v->reject_value ? strlen(v->reject_value) : 0, v->reject_message);
+			return false;
+		}
 	}
 	return true;
+}
+
+/*
+ * At the end of the scan: balance_continuity, which needs every row.  Its
+ * failures are recorded against their file and line; their raw text is
+ * gone by now, so the record carries none.
+ */
+static void
+finish_set_rules(CsvScanState *st)
+{
+	const char **names = palloc(sizeof(char *) * Max(st->ncounts, 1));
+	ContinuityFailure *f;
+	const char *code;
+	const char *column;
+	int			n;
+	int			i;
+
+	for (i = 0; i < st->ncounts; i++)
+		names[i] = st->counts[i].file;
+	n = set_rules_finish(st->set_rules, names, &f, &code, &column);
+	for (i = 0; i < n; i++)
+	{
+		if (!f[i].warned)
+		{
+			st->rows_warned++;
+			st->counts[f[i].file].rows_warned++;
+		}
+		if (st->rejects)
+		{
+			RejectRecord rec;
+
+			rec.scan_id = st->scan_id;
+			rec.relation = st->relname;
+			rec.file = names[f[i].file];
+			rec.line = f[i].line;
+			rec.byte_offset = -1;
+			rec.column = column;
+			rec.value = f[i].value;
+			rec.value_len = f[i].value ? strlen(f[i].value) : 0;
+			rec.raw = NULL;
+			rec.raw_len = 0;
+			rec.code = code;
+			rec.message = f[i].message;
+			reject_log_add(st->rejects, &rec);
+		}
+	}
+	if (!st->dry_run)
+		set_rules_check_fail(st->set_rules, st->relname, RelationGetRelid(st->rel), st->scan_id, true);
 }
 
 /*
@@ -912,10 +998,10 @@ scan_next(CsvScanState *st, Datum *values, bool *nulls)
 		}
 		if (bad)
 			continue;
-		if (st->rules)
+		if (st->rules || st->set_rules)
 		{
 			MemoryContext old = MemoryContextSwitchTo(st->row_cxt);
-			bool		keep = apply_row_rules(st, values, nulls);
+			bool		keep = apply_rules(st, values, nulls);
 
 			MemoryContextSwitchTo(old);
 			if (!keep)
@@ -931,6 +1017,13 @@ scan_next(CsvScanState *st, Datum *values, bool *nulls)
 		check_reject_percent(st, true);
 		if (!st->dry_run)
 			row_rules_check_fail(st->rules, st->relname, RelationGetRelid(st->rel), st->scan_id, true);
+		if (st->set_rules)
+		{
+			MemoryContext old = MemoryContextSwitchTo(st->row_cxt);
+
+			finish_set_rules(st);
+			MemoryContextSwitchTo(old);
+		}
 		if (st->rejects)
 			reject_log_flush(st->rejects);
 	}
@@ -957,6 +1050,7 @@ save_stats(CsvScanState *st)
 						st->counts[i].rows_rejected, st->counts[i].rows_quarantined, st->counts[i].rows_warned);
 	if (st->rules)
 		scan_stats_rules(st->scan_id, relid, st->rules);
+	set_rules_save_stats(st->set_rules, st->scan_id, relid);
 }
 
 static void
@@ -1041,6 +1135,7 @@ csvReScanForeignScan(ForeignScanState *node)
 	st->next_file = list_head(st->files);
 	st->bytes_before = 0;
 	st->rows_read = st->rows_returned = st->rows_rejected = 0;
+	set_rules_reset(st->set_rules);
 }
 
 static void

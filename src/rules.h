@@ -171,5 +171,7 @@ extern Node *rule_expression_compile(Relation rel, const char *sql);
 extern void scan_stats_file(int64 scan_id, Oid relid, const char *file, int64 rows_read,
 							int64 rows_rejected, int64 rows_quarantined, int64 rows_warned);
 extern void scan_stats_rules(int64 scan_id, Oid relid, const RowRuleSet *set);
+extern void scan_stats_rule(int64 scan_id, Oid relid, const char *rule, const char *kind, const char *severity,
+							const char *phase, int64 checked, int64 failed, const char *samples);
 
 #endif							/* INDICINA_RULES_H */

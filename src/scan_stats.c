@@ -46,6 +46,7 @@ typedef struct RuleStat
 	char	   *rule;
 	char	   *kind;
 	char	   *severity;
+	char	   *phase;			/* row, or set (a set rule judged in the scan) */
 	int64		checked;
 	int64		failed;
 	char	   *samples;		/* JSON array text */
@@ -87,28 +88,38 @@ scan_stats_file(int64 scan_id, Oid relid, const char *file, int64 rows_read, int
 }
 
 void
-scan_stats_rules(int64 scan_id, Oid relid, const RowRuleSet *set)
+scan_stats_rule(int64 scan_id, Oid relid, const char *rule, const char *kind, const char *severity,
+				const char *phase, int64 checked, int64 failed, const char *samples)
 {
 	MemoryContext old = MemoryContextSwitchTo(stats_context());
+	RuleStat   *s = palloc(sizeof(RuleStat));
+
+	s->scan_id = scan_id;
+	s->relid = relid;
+	s->rule = pstrdup(rule);
+	s->kind = pstrdup(kind);
+	s->severity = pstrdup(severity);
+	s->phase = pstrdup(phase);
+	s->checked = checked;
+	s->failed = failed;
+	s->samples = psprintf("[%s]", samples);
+	rule_stats = lappend(rule_stats, s);
+	MemoryContextSwitchTo(old);
+}
+
+void
+scan_stats_rules(int64 scan_id, Oid relid, const RowRuleSet *set)
+{
 	int			i;
 
 	for (i = 0; i < set->nrules; i++)
 	{
 		const RowRule *r = &set->rules[i];
-		RuleStat   *s = palloc(sizeof(RuleStat));
 
-		s->scan_id = scan_id;
-		s->relid = relid;
-		s->rule = pstrdup(r->name);
-		s->kind = pstrdup(r->kind_name);
-		s->severity = pstrdup(r->severity == SEVERITY_REJECT ? "reject" :
-							  r->severity == SEVERITY_WARN ? "warn" : "fail");
-		s->checked = set->checked;
-		s->failed = r->failed;
-		s->samples = psprintf("[%s]", r->samples.data);
-		rule_stats = lappend(rule_stats, s);
+		scan_stats_rule(scan_id, relid, r->name, r->kind_name,
+						r->severity == SEVERITY_REJECT ? "reject" : r->severity == SEVERITY_WARN ? "warn" : "fail",
+						"row", set->checked, r->failed, r->samples.data);
 	}
-	MemoryContextSwitchTo(old);
 }
 
 PG_FUNCTION_INFO_V1(indicina_scan_file_stats);
@@ -149,8 +160,8 @@ indicina_scan_rule_stats(PG_FUNCTION_ARGS)
 	foreach(lc, rule_stats)
 	{
 		RuleStat   *s = lfirst(lc);
-		Datum		values[8];
-		bool		nulls[8] = {0};
+		Datum		values[9];
+		bool		nulls[9] = {0};
 
 		values[0] = Int64GetDatum(s->scan_id);
 		nulls[0] = s->scan_id == 0;
@@ -161,6 +172,7 @@ indicina_scan_rule_stats(PG_FUNCTION_ARGS)
 		values[5] = Int64GetDatum(s->checked);
 		values[6] = Int64GetDatum(s->failed);
 		values[7] = DirectFunctionCall1(jsonb_in, CStringGetDatum(s->samples));
+		values[8] = CStringGetTextDatum(s->phase);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;

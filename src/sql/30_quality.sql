@@ -325,14 +325,18 @@ CREATE FUNCTION indicina.scan_file_stats(
     RETURNS SETOF record AS 'MODULE_PATHNAME', 'indicina_scan_file_stats' LANGUAGE C STRICT VOLATILE;
 CREATE FUNCTION indicina.scan_rule_stats(
     OUT scan_id bigint, OUT relation regclass, OUT rule text, OUT kind text, OUT severity text,
-    OUT rows_checked bigint, OUT rows_failed bigint, OUT samples jsonb)
+    OUT rows_checked bigint, OUT rows_failed bigint, OUT samples jsonb, OUT phase text)
     RETURNS SETOF record AS 'MODULE_PATHNAME', 'indicina_scan_rule_stats' LANGUAGE C STRICT VOLATILE;
 CREATE FUNCTION indicina.reset_scan_stats() RETURNS void
     AS 'MODULE_PATHNAME', 'indicina_reset_scan_stats' LANGUAGE C STRICT VOLATILE;
 COMMENT ON FUNCTION indicina.scan_file_stats() IS
     'per file, what the indicina_csv scans of this session read, rejected (rows_quarantined of them by reject rules) and flagged, since reset_scan_stats()';
 COMMENT ON FUNCTION indicina.scan_rule_stats() IS
-    'per row rule, what the indicina_csv scans of this session checked and failed (since reset_scan_stats)';
+    'per rule judged in a scan (row rules, and set rules stage() armed), what the indicina_csv scans of this session checked and failed (since reset_scan_stats)';
+CREATE FUNCTION indicina.arm_set_rules(relation regclass, sources jsonb DEFAULT '{}') RETURNS text[]
+    AS 'MODULE_PATHNAME', 'indicina_arm_set_rules' LANGUAGE C STRICT VOLATILE;
+COMMENT ON FUNCTION indicina.arm_set_rules(regclass, jsonb) IS
+    'prepares the set rules of relation to be judged inside its next scan in this transaction (all or none); returns their names';
 
 CREATE FUNCTION indicina.log_reject(scan_id bigint, relation text, file text, line bigint, column_name text,
                                     code text, message text, raw_value text, raw_line text) RETURNS void
@@ -411,7 +415,8 @@ LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     f text := coalesce(quote_ident(file_col), 'NULL::text');
     l text := coalesce(quote_ident(line_col), 'NULL::bigint');
-    ord text := concat_ws(', ', quote_ident(file_col), quote_ident(line_col), 'ctid');
+    -- files in byte order, as the scan reads them
+    ord text := concat_ws(', ', quote_ident(file_col) || ' COLLATE "C"', quote_ident(line_col), 'ctid');
     bf text := CASE WHEN file_col IS NULL THEN 'NULL::text' ELSE 'b.' || quote_ident(file_col) END;
     bl text := CASE WHEN line_col IS NULL THEN 'NULL::bigint' ELSE 'b.' || quote_ident(line_col) END;
     keys text;
@@ -434,12 +439,12 @@ BEGIN
               WHERE rn > 1',
             'duplicate of an earlier row of this batch', bf, bl, keys, ord, batch,
             (SELECT string_agg('b.' || quote_ident(c), ', ') FROM unnest(r.columns) c),
-            concat_ws(', ', 'b.' || quote_ident(file_col), 'b.' || quote_ident(line_col), 'b.ctid'));
+            concat_ws(', ', 'b.' || quote_ident(file_col) || ' COLLATE "C"', 'b.' || quote_ident(line_col), 'b.ctid'));
         IF r.params ? 'against' THEN
             RETURN QUERY EXECUTE format(
                 'SELECT b.ctid, %1$s, %2$s, concat_ws(%4$L, %3$s), %5$L FROM %6$s b
                   WHERE EXISTS (SELECT 1 FROM %7$s t WHERE (%8$s) = (%9$s))',
-                'b.' || f, 'b.' || l, (SELECT string_agg('b.' || quote_ident(c), ', ') FROM unnest(r.columns) c), ', ',
+                bf, bl, (SELECT string_agg('b.' || quote_ident(c), ', ') FROM unnest(r.columns) c), ', ',
                 'already in ' || (r.params->>'against'), batch, (r.params->>'against')::regclass,
                 (SELECT string_agg('t.' || quote_ident(c), ', ') FROM unnest(r.columns) c),
                 (SELECT string_agg('b.' || quote_ident(c), ', ') FROM unnest(r.columns) c));
@@ -459,7 +464,7 @@ BEGIN
               WHERE rn > 1',
             'exact copy of an earlier row of this batch', bf, bl, data_cols, ord, batch,
             (SELECT string_agg('b.' || c, ', ') FROM unnest(string_to_array(data_cols, ', ')) c),
-            concat_ws(', ', 'b.' || quote_ident(file_col), 'b.' || quote_ident(line_col), 'b.ctid'),
+            concat_ws(', ', 'b.' || quote_ident(file_col) || ' COLLATE "C"', 'b.' || quote_ident(line_col), 'b.ctid'),
             (SELECT string_agg('dup.' || c, ', ') FROM unnest(string_to_array(data_cols, ', ')) c));
     WHEN 'references' THEN
         ref := coalesce(r.params->>'relation', '');
@@ -470,7 +475,7 @@ BEGIN
         RETURN QUERY EXECUTE format(
             'SELECT b.ctid, %1$s, %2$s, b.%3$s::text, %4$L FROM %5$s b
               WHERE b.%3$s IS NOT NULL AND NOT EXISTS (SELECT 1 FROM %6$s t WHERE t.%7$s = b.%3$s)',
-            'b.' || f, 'b.' || l, quote_ident(r.columns[1]),
+            bf, bl, quote_ident(r.columns[1]),
             'no matching ' || refcol || ' in ' || (r.params->>'relation'), batch, ref, refcol);
         PERFORM set_config('indicina.dry_run', 'off', true);
     WHEN 'balance_continuity' THEN
@@ -575,7 +580,7 @@ DECLARE
 BEGIN
     FOR res IN
         SELECT jsonb_build_object('run_id', run_id, 'at', clock_timestamp(), 'relation', s.relation::text,
-                   'rule', s.rule, 'kind', s.kind, 'severity', s.severity, 'phase', 'row',
+                   'rule', s.rule, 'kind', s.kind, 'severity', s.severity, 'phase', s.phase,
                    'rows_checked', sum(s.rows_checked), 'rows_failed', sum(s.rows_failed),
                    'outcome', indicina.rule_outcome(s.severity, sum(s.rows_failed)::bigint, sum(s.rows_checked)::bigint,
                                                     q.fail_threshold, q.fail_threshold_percent),
@@ -584,8 +589,10 @@ BEGIN
                                     WHERE t.relation = s.relation AND t.rule = s.rule LIMIT 5) y))
           FROM indicina.scan_rule_stats() s
           LEFT JOIN indicina.quality_rules q ON q.relation = s.relation AND q.name = s.rule
-         GROUP BY s.relation, s.rule, s.kind, s.severity, q.fail_threshold, q.fail_threshold_percent
-         ORDER BY s.relation::text, s.rule
+         GROUP BY s.relation, s.rule, s.kind, s.severity, s.phase, q.fail_threshold, q.fail_threshold_percent
+         -- row rules by name, then set rules in the order stage() applies them
+         ORDER BY s.relation::text, s.phase,
+                  array_position('{duplicate_rows,unique,references,balance_continuity}'::text[], s.kind), s.rule
     LOOP
         IF run_id IS NOT NULL THEN
             PERFORM indicina.journal_write('quality', res);
@@ -623,7 +630,14 @@ DECLARE
     v_code     text;
     v_samples  jsonb;
     v_pred     text;
+    v_in_scan  text[] := '{}';
 BEGIN
+    -- set rules the scan can judge as the rows stream past (all or none);
+    -- a references rule's relation is read now, as a lookup with no rejects
+    IF v_foreign THEN
+        PERFORM set_config('indicina.dry_run', 'on', true);
+        v_in_scan := indicina.arm_set_rules(relation, sources);
+    END IF;
     PERFORM indicina.reset_scan_stats();
     IF to_regclass(format('pg_temp.%I', batch)) IS NOT NULL THEN
         EXECUTE format('DROP TABLE pg_temp.%I', batch);
@@ -635,7 +649,7 @@ BEGIN
     PERFORM set_config('indicina.dry_run', v_was_dry, true);
     v_batch := format('pg_temp.%I', batch)::regclass;
 
-    -- row rules: counted by the scan of a foreign table, evaluated here for a table
+    -- row rules (and armed set rules): counted by the scan of a foreign table, evaluated here for a table
     IF v_foreign THEN
         RETURN QUERY SELECT * FROM indicina.journal_row_rule_results(CASE WHEN v_journal THEN run_id END);
     ELSE
@@ -658,6 +672,7 @@ BEGIN
     EXECUTE format('SELECT count(*) FROM %s', v_batch) INTO v_checked;
     FOR r IN SELECT * FROM indicina.quality_rules q
               WHERE q.relation = stage.relation AND q.enabled AND NOT indicina.is_row_rule(q.kind)
+                AND q.name <> ALL (v_in_scan)
               ORDER BY array_position('{duplicate_rows,unique,references,balance_continuity,row_count,freshness}'::text[],
                                       q.kind), q.name LOOP
         CREATE TEMP TABLE indicina_fails ON COMMIT DROP AS

@@ -1,0 +1,1120 @@
+/*-------------------------------------------------------------------------
+ *
+ * set_rules.c
+ *		Set rules judged inside the indicina_csv scan that fills a batch.
+ *
+ * indicina.stage() used to judge every set rule with SQL over the batch
+ * it had just written: a GROUP BY and a join over five million rows per
+ * rule.  The scan sees every row once, in a known order (files by name in
+ * byte order, lines ascending), which is the order the rules' "first
+ * occurrence" means.  So, when stage() arms them:
+ *
+ *	- duplicate_rows, unique: a set of 128-bit fingerprints of what was
+ *	  seen; a row whose fingerprint is there already fails.
+ *	- references: the same set, filled once before the scan with the
+ *	  values of the referenced column; a value not in it fails.
+ *	- balance_continuity: each surviving row's customer, date, file, line,
+ *	  amount and balance (about 40 bytes) is kept; at the end of the scan
+ *	  they are sorted and each row is compared with the one before it.
+ *
+ * Rules run in stage()'s order (duplicate_rows, unique, references,
+ * balance_continuity, then by name) and a row a reject rule fails is gone
+ * before the next rule sees it, exactly as with the SQL.  A fingerprint
+ * stands for the typed values' bytes, so only types whose equality is
+ * byte equality qualify; stage() keeps the SQL for anything else, and for
+ * a balance_continuity rule of severity reject (its rows are returned
+ * before the rule can judge them).
+ *
+ * Two different keys share a fingerprint with probability about
+ * n^2 / 2^129: for a billion rows, one in 10^21.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <sys/mman.h>
+
+#include "access/htup_details.h"
+#include "access/relation.h"
+#include "catalog/pg_type.h"
+#include "common/int.h"
+#include "common/hashfn.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "storage/proc.h"
+#include "utils/builtins.h"
+#include "utils/json.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/numeric.h"
+#include "utils/array.h"
+#include "utils/rel.h"
+
+#include "fdw.h"
+#include "indicina.h"
+#include "set_rules.h"
+
+#define SET_RULE_QUERY \
+	"SELECT q.name, q.kind, q.columns, q.severity, q.fail_threshold::float8, q.fail_threshold_percent," \
+	" q.params ? 'against'," \
+	" CASE WHEN q.kind = 'references' THEN coalesce($2->>((q.params->>'relation')::regclass::oid::text)," \
+	"                                            (q.params->>'relation')::regclass::text) END," \
+	" coalesce(q.params->>'column', q.columns[1])," \
+	" 'no matching ' || quote_ident(coalesce(q.params->>'column', q.columns[1])) || ' in ' || (q.params->>'relation')," \
+	" coalesce(q.params->>'customer', 'customer_id'), coalesce(q.params->>'date', 'transaction_date')," \
+	" coalesce(q.params->>'amount', 'transaction_amount'), coalesce(q.params->>'balance', 'balance')," \
+	" coalesce((q.params->>'tolerance')::numeric, 0.005)," \
+	" CASE WHEN q.kind = 'references' THEN (SELECT c.relkind FROM pg_catalog.pg_class c" \
+	"   WHERE c.oid = coalesce($2->>((q.params->>'relation')::regclass::oid::text)," \
+	"                          (q.params->>'relation')::regclass::text)::regclass) END" \
+	" FROM indicina.quality_rules q" \
+	" WHERE q.relation = $1 AND q.enabled" \
+	"   AND q.kind IN ('duplicate_rows', 'unique', 'references', 'balance_continuity')" \
+	" ORDER BY array_position('{duplicate_rows,unique,references,balance_continuity}'::text[], q.kind), q.name"
+
+typedef enum SetRuleKind
+{
+	SET_DUPLICATE_ROWS,
+	SET_UNIQUE,
+	SET_REFERENCES,
+	SET_CONTINUITY
+} SetRuleKind;
+
+/* an open-addressing set of 128-bit fingerprints; {0, 0} marks a free slot */
+typedef struct Fingerprint
+{
+	uint64		hi,
+				lo;
+} Fingerprint;
+
+typedef struct FpSet
+{
+	void	   *raw;			/* what was allocated (slots are aligned in it) */
+	Fingerprint *slots;
+	int32	   *payload;		/* per slot, or NULL */
+	uint64		mask;
+	uint64		count;
+	MemoryContext cxt;			/* where it grows: not the row's memory */
+} FpSet;
+
+/* one row as balance_continuity needs it */
+typedef struct ContinuityRow
+{
+	int32		customer;		/* index into cont_customers */
+	int32		date;
+	int64		line;
+	int64		amount;			/* in units of 10^-scale */
+	int64		balance;
+	int32		file;
+	uint8		flags;
+} ContinuityRow;
+
+#define CR_AMOUNT_NULL	0x01
+#define CR_BALANCE_NULL 0x02
+#define CR_DATE_NULL	0x04
+#define CR_WARNED		0x08
+
+struct SetRule
+{
+	char	   *name;
+	char	   *code;			/* RULE:<name> or WARN:<name> */
+	const char *kind_name;
+	SetRuleKind kind;
+	RuleSeverity severity;
+	char	   *column;			/* the first column, for the record */
+	char	   *message;		/* why a row fails (all but balance_continuity) */
+	int			nkeys;
+	int		   *keys;			/* 0-based attributes fingerprinted */
+	int16	   *typlen;			/* per key */
+	bool	   *typbyval;
+	FmgrInfo   *outfuncs;		/* per key, for the record's value */
+	FpSet		seen;			/* seen so far; references: the referenced values */
+	/* balance_continuity */
+	int			customer,
+				date,
+				amount,
+				balance;
+	int			scale;
+	int64		tolerance;		/* a gap fails past this many units of 10^-scale */
+	const ScaledValue *amount_scaled,
+			   *balance_scaled;
+	FmgrInfo	customer_out;
+	/* fail */
+	double		fail_limit;
+	bool		fail_percent;
+	/* this scan's results */
+	int64		checked;
+	int64		failed;
+	int			nsamples;
+	StringInfoData samples;
+};
+
+struct SetRuleSet
+{
+	Oid			relid;
+	LocalTransactionId lxid;	/* armed for a scan of this transaction */
+	MemoryContext cxt;
+	int			nrules;
+	SetRule    *rules;
+	StringInfoData buf;			/* a row's key bytes, reused */
+	SetRule    *continuity;
+	ContinuityRow *cont_rows;
+	int64		cont_n,
+				cont_cap;
+	void	   *cont_raw;
+	FpSet		cont_customer_ids;
+	char	  **cont_customers; /* text of each customer, NULL for a NULL */
+	int32		cont_ncustomers,
+				cont_customers_cap;
+	bool		finished;
+};
+
+/*
+ * Armed by indicina.arm_set_rules(), taken by the next scan of the
+ * relation in the same transaction (the set lives in that transaction's
+ * memory: armed_lxid says whether the pointer is still good).
+ */
+static SetRuleSet *armed = NULL;
+static LocalTransactionId armed_lxid = InvalidLocalTransactionId;
+
+/* ---------------------------------------------------------------------
+ * Fingerprint sets
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * Memory for a big table probed at random: aligned to 2 MB and, where the
+ * kernel allows, backed by huge pages.  A probe of a 100 MB table misses
+ * the cache whatever we do; with 4 kB pages it misses the TLB too, which
+ * on a virtual machine costs several more memory reads.
+ */
+#define HUGE_PAGE (2 * 1024 * 1024)
+
+static void *
+alloc_big(MemoryContext cxt, Size size, void **raw)
+{
+	char	   *p;
+
+	if (size < HUGE_PAGE)
+	{
+		*raw = MemoryContextAllocHuge(cxt, size);
+		return *raw;
+	}
+	*raw = MemoryContextAllocHuge(cxt, size + HUGE_PAGE);
+	p = (char *) TYPEALIGN(HUGE_PAGE, *raw);
+#ifdef MADV_HUGEPAGE
+	(void) madvise(p, TYPEALIGN_DOWN(HUGE_PAGE, size), MADV_HUGEPAGE);
+#endif
+	return p;
+}
+
+static void
+fpset_init_in(FpSet *s, uint64 slots, bool payload, MemoryContext cxt)
+{
+	s->cxt = cxt;
+	s->slots = alloc_big(cxt, sizeof(Fingerprint) * slots, &s->raw);
+	memset(s->slots, 0, sizeof(Fingerprint) * slots);
+	s->payload = payload ? MemoryContextAllocHuge(cxt, sizeof(int32) * slots) : NULL;
+	s->mask = slots - 1;
+	s->count = 0;
+}
+
+static void
+fpset_init(FpSet *s, uint64 slots, bool payload)
+{
+	fpset_init_in(s, slots, payload, CurrentMemoryContext);
+}
+
+static inline uint64
+fpset_slot(const FpSet *s, Fingerprint fp)
+{
+	uint64		i = fp.lo & s->mask;
+
+	while (s->slots[i].hi != fp.hi || s->slots[i].lo != fp.lo)
+	{
+		if (s->slots[i].hi == 0 && s->slots[i].lo == 0)
+			break;
+		i = (i + 1) & s->mask;
+	}
+	return i;
+}
+
+static void
+fpset_grow(FpSet *s)
+{
+	FpSet		old = *s;
+	uint64		i;
+
+	fpset_init_in(s, (old.mask + 1) * 2, old.payload != NULL, old.cxt);
+	for (i = 0; i <= old.mask; i++)
+	{
+		uint64		j;
+
+		if (old.slots[i].hi == 0 && old.slots[i].lo == 0)
+			continue;
+		j = fpset_slot(s, old.slots[i]);
+		s->slots[j] = old.slots[i];
+		if (s->payload)
+			s->payload[j] = old.payload[i];
+	}
+	s->count = old.count;
+	pfree(old.raw);
+	if (old.payload)
+		pfree(old.payload);
+}
+
+/* adds fp; true when it was there already.  *slot: where it is */
+static inline bool
+fpset_add(FpSet *s, Fingerprint fp, uint64 *slot)
+{
+	uint64		i = fpset_slot(s, fp);
+
+	if (s->slots[i].hi == fp.hi && s->slots[i].lo == fp.lo)
+	{
+		if (slot)
+			*slot = i;
+		return true;
+	}
+	if (unlikely((s->count + 1) * 4 > (s->mask + 1) * 3))
+	{
+		fpset_grow(s);
+		i = fpset_slot(s, fp);
+	}
+	s->slots[i] = fp;
+	s->count++;
+	if (slot)
+		*slot = i;
+	return false;
+}
+
+static inline bool
+fpset_contains(const FpSet *s, Fingerprint fp)
+{
+	uint64		i = fpset_slot(s, fp);
+
+	return s->slots[i].hi == fp.hi && s->slots[i].lo == fp.lo;
+}
+
+/*
+ * Types whose equality is equality of the stored bytes: the only ones a
+ * fingerprint may stand for.  numeric needs a typmod (1.0 = 1.00 but
+ * their bytes differ); text needs a deterministic collation.
+ */
+static bool
+fingerprintable(Oid typid, int32 typmod, Oid collation)
+{
+	switch (typid)
+	{
+		case TEXTOID:
+		case VARCHAROID:
+			return !OidIsValid(collation) || get_collation_isdeterministic(collation);
+		case INT2OID:
+		case INT4OID:
+		case INT8OID:
+		case DATEOID:
+		case TIMESTAMPOID:
+		case TIMESTAMPTZOID:
+		case BOOLOID:
+		case UUIDOID:
+			return true;
+		case NUMERICOID:
+			return typmod >= 0;
+		default:
+			return false;
+	}
+}
+
+/* a value's bytes, as the fingerprint sees them (text and varchar alike) */
+static void
+append_value(StringInfo buf, Datum v, bool isnull, int16 typlen, bool typbyval)
+{
+	if (isnull)
+	{
+		appendStringInfoChar(buf, 0);
+		return;
+	}
+	appendStringInfoChar(buf, 1);
+	if (typbyval)
+	{
+		int64		x = typlen == 8 ? DatumGetInt64(v) : typlen == 4 ? DatumGetInt32(v) :
+			typlen == 2 ? DatumGetInt16(v) : DatumGetUInt8(v);
+
+		appendBinaryStringInfo(buf, (char *) &x, sizeof(x));
+	}
+	else if (typlen == -1)
+	{
+		struct varlena *p = PG_DETOAST_DATUM_PACKED(v);
+		int32		len = VARSIZE_ANY_EXHDR(p);
+
+		appendBinaryStringInfo(buf, (char *) &len, sizeof(len));
+		appendBinaryStringInfo(buf, VARDATA_ANY(p), len);
+	}
+	else
+		appendBinaryStringInfo(buf, DatumGetPointer(v), typlen);
+}
+
+static inline Fingerprint
+fingerprint_of(const StringInfo buf)
+{
+	Fingerprint fp;
+
+	fp.hi = hash_bytes_extended((const unsigned char *) buf->data, buf->len, UINT64CONST(0x9e3779b97f4a7c15));
+	fp.lo = hash_bytes_extended((const unsigned char *) buf->data, buf->len, UINT64CONST(0x2545f4914f6cdd1d));
+	if (fp.hi == 0 && fp.lo == 0)
+		fp.lo = 1;
+	return fp;
+}
+
+/* ---------------------------------------------------------------------
+ * Arming: indicina.arm_set_rules(relation, sources)
+ * ---------------------------------------------------------------------
+ */
+
+static int
+attribute_of(TupleDesc desc, const char *name)
+{
+	int			i;
+
+	for (i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute a = TupleDescAttr(desc, i);
+
+		if (!a->attisdropped && strcmp(NameStr(a->attname), name) == 0)
+			return i;
+	}
+	return -1;
+}
+
+static char *
+spi_text(HeapTuple tup, TupleDesc desc, int col)
+{
+	return SPI_getvalue(tup, desc, col);
+}
+
+/* the keys of a rule, fingerprintable, with their output functions; false if not */
+static bool
+set_keys(SetRule *r, TupleDesc desc, int *atts, int n)
+{
+	int			i;
+
+	r->nkeys = n;
+	r->keys = palloc(sizeof(int) * Max(n, 1));
+	r->typlen = palloc(sizeof(int16) * Max(n, 1));
+	r->typbyval = palloc(sizeof(bool) * Max(n, 1));
+	r->outfuncs = palloc(sizeof(FmgrInfo) * Max(n, 1));
+	for (i = 0; i < n; i++)
+	{
+		Form_pg_attribute a = TupleDescAttr(desc, atts[i]);
+		Oid			out;
+		bool		varlena;
+
+		if (!fingerprintable(a->atttypid, a->atttypmod, a->attcollation))
+			return false;
+		r->keys[i] = atts[i];
+		r->typlen[i] = a->attlen;
+		r->typbyval[i] = a->attbyval;
+		getTypeOutputInfo(a->atttypid, &out, &varlena);
+		fmgr_info(out, &r->outfuncs[i]);
+	}
+	return true;
+}
+
+/* references: the referenced column's values into r->seen; false if the types differ */
+static bool
+load_references(SetRule *r, TupleDesc desc, const char *relation, const char *column, MemoryContext cxt)
+{
+	Form_pg_attribute a = TupleDescAttr(desc, r->keys[0]);
+	char	   *sql = psprintf("SELECT %s FROM %s WHERE %s IS NOT NULL", quote_identifier(column), relation,
+							   quote_identifier(column));
+	Portal		portal;
+	Oid			reftype;
+	bool		text_like = a->atttypid == TEXTOID || a->atttypid == VARCHAROID;
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	portal = SPI_cursor_open_with_args(NULL, sql, 0, NULL, NULL, NULL, true, 0);
+	SPI_cursor_fetch(portal, true, 10000);
+	reftype = SPI_gettypeid(SPI_tuptable->tupdesc, 1);
+	if (!(reftype == a->atttypid || (text_like && (reftype == TEXTOID || reftype == VARCHAROID))) ||
+		(a->atttypid == NUMERICOID && TupleDescAttr(SPI_tuptable->tupdesc, 0)->atttypmod != a->atttypmod))
+	{
+		SPI_cursor_close(portal);
+		return false;
+	}
+	/* SPI calls leave SPI's own memory current: the set lives in the rules' */
+	fpset_init_in(&r->seen, 1024, false, cxt);
+	while (SPI_processed > 0)
+	{
+		uint64		i;
+
+		for (i = 0; i < SPI_processed; i++)
+		{
+			bool		isnull;
+			Datum		v = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
+
+			resetStringInfo(&buf);
+			append_value(&buf, v, isnull, a->attlen, a->attbyval);
+			fpset_add(&r->seen, fingerprint_of(&buf), NULL);
+		}
+		SPI_freetuptable(SPI_tuptable);
+		CHECK_FOR_INTERRUPTS();
+		SPI_cursor_fetch(portal, true, 10000);
+	}
+	SPI_cursor_close(portal);
+	pfree(buf.data);
+	return true;
+}
+
+/* balance_continuity's columns: any customer key, a date, two numerics of one scale up to 18 digits */
+static bool
+set_continuity(SetRule *r, TupleDesc desc, HeapTuple tup, TupleDesc qdesc)
+{
+	Form_pg_attribute amount,
+				balance;
+	int			precision;
+	char	   *tol;
+	Oid			out;
+	bool		varlena;
+
+	r->customer = attribute_of(desc, spi_text(tup, qdesc, 11));
+	r->date = attribute_of(desc, spi_text(tup, qdesc, 12));
+	r->amount = attribute_of(desc, spi_text(tup, qdesc, 13));
+	r->balance = attribute_of(desc, spi_text(tup, qdesc, 14));
+	if (r->customer < 0 || r->date < 0 || r->amount < 0 || r->balance < 0)
+		return false;
+	amount = TupleDescAttr(desc, r->amount);
+	balance = TupleDescAttr(desc, r->balance);
+	if (TupleDescAttr(desc, r->date)->atttypid != DATEOID ||
+		amount->atttypid != NUMERICOID || balance->atttypid != NUMERICOID ||
+		amount->atttypmod < 0 || amount->atttypmod != balance->atttypmod)
+		return false;
+	precision = ((amount->atttypmod - VARHDRSZ) >> 16) & 0xffff;
+	r->scale = (amount->atttypmod - VARHDRSZ) & 0xffff;
+	if (precision > 17 || r->scale > precision)
+		return false;			/* a sum of two must fit 64 bits */
+	{
+		int			k = r->customer;
+
+		if (!set_keys(r, desc, &k, 1))
+			return false;
+	}
+	getTypeOutputInfo(TupleDescAttr(desc, r->customer)->atttypid, &out, &varlena);
+	fmgr_info(out, &r->customer_out);
+	/* a gap g (in units) fails when |g| > tolerance * 10^scale, i.e. |g| > floor of it */
+	tol = spi_text(tup, qdesc, 15);
+	{
+		Datum		t = DirectFunctionCall3(numeric_in, CStringGetDatum(tol), ObjectIdGetDatum(InvalidOid),
+										   Int32GetDatum(-1));
+		Datum		p = DirectFunctionCall2(numeric_power, DirectFunctionCall1(int4_numeric, Int32GetDatum(10)),
+										   DirectFunctionCall1(int4_numeric, Int32GetDatum(r->scale)));
+		Datum		f = DirectFunctionCall1(numeric_floor, DirectFunctionCall2(numeric_mul, t, p));
+
+		if (DatumGetBool(DirectFunctionCall2(numeric_lt, f, DirectFunctionCall1(int8_numeric, Int64GetDatum(0)))))
+			return false;
+		r->tolerance = DatumGetInt64(DirectFunctionCall1(numeric_int8, f));
+	}
+	return true;
+}
+
+/*
+ * Reads the relation's enabled set rules of the four kinds and prepares
+ * them for the relation's next scan in this transaction.  All or none:
+ * if one of them cannot be judged in the scan, none is, and stage() runs
+ * them all with SQL, so the rules always see the batch in the same order.
+ * Returns the names of the rules armed.
+ */
+PG_FUNCTION_INFO_V1(indicina_arm_set_rules);
+Datum
+indicina_arm_set_rules(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+	Datum		sources = PG_GETARG_DATUM(1);
+	MemoryContext cxt;
+	MemoryContext old;
+	SetRuleSet *set;
+	Relation	rel;
+	TupleDesc	desc;
+	Oid			argtypes[2] = {OIDOID, JSONBOID};
+	Datum		args[2];
+	bool		ok = true;
+	uint64		n,
+				i;
+	ArrayBuildState *names;
+
+	armed = NULL;				/* whatever was armed before is not for this scan */
+	armed_lxid = InvalidLocalTransactionId;
+	cxt = AllocSetContextCreate(TopTransactionContext, "indicina set rules", ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(cxt);
+	set = palloc0(sizeof(SetRuleSet));
+	set->relid = relid;
+	set->lxid = MyProc->lxid;
+	set->cxt = cxt;
+	initStringInfo(&set->buf);
+	MemoryContextSwitchTo(old);
+
+	rel = relation_open(relid, AccessShareLock);
+	desc = RelationGetDescr(rel);
+	args[0] = ObjectIdGetDatum(relid);
+	args[1] = sources;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args(SET_RULE_QUERY, 2, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the set rules of relation %u", relid);
+	n = SPI_processed;
+	{
+		SPITupleTable *rules = SPI_tuptable;
+		TupleDesc	qdesc = rules->tupdesc;
+
+		old = MemoryContextSwitchTo(cxt);
+		set->rules = palloc0(sizeof(SetRule) * Max(n, 1));
+		for (i = 0; i < n && ok; i++)
+		{
+			HeapTuple	tup = rules->vals[i];
+			SetRule    *r = &set->rules[set->nrules++];
+			char	   *kind = spi_text(tup, qdesc, 2);
+			char	   *severity = spi_text(tup, qdesc, 4);
+			bool		isnull;
+			Datum		cols = SPI_getbinval(tup, qdesc, 3, &isnull);
+			Datum	   *elems;
+			int			nelems;
+			int		   *atts;
+			int			j;
+
+			r->name = pstrdup(spi_text(tup, qdesc, 1));
+			r->severity = strcmp(severity, "reject") == 0 ? SEVERITY_REJECT :
+				strcmp(severity, "warn") == 0 ? SEVERITY_WARN : SEVERITY_FAIL;
+			r->code = psprintf("%s:%s", r->severity == SEVERITY_REJECT ? "RULE" : "WARN", r->name);
+			r->fail_limit = DatumGetFloat8(SPI_getbinval(tup, qdesc, 5, &isnull));
+			r->fail_percent = DatumGetBool(SPI_getbinval(tup, qdesc, 6, &isnull));
+			initStringInfo(&r->samples);
+			deconstruct_array(DatumGetArrayTypeP(cols), TEXTOID, -1, false, TYPALIGN_INT, &elems, NULL, &nelems);
+			r->column = nelems > 0 ? TextDatumGetCString(elems[0]) : NULL;
+			atts = palloc(sizeof(int) * Max(nelems, desc->natts));
+			for (j = 0; j < nelems; j++)
+				if ((atts[j] = attribute_of(desc, TextDatumGetCString(elems[j]))) < 0)
+					ok = false;
+			if (!ok)
+				break;
+			if (strcmp(kind, "duplicate_rows") == 0)
+			{
+				int			k = 0;
+
+				r->kind = SET_DUPLICATE_ROWS;
+				r->kind_name = "duplicate_rows";
+				r->message = "exact copy of an earlier row of this batch";
+				/* every data column: not the lineage ones */
+				for (j = 0; j < desc->natts; j++)
+				{
+					CsvColumnOptions copts;
+
+					if (TupleDescAttr(desc, j)->attisdropped)
+						continue;
+					csv_get_column_options(relid, j + 1, &copts);
+					if (copts.source == SOURCE_DATA)
+						atts[k++] = j;
+				}
+				ok = set_keys(r, desc, atts, k);
+				fpset_init(&r->seen, 1024, false);
+			}
+			else if (strcmp(kind, "unique") == 0)
+			{
+				r->kind = SET_UNIQUE;
+				r->kind_name = "unique";
+				r->message = "duplicate of an earlier row of this batch";
+				/* against another table: the SQL's join */
+				ok = !DatumGetBool(SPI_getbinval(tup, qdesc, 7, &isnull)) && nelems > 0 &&
+					set_keys(r, desc, atts, nelems);
+				fpset_init(&r->seen, 1024, false);
+			}
+			else if (strcmp(kind, "references") == 0)
+			{
+				char	   *ref = spi_text(tup, qdesc, 8);
+				char	   *relkind = spi_text(tup, qdesc, 16);
+
+				r->kind = SET_REFERENCES;
+				r->kind_name = "references";
+				r->message = pstrdup(spi_text(tup, qdesc, 10));
+				ok = nelems == 1 && set_keys(r, desc, atts, 1);
+				/* a foreign table is read by the SQL, after the scan (one scan at a time) */
+				if (relkind == NULL || strcmp(relkind, "f") == 0)
+					ok = false;
+				if (ok)
+					ok = load_references(r, desc, ref, spi_text(tup, qdesc, 9), cxt);
+				MemoryContextSwitchTo(cxt);
+			}
+			else
+			{
+				r->kind = SET_CONTINUITY;
+				r->kind_name = "balance_continuity";
+				/* its failures are known only at the end, after the rows are returned */
+				ok = r->severity != SEVERITY_REJECT && set->continuity == NULL &&
+					set_continuity(r, desc, tup, qdesc);
+				set->continuity = r;
+			}
+		}
+		MemoryContextSwitchTo(old);
+	}
+	SPI_finish();
+	relation_close(rel, AccessShareLock);
+
+	names = initArrayResult(TEXTOID, CurrentMemoryContext, false);
+	if (!ok || set->nrules == 0)
+	{
+		MemoryContextDelete(cxt);
+		PG_RETURN_DATUM(makeArrayResult(names, CurrentMemoryContext));
+	}
+	if (set->continuity)
+	{
+		old = MemoryContextSwitchTo(cxt);
+		fpset_init(&set->cont_customer_ids, 1024, true);
+		set->cont_customers_cap = 1024;
+		set->cont_customers = palloc(sizeof(char *) * set->cont_customers_cap);
+		MemoryContextSwitchTo(old);
+	}
+	for (i = 0; i < (uint64) set->nrules; i++)
+		accumArrayResult(names, CStringGetTextDatum(set->rules[i].name), false, TEXTOID, CurrentMemoryContext);
+	armed = set;
+	armed_lxid = MyProc->lxid;
+	PG_RETURN_DATUM(makeArrayResult(names, CurrentMemoryContext));
+}
+
+/*
+ * The set rules armed for this relation in this transaction, now owned by
+ * the scan (freed with its memory), or NULL.
+ */
+SetRuleSet *
+set_rules_take(Oid relid, MemoryContext scan_cxt)
+{
+	SetRuleSet *set = armed;
+
+	if (set == NULL || armed_lxid != MyProc->lxid || set->relid != relid)
+		return NULL;
+	armed = NULL;
+	armed_lxid = InvalidLocalTransactionId;
+	MemoryContextSetParent(set->cxt, scan_cxt);
+	return set;
+}
+
+void
+set_rules_mark_needed(const SetRuleSet *set, bool *needed)
+{
+	int			i,
+				j;
+
+	if (set == NULL)
+		return;
+	for (i = 0; i < set->nrules; i++)
+	{
+		const SetRule *r = &set->rules[i];
+
+		for (j = 0; j < r->nkeys; j++)
+			needed[r->keys[j]] = true;
+		if (r->kind == SET_CONTINUITY)
+			needed[r->customer] = needed[r->date] = needed[r->amount] = needed[r->balance] = true;
+	}
+}
+
+/* the converter's integer form of a numeric column, for balance_continuity */
+void
+set_rules_use_scaled(SetRuleSet *set, int att, const ScaledValue *scaled)
+{
+	if (set == NULL || set->continuity == NULL)
+		return;
+	if (set->continuity->amount == att)
+		set->continuity->amount_scaled = scaled;
+	if (set->continuity->balance == att)
+		set->continuity->balance_scaled = scaled;
+}
+
+/* ---------------------------------------------------------------------
+ * Per row
+ * ---------------------------------------------------------------------
+ */
+
+static Fingerprint
+row_fingerprint(SetRuleSet *set, const SetRule *r, Datum *values, bool *nulls)
+{
+	int			i;
+
+	resetStringInfo(&set->buf);
+	for (i = 0; i < r->nkeys; i++)
+		append_value(&set->buf, values[r->keys[i]], nulls[r->keys[i]], r->typlen[i], r->typbyval[i]);
+	return fingerprint_of(&set->buf);
+}
+
+/* the keys as text, joined by ", " (the SQL's concat_ws) */
+static char *
+keys_text(const SetRule *r, Datum *values, bool *nulls)
+{
+	StringInfoData s;
+	int			i;
+
+	initStringInfo(&s);
+	for (i = 0; i < r->nkeys; i++)
+	{
+		if (nulls[r->keys[i]])
+			continue;
+		if (s.len > 0)
+			appendStringInfoString(&s, ", ");
+		appendStringInfoString(&s, OutputFunctionCall(&r->outfuncs[i], values[r->keys[i]]));
+	}
+	return s.data;
+}
+
+static void
+add_sample(SetRule *r, const char *file, int64 line, const char *value, const char *message)
+{
+	StringInfo	s = &r->samples;
+
+	if (r->nsamples >= RULE_SAMPLES)
+		return;
+	appendStringInfoString(s, r->nsamples++ ? ", {\"file\": " : "{\"file\": ");
+	escape_json(s, file);
+	appendStringInfo(s, ", \"line\": %lld, \"value\": ", (long long) line);
+	if (value)
+		escape_json(s, value);
+	else
+		appendStringInfoString(s, "null");
+	appendStringInfoString(s, ", \"detail\": ");
+	escape_json(s, message);
+	appendStringInfoChar(s, '}');
+}
+
+/* a numeric's value in units of 10^-scale; false if it has more digits than that */
+static bool
+numeric_units(Datum num, int scale, const ScaledValue *sv, int64 *out)
+{
+	char	   *s;
+	int64		v = 0;
+	int			decimals = -1;
+	bool		neg = false;
+
+	if (sv && sv->valid && sv->scale == scale)
+	{
+		*out = sv->value;
+		return true;
+	}
+	s = DatumGetCString(DirectFunctionCall1(numeric_out, num));
+	if (*s == '-')
+		neg = true, s++;
+	for (; *s; s++)
+	{
+		if (*s == '.')
+		{
+			decimals = 0;
+			continue;
+		}
+		if (*s < '0' || *s > '9' || decimals >= scale || pg_mul_s64_overflow(v, 10, &v) ||
+			pg_add_s64_overflow(v, *s - '0', &v))
+			return false;
+		if (decimals >= 0)
+			decimals++;
+	}
+	for (decimals = Max(decimals, 0); decimals < scale; decimals++)
+		if (pg_mul_s64_overflow(v, 10, &v))
+			return false;
+	*out = neg ? -v : v;
+	return true;
+}
+
+static void
+keep_continuity_row(SetRuleSet *set, SetRule *r, Datum *values, bool *nulls, int file, int64 line, bool warned)
+{
+	ContinuityRow *c;
+	uint64		slot;
+
+	if (set->cont_n == set->cont_cap)
+	{
+		void	   *raw;
+		ContinuityRow *rows;
+
+		set->cont_cap = Max(set->cont_cap * 2, 65536);
+		rows = alloc_big(set->cxt, sizeof(ContinuityRow) * set->cont_cap, &raw);
+		if (set->cont_rows)
+		{
+			memcpy(rows, set->cont_rows, sizeof(ContinuityRow) * set->cont_n);
+			pfree(set->cont_raw);
+		}
+		set->cont_rows = rows;
+		set->cont_raw = raw;
+	}
+	c = &set->cont_rows[set->cont_n++];
+	/* the customer's number: the first time it is seen, a new one */
+	if (!fpset_add(&set->cont_customer_ids, row_fingerprint(set, r, values, nulls), &slot))
+	{
+		MemoryContext old = MemoryContextSwitchTo(set->cxt);
+
+		if (set->cont_ncustomers == set->cont_customers_cap)
+		{
+			set->cont_customers_cap *= 2;
+			set->cont_customers = repalloc_huge(set->cont_customers, sizeof(char *) * set->cont_customers_cap);
+		}
+		set->cont_customers[set->cont_ncustomers] = nulls[r->customer] ? NULL :
+			OutputFunctionCall(&r->customer_out, values[r->customer]);
+		set->cont_customer_ids.payload[slot] = set->cont_ncustomers++;
+		MemoryContextSwitchTo(old);
+	}
+	c->customer = set->cont_customer_ids.payload[slot];
+	c->flags = warned ? CR_WARNED : 0;
+	c->date = nulls[r->date] ? 0 : DatumGetInt32(values[r->date]);
+	if (nulls[r->date])
+		c->flags |= CR_DATE_NULL;
+	c->file = file;
+	c->line = line;
+	c->amount = c->balance = 0;
+	if (nulls[r->amount] || !numeric_units(values[r->amount], r->scale, r->amount_scaled, &c->amount))
+		c->flags |= CR_AMOUNT_NULL;
+	if (nulls[r->balance] || !numeric_units(values[r->balance], r->scale, r->balance_scaled, &c->balance))
+		c->flags |= CR_BALANCE_NULL;
+}
+
+/*
+ * Runs the set rules on a row that passed the row rules, in their order.
+ * A reject rule's failure ends it: the row is quarantined and the rules
+ * after it never see it.  warned: the row rules flagged it already.
+ */
+void
+set_rules_check(SetRuleSet *set, Datum *values, bool *nulls, int file, const char *file_name, int64 line,
+				bool warned, SetVerdict *v)
+{
+	int			i;
+
+	v->reject = NULL;
+	v->nflags = 0;
+	for (i = 0; i < set->nrules; i++)
+	{
+		SetRule    *r = &set->rules[i];
+		bool		fails = false;
+		char	   *value = NULL;
+		int			k;
+
+		r->checked++;
+		switch (r->kind)
+		{
+			case SET_DUPLICATE_ROWS:
+				fails = fpset_add(&r->seen, row_fingerprint(set, r, values, nulls), NULL);
+				break;
+			case SET_UNIQUE:
+				for (k = 0; k < r->nkeys; k++)
+					if (nulls[r->keys[k]])
+						break;
+				if (k < r->nkeys)
+					break;		/* a NULL in the key: never a duplicate */
+				fails = fpset_add(&r->seen, row_fingerprint(set, r, values, nulls), NULL);
+				if (fails)
+					value = keys_text(r, values, nulls);
+				break;
+			case SET_REFERENCES:
+				if (nulls[r->keys[0]])
+					break;
+				fails = !fpset_contains(&r->seen, row_fingerprint(set, r, values, nulls));
+				if (fails)
+					value = keys_text(r, values, nulls);
+				break;
+			case SET_CONTINUITY:
+				keep_continuity_row(set, r, values, nulls, file, line, warned || v->nflags > 0);
+				break;
+		}
+		if (!fails)
+			continue;
+		r->failed++;
+		add_sample(r, file_name, line, value, r->message);
+		if (r->severity == SEVERITY_REJECT)
+		{
+			v->reject = r;
+			v->reject_code = r->code;
+			v->reject_column = r->column;
+			v->reject_value = value;
+			v->reject_message = r->message;
+			return;
+		}
+		v->flag_code[v->nflags] = r->code;
+		v->flag_column[v->nflags] = r->column;
+		v->flag_value[v->nflags] = value;
+		v->flag_message[v->nflags] = r->message;
+		v->nflags++;
+	}
+}
+
+/* ---------------------------------------------------------------------
+ * At the end of the scan: balance_continuity
+ * ---------------------------------------------------------------------
+ */
+
+static int
+cmp_continuity(const void *pa, const void *pb)
+{
+	const ContinuityRow *a = pa;
+	const ContinuityRow *b = pb;
+
+	if (a->customer != b->customer)
+		return a->customer < b->customer ? -1 : 1;
+	/* dates ascending, a NULL date last */
+	if ((a->flags & CR_DATE_NULL) != (b->flags & CR_DATE_NULL))
+		return (a->flags & CR_DATE_NULL) ? 1 : -1;
+	if (a->date != b->date)
+		return a->date < b->date ? -1 : 1;
+	if (a->file != b->file)
+		return a->file < b->file ? -1 : 1;
+	if (a->line != b->line)
+		return a->line < b->line ? -1 : 1;
+	return 0;
+}
+
+static int
+cmp_failure(const void *pa, const void *pb)
+{
+	const ContinuityFailure *a = pa;
+	const ContinuityFailure *b = pb;
+
+	if (a->file != b->file)
+		return a->file < b->file ? -1 : 1;
+	return a->line < b->line ? -1 : a->line > b->line;
+}
+
+static char *
+units_text(int64 v, int scale)
+{
+	Datum		n = NumericGetDatum(int64_div_fast_to_numeric(v, scale));
+
+	return DatumGetCString(DirectFunctionCall1(numeric_out, n));
+}
+
+/*
+ * Judges balance_continuity over the rows kept, once, when the scan has
+ * read its last row.  Returns the failures, in file and line order, for
+ * the scan to record (under *code and *column).
+ */
+int
+set_rules_finish(SetRuleSet *set, const char **file_names, ContinuityFailure **failures, const char **code,
+				 const char **column)
+{
+	SetRule    *r;
+	ContinuityFailure *out = NULL;
+	int			n = 0,
+				cap = 0;
+	int64		i;
+
+	*failures = NULL;
+	if (set == NULL || set->continuity == NULL || set->finished)
+		return 0;
+	set->finished = true;
+	r = set->continuity;
+	*code = r->code;
+	*column = r->column;
+	qsort(set->cont_rows, set->cont_n, sizeof(ContinuityRow), cmp_continuity);
+	for (i = 1; i < set->cont_n; i++)
+	{
+		const ContinuityRow *p = &set->cont_rows[i - 1];
+		const ContinuityRow *c = &set->cont_rows[i];
+		int64		gap;
+
+		CHECK_FOR_INTERRUPTS();
+		if (p->customer != c->customer || (p->flags & CR_BALANCE_NULL) ||
+			(c->flags & (CR_AMOUNT_NULL | CR_BALANCE_NULL)))
+			continue;
+		gap = c->balance - (p->balance + c->amount);
+		if (gap <= r->tolerance && -gap <= r->tolerance)
+			continue;
+		if (n == cap)
+		{
+			cap = Max(cap * 2, 64);
+			out = out ? repalloc_huge(out, sizeof(ContinuityFailure) * cap) :
+				palloc_extended(sizeof(ContinuityFailure) * cap, MCXT_ALLOC_HUGE);
+		}
+		out[n].file = c->file;
+		out[n].line = c->line;
+		out[n].warned = (c->flags & CR_WARNED) != 0;
+		out[n].value = set->cont_customers[c->customer];
+		out[n].message = psprintf("previous balance %s + amount %s <> balance %s (gap %s)",
+								  units_text(p->balance, r->scale), units_text(c->amount, r->scale),
+								  units_text(c->balance, r->scale), units_text(gap, r->scale));
+		n++;
+	}
+	if (n > 1)
+		qsort(out, n, sizeof(ContinuityFailure), cmp_failure);
+	r->failed = n;
+	for (i = 0; i < n && i < RULE_SAMPLES; i++)
+		add_sample(r, file_names[out[i].file], out[i].line, out[i].value, out[i].message);
+	*failures = out;
+	return n;
+}
+
+/*
+ * A fail rule past its threshold stops the scan, as a row rule's does:
+ * counts as soon as they are passed, percentages at the end.
+ */
+void
+set_rules_check_fail(SetRuleSet *set, const char *relname, Oid relid, int64 scan_id, bool at_end)
+{
+	int			i;
+
+	if (set == NULL)
+		return;
+	for (i = 0; i < set->nrules; i++)
+	{
+		SetRule    *r = &set->rules[i];
+		bool		over;
+
+		if (r->severity != SEVERITY_FAIL || r->failed == 0)
+			continue;
+		if (r->fail_percent)
+			over = at_end && 100.0 * r->failed / Max(r->checked, 1) > r->fail_limit;
+		else
+			over = r->failed > r->fail_limit;
+		if (!over)
+			continue;
+		set_rules_save_stats(set, scan_id, relid);
+		ereport(ERROR,
+				(errcode(ERRCODE_CHECK_VIOLATION),
+				 errmsg("quality rule \"%s\" failed on %lld of %lld rows of %s, above its threshold %g%s",
+						r->name, (long long) r->failed, (long long) r->checked, relname,
+						r->fail_limit, r->fail_percent ? "%" : ""),
+				 errdetail("Failing rows: [%s]", r->samples.data),
+				 errhint("Rules of severity fail stop the run; fix the data or change the rule's threshold.")));
+	}
+}
+
+/* a rescan reads the rows again: nothing has been seen */
+void
+set_rules_reset(SetRuleSet *set)
+{
+	int			i;
+
+	if (set == NULL)
+		return;
+	for (i = 0; i < set->nrules; i++)
+	{
+		SetRule    *r = &set->rules[i];
+
+		r->checked = r->failed = 0;
+		r->nsamples = 0;
+		resetStringInfo(&r->samples);
+		if (r->kind == SET_DUPLICATE_ROWS || r->kind == SET_UNIQUE)
+		{
+			memset(r->seen.slots, 0, sizeof(Fingerprint) * (r->seen.mask + 1));
+			r->seen.count = 0;
+		}
+	}
+	set->cont_n = 0;
+	set->finished = false;
+}
+
+void
+set_rules_save_stats(const SetRuleSet *set, int64 scan_id, Oid relid)
+{
+	int			i;
+
+	if (set == NULL)
+		return;
+	for (i = 0; i < set->nrules; i++)
+	{
+		const SetRule *r = &set->rules[i];
+
+		scan_stats_rule(scan_id, relid, r->name, r->kind_name,
+						r->severity == SEVERITY_REJECT ? "reject" : r->severity == SEVERITY_WARN ? "warn" : "fail",
+						"set", r->checked, r->failed, r->samples.data);
+	}
+}
