@@ -26,6 +26,7 @@ OBJS = \
 	src/scan_stats.o \
 	src/journal.o \
 	src/ledger.o \
+	src/warehouse.o \
 	src/simple_regex.o
 
 SQL_PIECES = $(sort $(wildcard src/sql/*.sql))

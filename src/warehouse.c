@@ -1,0 +1,319 @@
+/*-------------------------------------------------------------------------
+ *
+ * warehouse.c
+ *		What the pipeline run computes per row of the warehouse, in C:
+ *		date keys, month starts, and the customer-month aggregate.
+ *
+ * agg_customer_month needs per customer and month: inflow, outflow, net,
+ * count, minimum balance, the closing balance (the balance of the last
+ * transaction by date, file and line) and whether a salary-like credit
+ * came in.  In SQL that is four numeric aggregates and an
+ * array_agg(... ORDER BY ...), which PostgreSQL 15 sorts group by group:
+ * 17 s for 5 million transactions.  indicina.month_flow() is one
+ * aggregate with one small state per group, summing in 128-bit integers
+ * (amounts are numeric(14,2) in the warehouse, read straight from their
+ * stored digits), so a hash aggregate does it in one pass.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "utils/builtins.h"
+#include "utils/date.h"
+#include "utils/datetime.h"
+#include "utils/numeric.h"
+
+#include "indicina.h"
+
+#ifndef HAVE_INT128
+#error "indicina needs a compiler with 128-bit integers"
+#endif
+
+/* ---------------------------------------------------------------------
+ * Date keys
+ * ---------------------------------------------------------------------
+ */
+
+/* indicina.date_key(date) -> yyyymmdd, the key of dim_date */
+PG_FUNCTION_INFO_V1(indicina_date_key);
+Datum
+indicina_date_key(PG_FUNCTION_ARGS)
+{
+	DateADT		d = PG_GETARG_DATEADT(0);
+	int			y,
+				m,
+				day;
+
+	if (DATE_NOT_FINITE(d))
+		PG_RETURN_NULL();
+	j2date(d + POSTGRES_EPOCH_JDATE, &y, &m, &day);
+	PG_RETURN_INT32(y * 10000 + m * 100 + day);
+}
+
+/* indicina.month_start(date) -> the first day of its month */
+PG_FUNCTION_INFO_V1(indicina_month_start);
+Datum
+indicina_month_start(PG_FUNCTION_ARGS)
+{
+	DateADT		d = PG_GETARG_DATEADT(0);
+	int			y,
+				m,
+				day;
+
+	if (DATE_NOT_FINITE(d))
+		PG_RETURN_DATEADT(d);
+	j2date(d + POSTGRES_EPOCH_JDATE, &y, &m, &day);
+	PG_RETURN_DATEADT(date2j(y, m, 1) - POSTGRES_EPOCH_JDATE);
+}
+
+/* ---------------------------------------------------------------------
+ * Reading a numeric's stored digits
+ * ---------------------------------------------------------------------
+ *
+ * The on-disk format of numeric (PostgreSQL's numeric.c) is a varlena of
+ * a 16-bit header, then, in the long form, a 16-bit weight, then base
+ * 10000 digits.  The short form packs sign, display scale and a 7-bit
+ * weight into the header; the top two bits tell the forms apart.  It is
+ * the format on disk, so it does not change between releases.
+ */
+#define NUM_FORM_MASK		0xC000
+#define NUM_POS				0x0000
+#define NUM_NEG				0x4000
+#define NUM_SHORT			0x8000
+#define NUM_SHORT_SIGN		0x2000
+#define NUM_SHORT_WEIGHT_SIGN 0x0040
+#define NUM_SHORT_WEIGHT	0x003F
+
+#define FLOW_SCALE 2			/* the warehouse's amounts are numeric(14,2) */
+
+/* a numeric in units of 10^-FLOW_SCALE; false if it is not finite or has more decimals */
+static bool
+numeric_cents(Datum d, int64 *out)
+{
+	struct varlena *v = PG_DETOAST_DATUM_PACKED(d);
+	const char *p = VARDATA_ANY(v);
+	int			len = VARSIZE_ANY_EXHDR(v);
+	uint16		header;
+	int			weight;
+	bool		negative;
+	int			ndigits;
+	int			i;
+	int128		units = 0;
+
+	memcpy(&header, p, sizeof(header));
+	if ((header & NUM_FORM_MASK) == NUM_SHORT)
+	{
+		negative = (header & NUM_SHORT_SIGN) != 0;
+		weight = (header & NUM_SHORT_WEIGHT_SIGN) ? (int) (header | ~NUM_SHORT_WEIGHT) :
+			(int) (header & NUM_SHORT_WEIGHT);
+		p += sizeof(uint16);
+		len -= sizeof(uint16);
+	}
+	else if ((header & NUM_FORM_MASK) == NUM_POS || (header & NUM_FORM_MASK) == NUM_NEG)
+	{
+		int16		w;
+
+		negative = (header & NUM_FORM_MASK) == NUM_NEG;
+		memcpy(&w, p + sizeof(uint16), sizeof(w));
+		weight = w;
+		p += 2 * sizeof(uint16);
+		len -= 2 * sizeof(uint16);
+	}
+	else
+		return false;			/* NaN or an infinity */
+	ndigits = len / sizeof(int16);
+	if (weight > 4)
+		return false;			/* past 10^20: not an amount */
+	for (i = 0; i < ndigits; i++)
+	{
+		int16		digit;
+		int			power = weight - i;	/* of 10000 */
+
+		memcpy(&digit, p + i * sizeof(int16), sizeof(digit));
+		if (power >= 0)
+		{
+			int128		x = digit;
+			int			k;
+
+			for (k = 0; k < power; k++)
+				x *= 10000;
+			units += x * 100;
+		}
+		else if (power == -1 && digit % 100 == 0)
+			units += digit / 100;
+		else if (digit != 0)
+			return false;		/* more than FLOW_SCALE decimals */
+	}
+	if (units > PG_INT64_MAX)
+		return false;
+	*out = negative ? -(int64) units : (int64) units;
+	return true;
+}
+
+static int64
+cents_of(Datum d, const char *what)
+{
+	int64		v;
+
+	if (!numeric_cents(d, &v))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("indicina.month_flow: %s %s is not an amount with at most %d decimals", what,
+						DatumGetCString(DirectFunctionCall1(numeric_out, d)), FLOW_SCALE)));
+	return v;
+}
+
+static Datum
+cents_numeric(int128 v)
+{
+	if (v > PG_INT64_MAX || v < PG_INT64_MIN)
+	{
+		/* a sum past 64 bits: build it from its two halves */
+		int128		hi = v / INT64CONST(1000000000000000000);
+		int64		lo = (int64) (v % INT64CONST(1000000000000000000));
+		Datum		h = DirectFunctionCall1(int8_numeric, Int64GetDatum((int64) hi));
+		Datum		e = DirectFunctionCall1(int8_numeric, Int64GetDatum(INT64CONST(1000000000000000000)));
+		Datum		sum = DirectFunctionCall2(numeric_add, DirectFunctionCall2(numeric_mul, h, e),
+											  DirectFunctionCall1(int8_numeric, Int64GetDatum(lo)));
+
+		return DirectFunctionCall2(numeric_div, sum, DirectFunctionCall1(int8_numeric, Int64GetDatum(100)));
+	}
+	return NumericGetDatum(int64_div_fast_to_numeric((int64) v, FLOW_SCALE));
+}
+
+/* ---------------------------------------------------------------------
+ * indicina.month_flow(amount, balance, date, file, line, salary_like)
+ * ---------------------------------------------------------------------
+ */
+
+typedef struct MonthFlow
+{
+	int128		inflow;			/* in cents */
+	int128		outflow;
+	int64		count;
+	bool		has_min;
+	int64		min_balance;
+	bool		salary;
+	/* the last transaction so far, by date, file (bytes) and line */
+	bool		has_last;
+	DateADT		last_date;
+	int64		last_line;
+	char	   *last_file;
+	int			last_file_len;
+	bool		last_balance_null;
+	int64		last_balance;
+} MonthFlow;
+
+/* is (date, file, line) after the state's last transaction? */
+static bool
+is_later(MonthFlow *s, DateADT date, const char *file, int file_len, int64 line)
+{
+	int			c;
+
+	if (!s->has_last || date != s->last_date)
+		return !s->has_last || date > s->last_date;
+	c = memcmp(file, s->last_file, Min(file_len, s->last_file_len));
+	if (c == 0)
+		c = file_len - s->last_file_len;
+	if (c != 0)
+		return c > 0;
+	return line > s->last_line;
+}
+
+PG_FUNCTION_INFO_V1(indicina_month_flow_step);
+Datum
+indicina_month_flow_step(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggcxt;
+	MonthFlow  *s;
+
+	if (!AggCheckCallContext(fcinfo, &aggcxt))
+		elog(ERROR, "indicina.month_flow called outside an aggregate");
+	s = PG_ARGISNULL(0) ? (MonthFlow *) MemoryContextAllocZero(aggcxt, sizeof(MonthFlow)) :
+		(MonthFlow *) PG_GETARG_POINTER(0);
+	s->count++;
+	if (!PG_ARGISNULL(1))
+	{
+		int64		amount = cents_of(PG_GETARG_DATUM(1), "amount");
+
+		if (amount > 0)
+		{
+			s->inflow += amount;
+			if (!PG_ARGISNULL(6) && PG_GETARG_BOOL(6))
+				s->salary = true;
+		}
+		else
+			s->outflow -= amount;
+	}
+	if (!PG_ARGISNULL(2))
+	{
+		int64		balance = cents_of(PG_GETARG_DATUM(2), "balance");
+
+		if (!s->has_min || balance < s->min_balance)
+			s->min_balance = balance;
+		s->has_min = true;
+	}
+	/* the closing balance: ordered by date, then file, then line; no date, no order */
+	if (!PG_ARGISNULL(3) && !PG_ARGISNULL(4) && !PG_ARGISNULL(5))
+	{
+		DateADT		date = PG_GETARG_DATEADT(3);
+		text	   *file = PG_GETARG_TEXT_PP(4);
+		int			file_len = VARSIZE_ANY_EXHDR(file);
+		int64		line = PG_GETARG_INT64(5);
+
+		if (is_later(s, date, VARDATA_ANY(file), file_len, line))
+		{
+			if (!s->has_last || file_len != s->last_file_len ||
+				memcmp(VARDATA_ANY(file), s->last_file, file_len) != 0)
+			{
+				if (s->last_file)
+					pfree(s->last_file);
+				s->last_file = MemoryContextAlloc(aggcxt, Max(file_len, 1));
+				memcpy(s->last_file, VARDATA_ANY(file), file_len);
+				s->last_file_len = file_len;
+			}
+			s->has_last = true;
+			s->last_date = date;
+			s->last_line = line;
+			s->last_balance_null = PG_ARGISNULL(2);
+			if (!PG_ARGISNULL(2))
+				s->last_balance = cents_of(PG_GETARG_DATUM(2), "balance");
+		}
+	}
+	PG_RETURN_POINTER(s);
+}
+
+/*
+ * (inflow, outflow, net, txn_count, closing_balance, min_balance,
+ * salary_credit), as type indicina.month_flow_result.
+ */
+PG_FUNCTION_INFO_V1(indicina_month_flow_final);
+Datum
+indicina_month_flow_final(PG_FUNCTION_ARGS)
+{
+	MonthFlow  *s = PG_ARGISNULL(0) ? NULL : (MonthFlow *) PG_GETARG_POINTER(0);
+	TupleDesc	desc;
+	Datum		values[7];
+	bool		nulls[7] = {0};
+
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "indicina.month_flow must return a composite type");
+	if (s == NULL)
+		PG_RETURN_NULL();
+	desc = BlessTupleDesc(desc);
+	values[0] = cents_numeric(s->inflow);
+	values[1] = cents_numeric(s->outflow);
+	values[2] = cents_numeric(s->inflow - s->outflow);
+	values[3] = Int32GetDatum((int32) s->count);
+	nulls[4] = !s->has_last || s->last_balance_null;
+	if (!nulls[4])
+		values[4] = cents_numeric(s->last_balance);
+	nulls[5] = !s->has_min;
+	if (s->has_min)
+		values[5] = cents_numeric(s->min_balance);
+	values[6] = BoolGetDatum(s->salary);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
+}
