@@ -92,7 +92,8 @@ typedef struct Fingerprint
 typedef struct FpSet
 {
 	void	   *raw;			/* what was allocated (slots are aligned in it) */
-	Fingerprint *slots;
+	Fingerprint *slots;			/* slot i is slots[i * stride]; with stride 2, */
+	int			stride;			/* slots[i * 2 + 1] is its row's fingerprint */
 	int32	   *payload;		/* per slot, or NULL */
 	uint64		mask;
 	uint64		count;
@@ -131,6 +132,14 @@ struct SetRule
 	bool	   *typbyval;
 	FmgrInfo   *outfuncs;		/* per key, for the record's value */
 	FpSet		seen;			/* seen so far; references: the referenced values */
+	/*
+	 * duplicate_rows followed by a unique rule on some of its columns: two
+	 * rows can only be copies if their keys are equal, so the row is looked
+	 * up by key in the unique rule's set, whose slots also hold the row
+	 * fingerprint of the key's first row; seen then holds only the rows
+	 * whose key came before.  One probe of a big table per row, not two.
+	 */
+	struct SetRule *guard;
 	/* balance_continuity */
 	int			customer,
 				date,
@@ -159,6 +168,10 @@ struct SetRuleSet
 	int			nrules;
 	SetRule    *rules;
 	StringInfoData buf;			/* a row's key bytes, reused */
+	/* this row's fingerprints, from duplicate_rows for the unique rule after it */
+	bool		have_key;
+	Fingerprint key_fp,
+				row_fp;
 	SetRule    *continuity;
 	ContinuityRow *cont_rows;
 	int64		cont_n,
@@ -213,9 +226,12 @@ alloc_big(MemoryContext cxt, Size size, void **raw)
 static void
 fpset_init_in(FpSet *s, uint64 slots, bool payload, MemoryContext cxt)
 {
+	Size		bytes = sizeof(Fingerprint) * slots * Max(s->stride, 1);
+
+	s->stride = Max(s->stride, 1);
 	s->cxt = cxt;
-	s->slots = alloc_big(cxt, sizeof(Fingerprint) * slots, &s->raw);
-	memset(s->slots, 0, sizeof(Fingerprint) * slots);
+	s->slots = alloc_big(cxt, bytes, &s->raw);
+	memset(s->slots, 0, bytes);
 	s->payload = payload ? MemoryContextAllocHuge(cxt, sizeof(int32) * slots) : NULL;
 	s->mask = slots - 1;
 	s->count = 0;
@@ -227,17 +243,18 @@ fpset_init(FpSet *s, uint64 slots, bool payload)
 	fpset_init_in(s, slots, payload, CurrentMemoryContext);
 }
 
+#define FP_AT(s, i) ((s)->slots[(i) * (s)->stride])
+#define FP_EQ(a, b) ((a).hi == (b).hi && (a).lo == (b).lo)
+#define FP_FREE(a) ((a).hi == 0 && (a).lo == 0)
+
+/* where fp is, or the free slot where it would go */
 static inline uint64
 fpset_slot(const FpSet *s, Fingerprint fp)
 {
 	uint64		i = fp.lo & s->mask;
 
-	while (s->slots[i].hi != fp.hi || s->slots[i].lo != fp.lo)
-	{
-		if (s->slots[i].hi == 0 && s->slots[i].lo == 0)
-			break;
+	while (!FP_EQ(FP_AT(s, i), fp) && !FP_FREE(FP_AT(s, i)))
 		i = (i + 1) & s->mask;
-	}
 	return i;
 }
 
@@ -252,10 +269,10 @@ fpset_grow(FpSet *s)
 	{
 		uint64		j;
 
-		if (old.slots[i].hi == 0 && old.slots[i].lo == 0)
+		if (FP_FREE(FP_AT(&old, i)))
 			continue;
-		j = fpset_slot(s, old.slots[i]);
-		s->slots[j] = old.slots[i];
+		j = fpset_slot(s, FP_AT(&old, i));
+		memcpy(&FP_AT(s, j), &FP_AT(&old, i), sizeof(Fingerprint) * s->stride);
 		if (s->payload)
 			s->payload[j] = old.payload[i];
 	}
@@ -271,7 +288,7 @@ fpset_add(FpSet *s, Fingerprint fp, uint64 *slot)
 {
 	uint64		i = fpset_slot(s, fp);
 
-	if (s->slots[i].hi == fp.hi && s->slots[i].lo == fp.lo)
+	if (FP_EQ(FP_AT(s, i), fp))
 	{
 		if (slot)
 			*slot = i;
@@ -282,7 +299,7 @@ fpset_add(FpSet *s, Fingerprint fp, uint64 *slot)
 		fpset_grow(s);
 		i = fpset_slot(s, fp);
 	}
-	s->slots[i] = fp;
+	FP_AT(s, i) = fp;
 	s->count++;
 	if (slot)
 		*slot = i;
@@ -292,9 +309,7 @@ fpset_add(FpSet *s, Fingerprint fp, uint64 *slot)
 static inline bool
 fpset_contains(const FpSet *s, Fingerprint fp)
 {
-	uint64		i = fpset_slot(s, fp);
-
-	return s->slots[i].hi == fp.hi && s->slots[i].lo == fp.lo;
+	return FP_EQ(FP_AT(s, fpset_slot(s, fp)), fp);
 }
 
 /*
@@ -518,6 +533,24 @@ set_continuity(SetRule *r, TupleDesc desc, HeapTuple tup, TupleDesc qdesc)
 	return true;
 }
 
+/* are all of a's keys among b's? */
+static bool
+keys_within(const SetRule *a, const SetRule *b)
+{
+	int			i,
+				j;
+
+	for (i = 0; i < a->nkeys; i++)
+	{
+		for (j = 0; j < b->nkeys; j++)
+			if (a->keys[i] == b->keys[j])
+				break;
+		if (j == b->nkeys)
+			return false;
+	}
+	return true;
+}
+
 /*
  * Reads the relation's enabled set rules of the four kinds and prepares
  * them for the relation's next scan in this transaction.  All or none:
@@ -660,6 +693,16 @@ indicina_arm_set_rules(PG_FUNCTION_ARGS)
 	relation_close(rel, AccessShareLock);
 
 	names = initArrayResult(TEXTOID, CurrentMemoryContext, false);
+	if (ok && set->nrules > 1 && set->rules[0].kind == SET_DUPLICATE_ROWS &&
+		set->rules[1].kind == SET_UNIQUE && keys_within(&set->rules[1], &set->rules[0]))
+	{
+		SetRule    *u = &set->rules[1];
+
+		pfree(u->seen.raw);
+		u->seen.stride = 2;
+		fpset_init_in(&u->seen, 1024, false, cxt);
+		set->rules[0].guard = u;
+	}
 	if (!ok || set->nrules == 0)
 	{
 		MemoryContextDelete(cxt);
@@ -742,6 +785,17 @@ row_fingerprint(SetRuleSet *set, const SetRule *r, Datum *values, bool *nulls)
 	for (i = 0; i < r->nkeys; i++)
 		append_value(&set->buf, values[r->keys[i]], nulls[r->keys[i]], r->typlen[i], r->typbyval[i]);
 	return fingerprint_of(&set->buf);
+}
+
+static inline bool
+key_has_null(const SetRule *r, bool *nulls)
+{
+	int			k;
+
+	for (k = 0; k < r->nkeys; k++)
+		if (nulls[r->keys[k]])
+			return true;
+	return false;
 }
 
 /* the keys as text, joined by ", " (the SQL's concat_ws) */
@@ -883,26 +937,48 @@ set_rules_check(SetRuleSet *set, Datum *values, bool *nulls, int file, const cha
 
 	v->reject = NULL;
 	v->nflags = 0;
+	set->have_key = false;
 	for (i = 0; i < set->nrules; i++)
 	{
 		SetRule    *r = &set->rules[i];
 		bool		fails = false;
 		char	   *value = NULL;
-		int			k;
 
 		r->checked++;
 		switch (r->kind)
 		{
 			case SET_DUPLICATE_ROWS:
-				fails = fpset_add(&r->seen, row_fingerprint(set, r, values, nulls), NULL);
+				if (r->guard && !key_has_null(r->guard, nulls))
+				{
+					FpSet	   *keys = &r->guard->seen;
+					uint64		slot;
+
+					set->row_fp = row_fingerprint(set, r, values, nulls);
+					set->key_fp = row_fingerprint(set, r->guard, values, nulls);
+					set->have_key = true;
+					slot = fpset_slot(keys, set->key_fp);
+					if (FP_EQ(FP_AT(keys, slot), set->key_fp))
+						fails = FP_EQ(keys->slots[slot * 2 + 1], set->row_fp) ||
+							fpset_add(&r->seen, set->row_fp, NULL);
+				}
+				else
+					fails = fpset_add(&r->seen, row_fingerprint(set, r, values, nulls), NULL);
 				break;
 			case SET_UNIQUE:
-				for (k = 0; k < r->nkeys; k++)
-					if (nulls[r->keys[k]])
-						break;
-				if (k < r->nkeys)
+				if (key_has_null(r, nulls))
 					break;		/* a NULL in the key: never a duplicate */
-				fails = fpset_add(&r->seen, row_fingerprint(set, r, values, nulls), NULL);
+				if (r->seen.stride == 2)
+				{
+					uint64		slot;
+
+					/* guarded: duplicate_rows fingerprinted the row and its key */
+					Assert(set->have_key);
+					fails = fpset_add(&r->seen, set->key_fp, &slot);
+					if (!fails)
+						r->seen.slots[slot * 2 + 1] = set->row_fp;
+				}
+				else
+					fails = fpset_add(&r->seen, row_fingerprint(set, r, values, nulls), NULL);
 				if (fails)
 					value = keys_text(r, values, nulls);
 				break;
@@ -1094,7 +1170,7 @@ set_rules_reset(SetRuleSet *set)
 		resetStringInfo(&r->samples);
 		if (r->kind == SET_DUPLICATE_ROWS || r->kind == SET_UNIQUE)
 		{
-			memset(r->seen.slots, 0, sizeof(Fingerprint) * (r->seen.mask + 1));
+			memset(r->seen.slots, 0, sizeof(Fingerprint) * r->seen.stride * (r->seen.mask + 1));
 			r->seen.count = 0;
 		}
 	}

@@ -705,7 +705,7 @@ BEGIN
     SELECT count(*), coalesce(jsonb_agg(jsonb_build_object('file', file, 'line', line, 'value', value, 'detail', detail))
                               FILTER (WHERE n <= 5), '[]')
       INTO v_failed, v_samples
-      FROM (SELECT f.*, row_number() OVER (ORDER BY file, line) AS n FROM indicina_fails f) s;
+      FROM (SELECT f.*, row_number() OVER (ORDER BY file COLLATE "C", line) AS n FROM indicina_fails f) s;
     v_outcome := indicina.rule_outcome(r.severity, v_failed, checked, r.fail_threshold, r.fail_threshold_percent);
     IF v_failed > 0 AND NOT dry_run THEN
         EXECUTE format('SELECT count(indicina.log_reject(NULL, %L, f.file, f.line, %L, %L, f.detail, f.value, b::text))
