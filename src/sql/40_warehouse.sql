@@ -365,6 +365,8 @@ DECLARE
     v_lock    bigint := hashtext('indicina.run_pipeline:' || target);
     v_sources jsonb;
     v_income  int[];
+    v_txn_min date;
+    v_txn_max date;
 BEGIN
     IF v_lfile IS NULL OR v_lline IS NULL OR v_tfile IS NULL OR v_tline IS NULL THEN
         RAISE EXCEPTION 'run_pipeline needs lineage columns on % and %', loans, transactions
@@ -387,7 +389,8 @@ BEGIN
     v_run := indicina.run_begin('pipeline', jsonb_build_object(
         'loans', loans::text, 'transactions', transactions::text, 'target', target));
     PERFORM indicina.drop_temp('{indicina_affected,indicina_versions,indicina_loan_scan,indicina_txn_scan,'
-                               'indicina_batch_loans,indicina_batch_txns,indicina_known_customers,indicina_set_flags}');
+                               'indicina_batch_loans,indicina_batch_txns,indicina_known_customers,indicina_set_flags,'
+                               'indicina_narrations}');
     CREATE TEMP TABLE indicina_set_flags (relation regclass, file text, line bigint) ON COMMIT DROP;
     <<work>>
     BEGIN
@@ -452,9 +455,13 @@ BEGIN
 
         -- dimensions
         v_t := clock_timestamp();
-        EXECUTE format('SELECT least(min(%1$I), (SELECT min(transaction_date) FROM indicina_batch_txns)),
-                               greatest(max(%1$I), (SELECT max(transaction_date) FROM indicina_batch_txns))
-                          FROM indicina_batch_loans', 'loan_application_date') INTO v_min, v_max;
+        -- one pass over the transactions: their narrations and date span
+        CREATE TEMP TABLE indicina_narrations ON COMMIT DROP AS
+            SELECT narration, min(transaction_date) AS first, max(transaction_date) AS last
+              FROM indicina_batch_txns GROUP BY narration;
+        SELECT min(n.first), max(n.last) INTO v_txn_min, v_txn_max FROM indicina_narrations n;
+        SELECT least(min(b.loan_application_date), v_txn_min), greatest(max(b.loan_application_date), v_txn_max)
+          INTO v_min, v_max FROM indicina_batch_loans b;
         IF v_min IS NOT NULL THEN
             EXECUTE format($q$
                 INSERT INTO %I.dim_date
@@ -463,12 +470,12 @@ BEGIN
                   FROM generate_series($1::date, $2::date, interval '1 day') g(d)
                 ON CONFLICT (date_key) DO NOTHING$q$, target) USING v_min, v_max;
         END IF;
-        PERFORM indicina.ensure_month_partitions(target, min(transaction_date), max(transaction_date))
-           FROM indicina_batch_txns;
+        PERFORM indicina.ensure_month_partitions(target, v_txn_min, v_txn_max);
         EXECUTE format($q$
             INSERT INTO %I.dim_transaction_category (narration, category_group, direction)
-            SELECT DISTINCT narration, 'other', 'both' FROM indicina_batch_txns WHERE narration IS NOT NULL
+            SELECT narration, 'other', 'both' FROM indicina_narrations WHERE narration IS NOT NULL
             ON CONFLICT (narration) DO NOTHING$q$, target);
+        DROP TABLE indicina_narrations;
         -- SCD type 2: a new version when employment status or income changes, in application order
         EXECUTE format($q$
             CREATE TEMP TABLE indicina_versions ON COMMIT DROP AS
@@ -478,7 +485,7 @@ BEGIN
                        lag(b.employment_status) OVER w AS prev_status, lag(b.annual_income) OVER w AS prev_income,
                        row_number() OVER w AS rn
                   FROM indicina_batch_loans b
-                WINDOW w AS (PARTITION BY b.customer_id ORDER BY b.loan_application_date, b.%2$I, b.%3$I))
+                WINDOW w AS (PARTITION BY b.customer_id ORDER BY b.loan_application_date, b.%2$I COLLATE "C", b.%3$I))
             SELECT o.* FROM ordered o
               LEFT JOIN %1$I.dim_customer c ON c.customer_id = o.customer_id AND c.is_current
              WHERE (o.rn = 1 AND (c.customer_key IS NULL OR (c.employment_status, c.annual_income)
@@ -496,8 +503,8 @@ BEGIN
             SELECT customer_id, employment_status, annual_income, coalesce(d, '-infinity'),
                    lead(d) OVER w, lead(d) OVER w IS NULL AND row_number() OVER w2 = 1, $1, source_file, source_line
               FROM indicina_versions
-            WINDOW w AS (PARTITION BY customer_id ORDER BY d, source_file, source_line),
-                   w2 AS (PARTITION BY customer_id ORDER BY d DESC, source_file DESC, source_line DESC)$q$, target)
+            WINDOW w AS (PARTITION BY customer_id ORDER BY d, source_file COLLATE "C", source_line),
+                   w2 AS (PARTITION BY customer_id ORDER BY d DESC, source_file COLLATE "C" DESC, source_line DESC)$q$, target)
             USING v_run;
         GET DIAGNOSTICS v_n = ROW_COUNT;
         v_steps := indicina.pipeline_step(v_steps, 'dimensions', v_t, jsonb_build_object('customer_versions', v_n));
