@@ -367,6 +367,10 @@ DECLARE
     v_income  int[];
     v_txn_min date;
     v_txn_max date;
+    v_del_min date;
+    v_del_max date;
+    v_lo      date;
+    v_hi      date;
 BEGIN
     IF v_lfile IS NULL OR v_lline IS NULL OR v_tfile IS NULL OR v_tline IS NULL THEN
         RAISE EXCEPTION 'run_pipeline needs lineage columns on % and %', loans, transactions
@@ -419,9 +423,12 @@ BEGIN
             v_replaced := '{}';
         END IF;
         IF v_replaced IS NOT NULL THEN
-            EXECUTE format('WITH d AS (DELETE FROM %I.fact_bank_transaction WHERE source_file = ANY ($1) RETURNING customer_id)
-                            INSERT INTO indicina_affected SELECT DISTINCT customer_id FROM d ON CONFLICT DO NOTHING',
-                           target) USING v_replaced;
+            EXECUTE format('WITH d AS (DELETE FROM %I.fact_bank_transaction WHERE source_file = ANY ($1)
+                                       RETURNING customer_id, transaction_date),
+                                 a AS (INSERT INTO indicina_affected SELECT DISTINCT customer_id FROM d
+                                       ON CONFLICT DO NOTHING)
+                            SELECT min(transaction_date), max(transaction_date) FROM d',
+                           target) USING v_replaced INTO v_del_min, v_del_max;
         END IF;
         v_steps := indicina.pipeline_step(v_steps, 'replace corrected files', v_t);
 
@@ -549,8 +556,11 @@ BEGIN
         INSERT INTO indicina_affected SELECT DISTINCT customer_id FROM indicina_batch_txns ON CONFLICT DO NOTHING;
         INSERT INTO indicina_affected SELECT DISTINCT customer_id FROM indicina_batch_loans ON CONFLICT DO NOTHING;
         ANALYZE indicina_affected;
-        EXECUTE format('DELETE FROM %I.agg_customer_month a USING indicina_affected x WHERE a.customer_id = x.customer_id',
-                       target);
+        -- only the months whose transactions changed: new rows, and rows of replaced files
+        v_lo := indicina.month_start(least(v_txn_min, v_del_min));
+        v_hi := indicina.month_start(greatest(v_txn_max, v_del_max));
+        EXECUTE format('DELETE FROM %I.agg_customer_month a USING indicina_affected x
+                         WHERE a.customer_id = x.customer_id AND a.month BETWEEN $1 AND $2', target) USING v_lo, v_hi;
         -- one pass of a hash aggregate (indicina.month_flow), not a sort per group
         EXECUTE format('SELECT coalesce(array_agg(category_key), ''{}'') FROM %I.dim_transaction_category
                          WHERE category_group = ''income''', target) INTO v_income;
@@ -563,8 +573,9 @@ BEGIN
                                                f.category_key = ANY ($1)) AS m
                       FROM %1$I.fact_bank_transaction f
                       JOIN indicina_affected x ON x.customer_id = f.customer_id
+                     WHERE f.transaction_date >= $2 AND f.transaction_date < $3
                      GROUP BY 1, 2) s
-             ORDER BY 1, 2$q$, target) USING v_income;   -- in key order: each insert lands on the index's last page
+             ORDER BY 1, 2$q$, target) USING v_income, v_lo, (v_hi + interval '1 month')::date;   -- in key order: each insert lands on the index's last page
         GET DIAGNOSTICS v_n = ROW_COUNT;
         EXECUTE format('DELETE FROM %I.customer_risk_features r USING indicina_affected x WHERE r.customer_id = x.customer_id',
                        target);
