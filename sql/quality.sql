@@ -237,7 +237,7 @@ SELECT unnest(ARRAY['TXN_1', 'TXN_', 'TXN_12a', 'xTXN_1', 'APP-9', 'APP_10', 'AB
                     'aa', 'a', 'aaa', 'y', 'xxy', 'xxxy', '-abc', 'abd', '.50', '1.50', '1.5', 'NA', 'N/A', 'N//A',
                     'café', 'cafe', 'caf€', E'line\nbreak', 'ab', 'abab', 'b',
                     repeat('a', 70), repeat('a', 71), repeat('x', 64) || 'yy', repeat('x', 63) || 'y',
-                    repeat('0a', 40), repeat('0a', 41)]) AS v;
+                    repeat('0a', 40), repeat('0a', 41), 'TXN_1é', 'ABC-1234567', 'CUST_00012', 'ABÇ-1234']) AS v;
 -- and 3,000 random strings over the characters the patterns name
 SELECT setseed(0.42);
 INSERT INTO rx_values

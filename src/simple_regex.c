@@ -199,6 +199,27 @@ build_dfa(const SimpleRegex *re)
  * Compiles pattern into re; false when it uses anything outside the
  * subset (the caller then uses PostgreSQL's engine).
  */
+/* ^ tokens taken a fixed number of times, then any last token, $ */
+static void
+find_fixed_then_run(SimpleRegex *re)
+{
+	int			i,
+				k,
+				n = 0;
+
+	if (!re->anchored_start || !re->anchored_end || re->ntokens == 0)
+		return;
+	for (i = 0; i < re->ntokens - 1; i++)
+	{
+		if (re->tokens[i].min != re->tokens[i].max || n + re->tokens[i].min > (int) sizeof(re->pos_token))
+			return;
+		for (k = 0; k < re->tokens[i].min; k++)
+			re->pos_token[n++] = (uint8) i;
+	}
+	re->fixed_len = n;
+	re->fixed_then_run = true;
+}
+
 bool
 simple_regex_compile(const char *pattern, SimpleRegex *re)
 {
@@ -358,6 +379,7 @@ simple_regex_compile(const char *pattern, SimpleRegex *re)
 			return false;		/* lazy or stacked quantifiers: the engine's */
 	}
 	re->dfa = build_dfa(re);
+	find_fixed_then_run(re);
 	return true;
 }
 
@@ -374,6 +396,29 @@ simple_regex_match(const SimpleRegex *re, const char *s, int len)
 				k,
 				t;
 
+	if (re->fixed_then_run)
+	{
+		const SimpleToken *last = &re->tokens[re->ntokens - 1];
+
+		/* a string has at most as many characters as bytes */
+		if (len < re->fixed_len + last->min)
+			return SR_NO_MATCH;
+		for (i = 0; i < len; i++)
+		{
+			unsigned char c = (unsigned char) s[i];
+			const SimpleToken *t = i < re->fixed_len ? &re->tokens[re->pos_token[i]] : last;
+
+			/* a decision before a non-ASCII byte stands, as with the automaton */
+			if (c >= 128)
+				return SR_UNSURE;
+			if (!(t->cls[c >> 5] & (UINT32_C(1) << (c & 31))))
+				return SR_NO_MATCH;
+		}
+		/* all ASCII: bytes are characters */
+		if (last->max != SR_UNBOUNDED && len > re->fixed_len + last->max)
+			return SR_NO_MATCH;
+		return SR_MATCH;
+	}
 	if (re->dfa)
 	{
 		const SimpleDfa *dfa = re->dfa;

@@ -47,6 +47,15 @@ typedef struct SimpleRegex
 	int			ntokens;
 	SimpleToken tokens[SR_MAX_TOKENS];
 	SimpleDfa  *dfa;			/* NULL: match with the position sets */
+	/*
+	 * The shape of most identifier rules, ^PREFIX[class]{m,n}$ with every
+	 * token but the last taken a fixed number of times: byte i is checked
+	 * against the class of position i, each byte on its own (no chain of
+	 * state lookups).  fixed_len positions, then the last token.
+	 */
+	bool		fixed_then_run;
+	int			fixed_len;
+	uint8		pos_token[64];
 } SimpleRegex;
 
 extern bool simple_regex_compile(const char *pattern, SimpleRegex *re);
