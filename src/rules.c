@@ -77,6 +77,29 @@ typedef struct VerdictCache
 	VerdictSlot slot[VERDICT_SLOTS];
 } VerdictCache;
 
+/*
+ * Equal bytes?  Eight at a time, inline: these values are short, and
+ * libc's memcmp is an indirect call.
+ */
+static inline bool
+same_bytes(const char *a, const char *b, int len)
+{
+	for (; len >= 8; a += 8, b += 8, len -= 8)
+	{
+		uint64		x,
+					y;
+
+		memcpy(&x, a, 8);
+		memcpy(&y, b, 8);
+		if (x != y)
+			return false;
+	}
+	for (; len > 0; a++, b++, len--)
+		if (*a != *b)
+			return false;
+	return true;
+}
+
 static int
 cmp_cstring(const void *a, const void *b)
 {
@@ -607,16 +630,8 @@ accepted(RowRule *r, const char *b, int len)
 		if (len > 0)
 			h += (unsigned char) b[0] * 7 + (unsigned char) b[len - 1] * 13 + (unsigned char) b[len / 2];
 		slot = &r->verdicts->slot[h % VERDICT_SLOTS];
-		if (slot->len == len)
-		{
-			int			k = 0;
-
-			/* a byte loop: these values are short, and libc's memcmp is an indirect call */
-			while (k < len && slot->bytes[k] == b[k])
-				k++;
-			if (k == len)
-				return slot->pass;
-		}
+		if (slot->len == len && same_bytes(slot->bytes, b, len))
+			return slot->pass;
 	}
 	pass = (r->values && memchr(b, '\0', len) == NULL && in_values(r, b, len)) ||
 		(r->labels && label_map_lookup(r->labels, b, len, &err) != NULL);
