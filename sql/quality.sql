@@ -210,6 +210,22 @@ UPDATE indicina.quality_rules SET severity = 'reject'
  WHERE relation = 'q_statements_scan'::regclass AND name = 'balance_continuity';
 SELECT indicina.arm_set_rules('q_statements_scan') AS armed_with_reject_continuity;
 SELECT rule, rows_failed FROM indicina.check('q_statements_scan') ORDER BY rule;
+-- back in the scan, every rule warn: one row flagged by six set rules at once
+UPDATE indicina.quality_rules SET severity = 'warn' WHERE relation = 'q_statements_scan'::regclass;
+SELECT count(*) FROM (VALUES
+    (indicina.add_rule('txn_customer_unique', 'q_statements_scan', 'unique', '{customer_id}', severity => 'warn')),
+    (indicina.add_rule('txn_amount_unique', 'q_statements_scan', 'unique', '{transaction_amount}', severity => 'warn'))
+    ) v(id);
+SELECT indicina.clear_load_errors() >= 0 AS cleared;
+SELECT rows_read, rows_loaded, rows_rejected, rows_flagged
+  FROM indicina.load_checked('q_statements_scan', 'statements_scan_clean');
+SELECT string_agg(code, ', ' ORDER BY code) AS flags_of_line_9
+  FROM indicina.read_load_errors() WHERE relation = 'q_statements_scan' AND file = 'statements.csv' AND line = 9;
+-- a fail rule past its threshold stops the scan, with the same error as a row rule's
+UPDATE indicina.quality_rules SET severity = 'fail', fail_threshold = 1
+ WHERE relation = 'q_statements_scan'::regclass AND name = 'txn_unique';
+SELECT rows_loaded FROM indicina.load_checked('q_statements_scan', 'statements_scan_clean');
+SELECT count(*) AS rows_kept_after_the_failed_load FROM statements_scan_clean;
 
 -- ---- a disabled rule is not checked; dropping one ----
 SELECT indicina.set_rule_enabled('q_statements', 'balance_continuity', false);

@@ -1033,14 +1033,22 @@ row_rules_check_fail(RowRuleSet *set, const char *relname, Oid relid, int64 scan
 			continue;
 		/* the counts so far are what the run's failure record reports */
 		scan_stats_rules(scan_id, relid, set);
-		ereport(ERROR,
-				(errcode(ERRCODE_CHECK_VIOLATION),
-				 errmsg("quality rule \"%s\" failed on %lld of %lld rows of %s, above its threshold %g%s",
-						r->name, (long long) r->failed, (long long) set->checked, relname,
-						r->fail_limit, r->fail_percent ? "%" : ""),
-				 errdetail("Failing rows: [%s]", r->samples.data),
-				 errhint("Rules of severity fail stop the run; fix the data or change the rule's threshold.")));
+		rule_threshold_error(r->name, r->failed, set->checked, relname, r->fail_limit, r->fail_percent,
+							 r->samples.data);
 	}
+}
+
+/* a fail rule past its threshold: the error that stops the scan (row and set rules alike) */
+void
+rule_threshold_error(const char *name, int64 failed, int64 checked, const char *relname, double limit,
+					 bool percent, const char *samples)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_CHECK_VIOLATION),
+			 errmsg("quality rule \"%s\" failed on %lld of %lld rows of %s, above its threshold %g%s",
+					name, (long long) failed, (long long) checked, relname, limit, percent ? "%" : ""),
+			 errdetail("Failing rows: [%s]", samples),
+			 errhint("Rules of severity fail stop the run; fix the data or change the rule's threshold.")));
 }
 
 /* indicina.check_rule_expression(relation, sql): add_rule's check of an expression rule */

@@ -172,6 +172,11 @@ struct SetRuleSet
 	bool		have_key;
 	Fingerprint key_fp,
 				row_fp;
+	/* room for a verdict's flags */
+	const char **flag_code;
+	const char **flag_column;
+	char	  **flag_value;
+	const char **flag_message;
 	SetRule    *continuity;
 	ContinuityRow *cont_rows;
 	int64		cont_n,
@@ -235,12 +240,6 @@ fpset_init_in(FpSet *s, uint64 slots, bool payload, MemoryContext cxt)
 	s->payload = payload ? MemoryContextAllocHuge(cxt, sizeof(int32) * slots) : NULL;
 	s->mask = slots - 1;
 	s->count = 0;
-}
-
-static void
-fpset_init(FpSet *s, uint64 slots, bool payload)
-{
-	fpset_init_in(s, slots, payload, CurrentMemoryContext);
 }
 
 #define FP_AT(s, i) ((s)->slots[(i) * (s)->stride])
@@ -649,7 +648,7 @@ indicina_arm_set_rules(PG_FUNCTION_ARGS)
 						atts[k++] = j;
 				}
 				ok = set_keys(r, desc, atts, k);
-				fpset_init(&r->seen, 1024, false);
+				fpset_init_in(&r->seen, 1024, false, cxt);
 			}
 			else if (strcmp(kind, "unique") == 0)
 			{
@@ -659,7 +658,7 @@ indicina_arm_set_rules(PG_FUNCTION_ARGS)
 				/* against another table: the SQL's join */
 				ok = !DatumGetBool(SPI_getbinval(tup, qdesc, 7, &isnull)) && nelems > 0 &&
 					set_keys(r, desc, atts, nelems);
-				fpset_init(&r->seen, 1024, false);
+				fpset_init_in(&r->seen, 1024, false, cxt);
 			}
 			else if (strcmp(kind, "references") == 0)
 			{
@@ -711,11 +710,17 @@ indicina_arm_set_rules(PG_FUNCTION_ARGS)
 	if (set->continuity)
 	{
 		old = MemoryContextSwitchTo(cxt);
-		fpset_init(&set->cont_customer_ids, 1024, true);
+		fpset_init_in(&set->cont_customer_ids, 1024, true, cxt);
 		set->cont_customers_cap = 1024;
 		set->cont_customers = palloc(sizeof(char *) * set->cont_customers_cap);
 		MemoryContextSwitchTo(old);
 	}
+	old = MemoryContextSwitchTo(cxt);
+	set->flag_code = palloc(sizeof(char *) * set->nrules);
+	set->flag_column = palloc(sizeof(char *) * set->nrules);
+	set->flag_value = palloc(sizeof(char *) * set->nrules);
+	set->flag_message = palloc(sizeof(char *) * set->nrules);
+	MemoryContextSwitchTo(old);
 	for (i = 0; i < (uint64) set->nrules; i++)
 		accumArrayResult(names, CStringGetTextDatum(set->rules[i].name), false, TEXTOID, CurrentMemoryContext);
 	armed = set;
@@ -937,6 +942,10 @@ set_rules_check(SetRuleSet *set, Datum *values, bool *nulls, int file, const cha
 
 	v->reject = NULL;
 	v->nflags = 0;
+	v->flag_code = set->flag_code;
+	v->flag_column = set->flag_column;
+	v->flag_value = set->flag_value;
+	v->flag_message = set->flag_message;
 	set->have_key = false;
 	for (i = 0; i < set->nrules; i++)
 	{
@@ -1143,13 +1152,8 @@ set_rules_check_fail(SetRuleSet *set, const char *relname, Oid relid, int64 scan
 		if (!over)
 			continue;
 		set_rules_save_stats(set, scan_id, relid);
-		ereport(ERROR,
-				(errcode(ERRCODE_CHECK_VIOLATION),
-				 errmsg("quality rule \"%s\" failed on %lld of %lld rows of %s, above its threshold %g%s",
-						r->name, (long long) r->failed, (long long) r->checked, relname,
-						r->fail_limit, r->fail_percent ? "%" : ""),
-				 errdetail("Failing rows: [%s]", r->samples.data),
-				 errhint("Rules of severity fail stop the run; fix the data or change the rule's threshold.")));
+		rule_threshold_error(r->name, r->failed, r->checked, relname, r->fail_limit, r->fail_percent,
+							 r->samples.data);
 	}
 }
 

@@ -30,10 +30,10 @@ typedef struct SetVerdict
 	char	   *reject_value;
 	const char *reject_message;
 	int			nflags;			/* warn and fail rules it failed, in rule order */
-	const char *flag_code[4];
-	const char *flag_column[4];
-	char	   *flag_value[4];
-	const char *flag_message[4];
+	const char **flag_code;		/* room for every rule, the set's */
+	const char **flag_column;
+	char	  **flag_value;
+	const char **flag_message;
 } SetVerdict;
 
 /* a balance_continuity failure, found at the end of the scan */
