@@ -163,7 +163,6 @@ struct SetRule
 struct SetRuleSet
 {
 	Oid			relid;
-	LocalTransactionId lxid;	/* armed for a scan of this transaction */
 	MemoryContext cxt;
 	int			nrules;
 	SetRule    *rules;
@@ -581,7 +580,6 @@ indicina_arm_set_rules(PG_FUNCTION_ARGS)
 	old = MemoryContextSwitchTo(cxt);
 	set = palloc0(sizeof(SetRuleSet));
 	set->relid = relid;
-	set->lxid = MyProc->lxid;
 	set->cxt = cxt;
 	initStringInfo(&set->buf);
 	MemoryContextSwitchTo(old);

@@ -616,7 +616,11 @@ CREATE FUNCTION indicina.stage(run_id bigint, relation regclass, batch name, dry
 RETURNS SETOF jsonb
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    v_foreign  boolean := (SELECT c.relkind = 'f' FROM pg_class c WHERE c.oid = relation);
+    -- an indicina_csv table judges its rules in the scan; any other relation (file_fdw too) in SQL
+    v_foreign  boolean := EXISTS (SELECT 1 FROM pg_foreign_table t
+                                    JOIN pg_foreign_server s ON s.oid = t.ftserver
+                                    JOIN pg_foreign_data_wrapper w ON w.oid = s.srvfdw
+                                   WHERE t.ftrelid = relation AND w.fdwname = 'indicina_csv');
     v_file     name := indicina.lineage_column(relation, 'file');
     v_line     name := indicina.lineage_column(relation, 'line');
     v_was_dry  text := coalesce(current_setting('indicina.dry_run', true), 'off');
