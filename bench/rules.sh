@@ -81,4 +81,13 @@ pct() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%+.1f%%", 100 * (b - a) / a }';
 echo
 echo "ten row rules cost $(pct "$stmts_plain_wall" "$stmts_ten_wall") wall, $(pct "$stmts_plain_cpu" "$stmts_ten_cpu") cpu (target <= 15%)"
 echo "one expression rule costs $(pct "$stmts_plain_wall" "$stmts_expr_wall") wall, $(pct "$stmts_plain_cpu" "$stmts_expr_cpu") cpu"
+# the same, round by round: each round's configurations ran back to back, so
+# the median of the per-round ratios is the least disturbed by a neighbour
+# whose load comes and goes between rounds
+paired() {
+    paste <(echo ${cpu[stmts_plain]} | tr ' ' '\n') <(echo ${cpu[$1]} | tr ' ' '\n') |
+        awk '{ printf "%.4f\n", ($2 - $1) / $1 }' | median | awk '{ printf "%+.1f%%", 100 * $1 }'
+}
+echo "per round (CPU, median of the rounds' ratios): ten row rules $(paired stmts_ten), one expression rule $(paired stmts_expr)"
+results+=("ten row rules, median of per-round CPU ratios	$(paired stmts_ten)")
 save_results rules

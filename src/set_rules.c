@@ -167,6 +167,9 @@ struct SetRuleSet
 	int			nrules;
 	SetRule    *rules;
 	StringInfoData buf;			/* a row's key bytes, reused */
+	/* this row's single-column fingerprint (references and continuity share one) */
+	int			memo_att;
+	Fingerprint memo_fp;
 	/* this row's fingerprints, from duplicate_rows for the unique rule after it */
 	bool		have_key;
 	Fingerprint key_fp,
@@ -784,9 +787,17 @@ row_fingerprint(SetRuleSet *set, const SetRule *r, Datum *values, bool *nulls)
 {
 	int			i;
 
+	if (r->nkeys == 1 && r->keys[0] == set->memo_att)
+		return set->memo_fp;
 	resetStringInfo(&set->buf);
 	for (i = 0; i < r->nkeys; i++)
 		append_value(&set->buf, values[r->keys[i]], nulls[r->keys[i]], r->typlen[i], r->typbyval[i]);
+	if (r->nkeys == 1)
+	{
+		set->memo_att = r->keys[0];
+		set->memo_fp = fingerprint_of(&set->buf);
+		return set->memo_fp;
+	}
 	return fingerprint_of(&set->buf);
 }
 
@@ -945,6 +956,7 @@ set_rules_check(SetRuleSet *set, Datum *values, bool *nulls, int file, const cha
 	v->flag_value = set->flag_value;
 	v->flag_message = set->flag_message;
 	set->have_key = false;
+	set->memo_att = -1;
 	for (i = 0; i < set->nrules; i++)
 	{
 		SetRule    *r = &set->rules[i];
