@@ -932,18 +932,7 @@ check_one(RowRuleSet *set, RowRule *r, Datum *values, bool *nulls, char **value)
 static void
 add_sample(RowRule *r, const char *file, int64 line, const char *value)
 {
-	StringInfo	s = &r->samples;
-
-	if (r->nsamples >= RULE_SAMPLES)
-		return;
-	appendStringInfoString(s, r->nsamples++ ? ", {\"file\": " : "{\"file\": ");
-	escape_json(s, file);
-	appendStringInfo(s, ", \"line\": %lld, \"value\": ", (long long) line);
-	if (value)
-		escape_json(s, value);
-	else
-		appendStringInfoString(s, "null");
-	appendStringInfoChar(s, '}');
+	rule_sample_append(&r->samples, &r->nsamples, file, line, value, NULL);
 }
 
 /*
@@ -1021,21 +1010,54 @@ row_rules_check_fail(RowRuleSet *set, const char *relname, Oid relid, int64 scan
 	for (i = 0; i < set->nrules; i++)
 	{
 		RowRule    *r = &set->rules[i];
-		bool		over;
 
-		if (r->severity != SEVERITY_FAIL || r->failed == 0)
-			continue;
-		if (r->fail_percent)
-			over = at_end && 100.0 * r->failed / set->checked > r->fail_limit;
-		else
-			over = r->failed > r->fail_limit;
-		if (!over)
+		if (r->severity != SEVERITY_FAIL ||
+			!rule_over_threshold(r->failed, set->checked, r->fail_limit, r->fail_percent, at_end))
 			continue;
 		/* the counts so far are what the run's failure record reports */
 		scan_stats_rules(scan_id, relid, set);
 		rule_threshold_error(r->name, r->failed, set->checked, relname, r->fail_limit, r->fail_percent,
 							 r->samples.data);
 	}
+}
+
+/*
+ * One failing row into a rule's samples (a JSON array's elements), up to
+ * RULE_SAMPLES of them; detail only when given.  Row and set rules alike.
+ */
+void
+rule_sample_append(StringInfo s, int *nsamples, const char *file, int64 line, const char *value,
+				   const char *detail)
+{
+	if (*nsamples >= RULE_SAMPLES)
+		return;
+	appendStringInfoString(s, (*nsamples)++ ? ", {\"file\": " : "{\"file\": ");
+	escape_json(s, file);
+	appendStringInfo(s, ", \"line\": %lld, \"value\": ", (long long) line);
+	if (value)
+		escape_json(s, value);
+	else
+		appendStringInfoString(s, "null");
+	if (detail)
+	{
+		appendStringInfoString(s, ", \"detail\": ");
+		escape_json(s, detail);
+	}
+	appendStringInfoChar(s, '}');
+}
+
+/*
+ * Is a fail rule past its threshold?  A count as soon as it is passed, a
+ * percentage of the rows checked only at the end of the scan.
+ */
+bool
+rule_over_threshold(int64 failed, int64 checked, double limit, bool percent, bool at_end)
+{
+	if (failed == 0)
+		return false;
+	if (percent)
+		return at_end && 100.0 * failed / Max(checked, 1) > limit;
+	return failed > limit;
 }
 
 /* a fail rule past its threshold: the error that stops the scan (row and set rules alike) */

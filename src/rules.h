@@ -166,6 +166,9 @@ extern void row_rules_check(RowRuleSet *set, Datum *values, bool *nulls, const c
 							RuleVerdict *verdict);
 extern void row_rules_check_fail(RowRuleSet *set, const char *relname, Oid relid, int64 scan_id, bool at_end);
 extern Node *rule_expression_compile(Relation rel, const char *sql);
+extern void rule_sample_append(StringInfo s, int *nsamples, const char *file, int64 line, const char *value,
+							   const char *detail);
+extern bool rule_over_threshold(int64 failed, int64 checked, double limit, bool percent, bool at_end);
 extern void rule_threshold_error(const char *name, int64 failed, int64 checked, const char *relname,
 								 double limit, bool percent, const char *samples) pg_attribute_noreturn();
 

@@ -403,12 +403,6 @@ attribute_of(TupleDesc desc, const char *name)
 	return -1;
 }
 
-static char *
-spi_text(HeapTuple tup, TupleDesc desc, int col)
-{
-	return SPI_getvalue(tup, desc, col);
-}
-
 /* the keys of a rule, fingerprintable, with their output functions; false if not */
 static bool
 set_keys(SetRule *r, TupleDesc desc, int *atts, int n)
@@ -494,10 +488,10 @@ set_continuity(SetRule *r, TupleDesc desc, HeapTuple tup, TupleDesc qdesc)
 	Oid			out;
 	bool		varlena;
 
-	r->customer = attribute_of(desc, spi_text(tup, qdesc, 11));
-	r->date = attribute_of(desc, spi_text(tup, qdesc, 12));
-	r->amount = attribute_of(desc, spi_text(tup, qdesc, 13));
-	r->balance = attribute_of(desc, spi_text(tup, qdesc, 14));
+	r->customer = attribute_of(desc, SPI_getvalue(tup, qdesc, 11));
+	r->date = attribute_of(desc, SPI_getvalue(tup, qdesc, 12));
+	r->amount = attribute_of(desc, SPI_getvalue(tup, qdesc, 13));
+	r->balance = attribute_of(desc, SPI_getvalue(tup, qdesc, 14));
 	if (r->customer < 0 || r->date < 0 || r->amount < 0 || r->balance < 0)
 		return false;
 	amount = TupleDescAttr(desc, r->amount);
@@ -519,7 +513,7 @@ set_continuity(SetRule *r, TupleDesc desc, HeapTuple tup, TupleDesc qdesc)
 	getTypeOutputInfo(TupleDescAttr(desc, r->customer)->atttypid, &out, &varlena);
 	fmgr_info(out, &r->customer_out);
 	/* a gap g (in units) fails when |g| > tolerance * 10^scale, i.e. |g| > floor of it */
-	tol = spi_text(tup, qdesc, 15);
+	tol = SPI_getvalue(tup, qdesc, 15);
 	{
 		Datum		t = DirectFunctionCall3(numeric_in, CStringGetDatum(tol), ObjectIdGetDatum(InvalidOid),
 										   Int32GetDatum(-1));
@@ -606,8 +600,8 @@ indicina_arm_set_rules(PG_FUNCTION_ARGS)
 		{
 			HeapTuple	tup = rules->vals[i];
 			SetRule    *r = &set->rules[set->nrules++];
-			char	   *kind = spi_text(tup, qdesc, 2);
-			char	   *severity = spi_text(tup, qdesc, 4);
+			char	   *kind = SPI_getvalue(tup, qdesc, 2);
+			char	   *severity = SPI_getvalue(tup, qdesc, 4);
 			bool		isnull;
 			Datum		cols = SPI_getbinval(tup, qdesc, 3, &isnull);
 			Datum	   *elems;
@@ -615,7 +609,7 @@ indicina_arm_set_rules(PG_FUNCTION_ARGS)
 			int		   *atts;
 			int			j;
 
-			r->name = pstrdup(spi_text(tup, qdesc, 1));
+			r->name = pstrdup(SPI_getvalue(tup, qdesc, 1));
 			r->severity = strcmp(severity, "reject") == 0 ? SEVERITY_REJECT :
 				strcmp(severity, "warn") == 0 ? SEVERITY_WARN : SEVERITY_FAIL;
 			r->code = psprintf("%s:%s", r->severity == SEVERITY_REJECT ? "RULE" : "WARN", r->name);
@@ -663,18 +657,18 @@ indicina_arm_set_rules(PG_FUNCTION_ARGS)
 			}
 			else if (strcmp(kind, "references") == 0)
 			{
-				char	   *ref = spi_text(tup, qdesc, 8);
-				char	   *relkind = spi_text(tup, qdesc, 16);
+				char	   *ref = SPI_getvalue(tup, qdesc, 8);
+				char	   *relkind = SPI_getvalue(tup, qdesc, 16);
 
 				r->kind = SET_REFERENCES;
 				r->kind_name = "references";
-				r->message = pstrdup(spi_text(tup, qdesc, 10));
+				r->message = pstrdup(SPI_getvalue(tup, qdesc, 10));
 				ok = nelems == 1 && set_keys(r, desc, atts, 1);
 				/* a foreign table is read by the SQL, after the scan (one scan at a time) */
 				if (relkind == NULL || strcmp(relkind, "f") == 0)
 					ok = false;
 				if (ok)
-					ok = load_references(r, desc, ref, spi_text(tup, qdesc, 9), cxt);
+					ok = load_references(r, desc, ref, SPI_getvalue(tup, qdesc, 9), cxt);
 				MemoryContextSwitchTo(cxt);
 			}
 			else
@@ -834,20 +828,7 @@ keys_text(const SetRule *r, Datum *values, bool *nulls)
 static void
 add_sample(SetRule *r, const char *file, int64 line, const char *value, const char *message)
 {
-	StringInfo	s = &r->samples;
-
-	if (r->nsamples >= RULE_SAMPLES)
-		return;
-	appendStringInfoString(s, r->nsamples++ ? ", {\"file\": " : "{\"file\": ");
-	escape_json(s, file);
-	appendStringInfo(s, ", \"line\": %lld, \"value\": ", (long long) line);
-	if (value)
-		escape_json(s, value);
-	else
-		appendStringInfoString(s, "null");
-	appendStringInfoString(s, ", \"detail\": ");
-	escape_json(s, message);
-	appendStringInfoChar(s, '}');
+	rule_sample_append(&r->samples, &r->nsamples, file, line, value, message);
 }
 
 /* a numeric's value in units of 10^-scale; false if it has more digits than that */
@@ -1151,15 +1132,9 @@ set_rules_check_fail(SetRuleSet *set, const char *relname, Oid relid, int64 scan
 	for (i = 0; i < set->nrules; i++)
 	{
 		SetRule    *r = &set->rules[i];
-		bool		over;
 
-		if (r->severity != SEVERITY_FAIL || r->failed == 0)
-			continue;
-		if (r->fail_percent)
-			over = at_end && 100.0 * r->failed / Max(r->checked, 1) > r->fail_limit;
-		else
-			over = r->failed > r->fail_limit;
-		if (!over)
+		if (r->severity != SEVERITY_FAIL ||
+			!rule_over_threshold(r->failed, r->checked, r->fail_limit, r->fail_percent, at_end))
 			continue;
 		set_rules_save_stats(set, scan_id, relid);
 		rule_threshold_error(r->name, r->failed, r->checked, relname, r->fail_limit, r->fail_percent,

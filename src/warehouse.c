@@ -169,18 +169,11 @@ cents_of(Datum d, const char *what)
 static Datum
 cents_numeric(int128 v)
 {
+	/* far past any numeric(16,2) column: the insert would refuse it anyway */
 	if (v > PG_INT64_MAX || v < PG_INT64_MIN)
-	{
-		/* a sum past 64 bits: build it from its two halves */
-		int128		hi = v / INT64CONST(1000000000000000000);
-		int64		lo = (int64) (v % INT64CONST(1000000000000000000));
-		Datum		h = DirectFunctionCall1(int8_numeric, Int64GetDatum((int64) hi));
-		Datum		e = DirectFunctionCall1(int8_numeric, Int64GetDatum(INT64CONST(1000000000000000000)));
-		Datum		sum = DirectFunctionCall2(numeric_add, DirectFunctionCall2(numeric_mul, h, e),
-											  DirectFunctionCall1(int8_numeric, Int64GetDatum(lo)));
-
-		return DirectFunctionCall2(numeric_div, sum, DirectFunctionCall1(int8_numeric, Int64GetDatum(100)));
-	}
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("indicina.month_flow: a monthly sum is out of range (beyond ±92,233,720,368,547,758.07)")));
 	return NumericGetDatum(int64_div_fast_to_numeric((int64) v, FLOW_SCALE));
 }
 
