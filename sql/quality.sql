@@ -266,6 +266,20 @@ SELECT count(*) AS non_ascii_values_left_to_the_engine FROM rx_values
  WHERE v ~ '[^\x01-\x7f]' AND indicina.simple_regex_match(v, '^\w+$') IS NULL;
 SELECT p FROM rx_patterns WHERE indicina.simple_regex_match('x', p) IS NULL ORDER BY p;
 
+-- ---- the row rules' fast paths on awkward bytes ----
+-- length counts characters, not bytes (ΩmegaÆØÅx: 9 characters, 13 bytes);
+-- a label that shares its cache slot with an accepted one (same length,
+-- first, middle and last byte) differs in its first or last eight bytes;
+-- the regex byte tables send a non-ASCII byte to the engine
+CREATE FOREIGN TABLE q_bytes (code text, label text, source_line bigint OPTIONS (source 'line'))
+    SERVER quality_files OPTIONS (filename 'bytes.csv', on_error 'reject');
+SELECT count(*) FROM (VALUES
+    (indicina.add_rule('code_length', 'q_bytes', 'length', '{code}', '{"min": 4, "max": 9}', 'warn')),
+    (indicina.add_rule('code_shape', 'q_bytes', 'regex', '{code}', '{"pattern": "^ID_[A-Z]{2,4}$"}', 'warn')),
+    (indicina.add_rule('label_listed', 'q_bytes', 'accepted_values', '{label}', '{"values": ["Monthly Income"]}',
+                       'warn'))) v(id);
+SELECT rule, rows_checked, rows_failed, samples FROM indicina.check('q_bytes') ORDER BY rule;
+
 -- ---- privileges: loading and reading results is for those who may read the files ----
 CREATE ROLE regress_q_loader IN ROLE pg_read_server_files;
 CREATE ROLE regress_q_nobody;

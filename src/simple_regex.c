@@ -218,6 +218,10 @@ find_fixed_then_run(SimpleRegex *re)
 	}
 	re->fixed_len = n;
 	re->fixed_then_run = true;
+	for (i = 0; i < re->ntokens; i++)
+		for (k = 0; k < 256; k++)
+			re->byte_verdict[i][k] = k >= 128 ? SR_BYTE_UNSURE :
+				class_has(&re->tokens[i], k) ? SR_BYTE_IN : SR_BYTE_OUT;
 }
 
 bool
@@ -397,28 +401,7 @@ simple_regex_match(const SimpleRegex *re, const char *s, int len)
 				t;
 
 	if (re->fixed_then_run)
-	{
-		const SimpleToken *last = &re->tokens[re->ntokens - 1];
-
-		/* a string has at most as many characters as bytes */
-		if (len < re->fixed_len + last->min)
-			return SR_NO_MATCH;
-		for (i = 0; i < len; i++)
-		{
-			unsigned char c = (unsigned char) s[i];
-			const SimpleToken *t = i < re->fixed_len ? &re->tokens[re->pos_token[i]] : last;
-
-			/* a decision before a non-ASCII byte stands, as with the automaton */
-			if (c >= 128)
-				return SR_UNSURE;
-			if (!(t->cls[c >> 5] & (UINT32_C(1) << (c & 31))))
-				return SR_NO_MATCH;
-		}
-		/* all ASCII: bytes are characters */
-		if (last->max != SR_UNBOUNDED && len > re->fixed_len + last->max)
-			return SR_NO_MATCH;
-		return SR_MATCH;
-	}
+		return simple_regex_match_fixed(re, s, len);
 	if (re->dfa)
 	{
 		const SimpleDfa *dfa = re->dfa;
