@@ -551,32 +551,38 @@ BEGIN
         v_totals := v_totals || jsonb_build_object('late_transactions_attached', v_n);
         v_steps := indicina.pipeline_step(v_steps, 'facts', v_t, v_totals);
 
-        -- aggregates and features of the customers this run touched
+        -- aggregates: the months whose transactions changed (new rows, rows of
+        -- replaced files) are recomputed whole, for every customer: one pass
+        -- over those fact partitions, no join to pick customers.  The
+        -- customers whose months were dropped or written, with those of the
+        -- new applications, get their risk features recomputed.
         v_t := clock_timestamp();
-        INSERT INTO indicina_affected SELECT DISTINCT customer_id FROM indicina_batch_txns ON CONFLICT DO NOTHING;
-        INSERT INTO indicina_affected SELECT DISTINCT customer_id FROM indicina_batch_loans ON CONFLICT DO NOTHING;
-        ANALYZE indicina_affected;
-        -- only the months whose transactions changed: new rows, and rows of replaced files
         v_lo := indicina.month_start(least(v_txn_min, v_del_min));
         v_hi := indicina.month_start(greatest(v_txn_max, v_del_max));
-        EXECUTE format('DELETE FROM %I.agg_customer_month a USING indicina_affected x
-                         WHERE a.customer_id = x.customer_id AND a.month BETWEEN $1 AND $2', target) USING v_lo, v_hi;
+        EXECUTE format('WITH gone AS (DELETE FROM %I.agg_customer_month a WHERE a.month BETWEEN $1 AND $2
+                                      RETURNING a.customer_id)
+                        INSERT INTO indicina_affected SELECT DISTINCT customer_id FROM gone ON CONFLICT DO NOTHING',
+                       target) USING v_lo, v_hi;
         -- one pass of a hash aggregate (indicina.month_flow), not a sort per group
         EXECUTE format('SELECT coalesce(array_agg(category_key), ''{}'') FROM %I.dim_transaction_category
                          WHERE category_group = ''income''', target) INTO v_income;
         EXECUTE format($q$
-            INSERT INTO %1$I.agg_customer_month
-            SELECT customer_id, month, (m).inflow, (m).outflow, (m).net, (m).txn_count, (m).closing_balance,
-                   (m).min_balance, (m).salary_credit
-              FROM (SELECT f.customer_id, indicina.month_start(f.transaction_date) AS month,
-                           indicina.month_flow(f.amount, f.balance, f.transaction_date, f.source_file, f.source_line,
-                                               f.category_key = ANY ($1)) AS m
-                      FROM %1$I.fact_bank_transaction f
-                      JOIN indicina_affected x ON x.customer_id = f.customer_id
-                     WHERE f.transaction_date >= $2 AND f.transaction_date < $3
-                     GROUP BY 1, 2) s
-             ORDER BY 1, 2$q$, target) USING v_income, v_lo, (v_hi + interval '1 month')::date;   -- in key order: each insert lands on the index's last page
-        GET DIAGNOSTICS v_n = ROW_COUNT;
+            WITH fresh AS (
+                INSERT INTO %1$I.agg_customer_month
+                SELECT customer_id, month, (m).inflow, (m).outflow, (m).net, (m).txn_count, (m).closing_balance,
+                       (m).min_balance, (m).salary_credit
+                  FROM (SELECT f.customer_id, indicina.month_start(f.transaction_date) AS month,
+                               indicina.month_flow(f.amount, f.balance, f.transaction_date, f.source_file, f.source_line,
+                                                   f.category_key = ANY ($1)) AS m
+                          FROM %1$I.fact_bank_transaction f
+                         WHERE f.transaction_date >= $2 AND f.transaction_date < $3
+                         GROUP BY 1, 2) s
+                 ORDER BY 1, 2   -- in key order: each insert lands on the index's last page
+                RETURNING customer_id),
+                 touched AS (INSERT INTO indicina_affected SELECT DISTINCT customer_id FROM fresh ON CONFLICT DO NOTHING)
+            SELECT count(*) FROM fresh$q$, target) USING v_income, v_lo, (v_hi + interval '1 month')::date INTO v_n;
+        INSERT INTO indicina_affected SELECT DISTINCT customer_id FROM indicina_batch_loans ON CONFLICT DO NOTHING;
+        ANALYZE indicina_affected;
         EXECUTE format('DELETE FROM %I.customer_risk_features r USING indicina_affected x WHERE r.customer_id = x.customer_id',
                        target);
         EXECUTE format($q$

@@ -43,6 +43,24 @@ agg_drift() {
           SELECT (SELECT count(*) FROM (TABLE fresh EXCEPT ALL TABLE kept) a)
                + (SELECT count(*) FROM (TABLE kept EXCEPT ALL TABLE fresh) b)"
 }
+# rows of customer_risk_features that differ from a plain-SQL recomputation
+# over agg_customer_month and the loan facts, for every customer with months
+# or an application: 0 when the run recomputed the features of every
+# customer it touched
+features_drift() {
+    q -c "WITH who AS (SELECT customer_id FROM dw.agg_customer_month UNION SELECT customer_id FROM dw.fact_loan_application),
+          fresh AS (
+              SELECT w.customer_id, count(a.month)::int AS months_observed, round(avg(a.inflow), 2) AS avg_in,
+                     round(avg(a.outflow), 2) AS avg_out, round(avg(CASE WHEN a.salary_credit THEN 1 ELSE 0 END), 4) AS reg,
+                     round(stddev_pop(a.closing_balance), 2) AS vol,
+                     (SELECT l.loan_to_income FROM dw.fact_loan_application l WHERE l.customer_id = w.customer_id
+                       ORDER BY l.application_date DESC NULLS LAST, l.application_id DESC LIMIT 1) AS lti
+                FROM who w LEFT JOIN dw.agg_customer_month a ON a.customer_id = w.customer_id GROUP BY w.customer_id),
+          kept AS (SELECT customer_id, months_observed, avg_monthly_inflow, avg_monthly_outflow, income_regularity,
+                          balance_volatility, latest_loan_to_income FROM dw.customer_risk_features)
+          SELECT (SELECT count(*) FROM (TABLE fresh EXCEPT ALL TABLE kept) a)
+               + (SELECT count(*) FROM (TABLE kept EXCEPT ALL TABLE fresh) b)"
+}
 facts() { q -c "SELECT (SELECT count(*) FROM dw.fact_loan_application) || '/' || (SELECT count(*) FROM dw.fact_bank_transaction)"; }
 
 # ---- the first run: every file's rows accounted for ----
@@ -56,6 +74,7 @@ rejected=$(q -c "SELECT sum(rows_rejected) FROM dw.file_ledger")
 logged=$(q -c "SELECT count(DISTINCT (relation, file, line)) FROM indicina.load_errors")
 is "$logged" "$rejected" "every rejected row is in load_errors ($rejected)"
 is "$(agg_drift)" 0 "agg_customer_month equals a plain-SQL recomputation over the fact"
+is "$(features_drift)" 0 "customer_risk_features equals a plain-SQL recomputation over the aggregates and loans"
 
 # ---- a second run changes nothing, fast ----
 before=$(facts)
@@ -85,6 +104,7 @@ is "$from_file true" "$ledger_loaded" "a corrected file replaces its rows: $from
 dups=$(q -c "SELECT count(*) FROM (SELECT source_file, source_line FROM dw.fact_bank_transaction GROUP BY 1, 2 HAVING count(*) > 1) s")
 is "$dups" 0 "no source row is in the fact twice"
 is "$(agg_drift)" 0 "after the correction, agg_customer_month (recomputed only for the months it touched) is still exact"
+is "$(features_drift)" 0 "after the correction, customer_risk_features is still exact"
 
 # ---- a fixed rule: the quarantined rows that now pass are loaded by the next run ----
 q -c "SELECT indicina.add_rule('credit_score_range', 'raw_loan_applications', 'range', '{credit_score}',
@@ -135,6 +155,7 @@ run >/dev/null
 big=$(q -c "SELECT rows_loaded FROM dw.file_ledger WHERE path = 'statements/big.csv'")
 ok "$([ "${big:-0}" -gt 100000 ] && echo 0 || echo 1)" "the next run loads the file the killed one did not ($big rows)"
 is "$(agg_drift)" 0 "after late data and a big new file, agg_customer_month is still exact"
+is "$(features_drift)" 0 "after late data and a big new file, customer_risk_features is still exact"
 
 # ---- scheduled by pg_cron: a job that fires, succeeds and fills the warehouse ----
 q >/dev/null <<SQL
