@@ -86,3 +86,23 @@ SELECT (SELECT count(*) FROM dw_b.fact_loan_application) AS loans, (SELECT count
 SELECT status, message, steps IS NOT NULL AS has_steps FROM indicina.pipeline_runs ORDER BY run_id DESC LIMIT 1;
 SELECT rule, outcome, run_status FROM indicina.quality_results
  WHERE run_id = (SELECT max(run_id) FROM indicina.pipeline_runs) AND rule = 'too_few';
+
+-- ---- a rule the scan cannot judge (row_count) sends the transactions
+-- through a batch: the same warehouse as the run straight from the scan ----
+SELECT indicina.drop_rule('seed_statements', 'too_few');
+SELECT indicina.add_rule('enough_rows', 'seed_statements', 'row_count', params => '{"min": 1}', severity => 'fail') > 0 AS added;
+SELECT indicina.create_warehouse('dw_c', 'mart_c');
+SELECT step, counts FROM indicina.run_pipeline('seed_loans', 'seed_statements', 'dw_c') WHERE step IN ('transactions', 'total');
+SELECT (SELECT count(*) FROM (SELECT transaction_id, customer_id, transaction_date, transaction_date_key, category_key, amount,
+                                     direction, balance, source_file, source_line, customer_key <> 0 FROM dw.fact_bank_transaction
+                              EXCEPT ALL
+                              SELECT transaction_id, customer_id, transaction_date, transaction_date_key, category_key, amount,
+                                     direction, balance, source_file, source_line, customer_key <> 0 FROM dw_c.fact_bank_transaction) a)
+     + (SELECT count(*) FROM dw_c.fact_bank_transaction) - (SELECT count(*) FROM dw.fact_bank_transaction) AS fact_rows_differing,
+       (SELECT count(*) FROM (TABLE dw.agg_customer_month EXCEPT ALL TABLE dw_c.agg_customer_month) a)
+     + (SELECT count(*) FROM dw_c.agg_customer_month) - (SELECT count(*) FROM dw.agg_customer_month) AS agg_rows_differing,
+       (SELECT count(*) FROM (SELECT source, path, rows_read, rows_loaded, rows_rejected, rows_warned FROM dw.file_ledger
+                              EXCEPT ALL
+                              SELECT source, path, rows_read, rows_loaded, rows_rejected, rows_warned FROM dw_c.file_ledger) a)
+       AS ledger_rows_differing;
+SELECT indicina.drop_rule('seed_statements', 'enough_rows');

@@ -610,9 +610,14 @@ $$;
  * warn rule fails are flagged, a fail rule past its threshold raises.
  * Each rule's result is returned and, for a run (run_id not NULL and not a
  * dry run), journaled first.
+ *
+ * load_sql, when given, is a statement that reads "@SOURCE@ b" (an INSERT
+ * into the warehouse): it runs over what the rules let through.  When the
+ * scan of an indicina_csv table judges every rule of the relation, that is
+ * the scan itself and no batch is made; otherwise it reads the batch.
  */
 CREATE FUNCTION indicina.stage(run_id bigint, relation regclass, batch name, dry_run boolean DEFAULT false,
-                               files text[] DEFAULT NULL, sources jsonb DEFAULT '{}')
+                               files text[] DEFAULT NULL, sources jsonb DEFAULT '{}', load_sql text DEFAULT NULL)
 RETURNS SETOF jsonb
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -635,6 +640,8 @@ DECLARE
     v_samples  jsonb;
     v_pred     text;
     v_in_scan  text[] := '{}';
+    v_source   text;
+    v_direct   boolean;
 BEGIN
     -- set rules the scan can judge as the rows stream past (all or none);
     -- a references rule's relation is read now, as a lookup with no rejects
@@ -642,21 +649,36 @@ BEGIN
         PERFORM set_config('indicina.dry_run', 'on', true);
         v_in_scan := indicina.arm_set_rules(relation, sources);
     END IF;
+    -- a load whose every rule the scan judges reads the files straight into
+    -- its target: no batch is written and read back
+    v_direct := load_sql IS NOT NULL AND v_foreign AND NOT dry_run AND NOT EXISTS (
+        SELECT 1 FROM indicina.quality_rules q
+         WHERE q.relation = stage.relation AND q.enabled AND NOT indicina.is_row_rule(q.kind)
+           AND q.name <> ALL (v_in_scan));
     PERFORM indicina.reset_scan_stats();
     IF to_regclass(format('pg_temp.%I', batch)) IS NOT NULL THEN
         EXECUTE format('DROP TABLE pg_temp.%I', batch);
     END IF;
+    v_source := format('(SELECT * FROM %s %s)', relation,
+                       CASE WHEN files IS NOT NULL AND v_file IS NOT NULL
+                            THEN format('WHERE %I = ANY (%L::text[])', v_file, files) ELSE '' END);
     PERFORM set_config('indicina.dry_run', CASE WHEN dry_run THEN 'on' ELSE 'off' END, true);
-    EXECUTE format('CREATE TEMP TABLE %I AS SELECT * FROM %s %s', batch, relation,
-                   CASE WHEN files IS NOT NULL AND v_file IS NOT NULL
-                        THEN format('WHERE %I = ANY (%L::text[])', v_file, files) ELSE '' END);
+    IF v_direct THEN
+        EXECUTE replace(load_sql, '@SOURCE@', v_source);
+    ELSE
+        EXECUTE format('CREATE TEMP TABLE %I AS SELECT * FROM %s b', batch, v_source);
+    END IF;
     PERFORM set_config('indicina.dry_run', v_was_dry, true);
-    v_batch := format('pg_temp.%I', batch)::regclass;
 
     -- row rules (and armed set rules): counted by the scan of a foreign table, evaluated here for a table
     IF v_foreign THEN
         RETURN QUERY SELECT * FROM indicina.journal_row_rule_results(CASE WHEN v_journal THEN run_id END);
-    ELSE
+        IF v_direct THEN
+            RETURN;
+        END IF;
+    END IF;
+    v_batch := format('pg_temp.%I', batch)::regclass;
+    IF NOT v_foreign THEN
         FOR r IN SELECT * FROM indicina.quality_rules q
                   WHERE q.relation = stage.relation AND q.enabled AND indicina.is_row_rule(q.kind)
                   ORDER BY q.name LOOP
@@ -687,6 +709,10 @@ BEGIN
         END IF;
         RETURN NEXT res;
     END LOOP;
+    -- what the rules left, into the load's target
+    IF load_sql IS NOT NULL THEN
+        EXECUTE replace(load_sql, '@SOURCE@', v_batch::text);
+    END IF;
 END;
 $$;
 

@@ -371,6 +371,9 @@ DECLARE
     v_del_max date;
     v_lo      date;
     v_hi      date;
+    v_load    text;
+    v_txn_batch regclass;
+    v_was_dry text := coalesce(current_setting('indicina.dry_run', true), 'off');
 BEGIN
     IF v_lfile IS NULL OR v_lline IS NULL OR v_tfile IS NULL OR v_tline IS NULL THEN
         RAISE EXCEPTION 'run_pipeline needs lineage columns on % and %', loans, transactions
@@ -432,7 +435,7 @@ BEGIN
         END IF;
         v_steps := indicina.pipeline_step(v_steps, 'replace corrected files', v_t);
 
-        -- stage both sources through their rules
+        -- stage the applications through their rules
         v_t := clock_timestamp();
         IF v_loan_files IS NULL AND v_txn_files IS NULL AND v_replaced IS NULL THEN
             -- nothing new: the warehouse is as it should be
@@ -446,26 +449,18 @@ BEGIN
         CREATE TEMP TABLE indicina_loan_scan ON COMMIT DROP AS SELECT * FROM indicina.scan_file_stats();
         v_steps := indicina.pipeline_step(v_steps, 'stage loans', v_t,
                                           jsonb_build_object('rows', (SELECT count(*) FROM indicina_batch_loans)));
-        v_t := clock_timestamp();
-        -- transactions' customers: applications of this batch and of the warehouse
-        EXECUTE format('CREATE TEMP VIEW indicina_known_customers AS
-                            SELECT %I AS customer_id FROM pg_temp.indicina_batch_loans
-                            UNION ALL SELECT customer_id FROM %I.dim_customer WHERE is_current AND customer_key <> 0',
-                       'customer_id', target);
-        v_sources := jsonb_build_object(loans::oid::text, 'pg_temp.indicina_known_customers');
-        PERFORM count(*) FROM indicina.stage(v_run, transactions, 'indicina_batch_txns', false,
-                                             coalesce(v_txn_files, '{}'), v_sources);
-        CREATE TEMP TABLE indicina_txn_scan ON COMMIT DROP AS SELECT * FROM indicina.scan_file_stats();
-        DROP VIEW indicina_known_customers;
-        v_steps := indicina.pipeline_step(v_steps, 'stage transactions', v_t,
-                                          jsonb_build_object('rows', (SELECT count(*) FROM indicina_batch_txns)));
 
-        -- dimensions
+        -- dimensions, before the transactions load: a first pass over the new
+        -- statement files (a dry-run scan: nothing recorded, no set rules)
+        -- finds their narrations and date span, for dates, partitions and
+        -- categories; customers come from the staged applications
         v_t := clock_timestamp();
-        -- one pass over the transactions: their narrations and date span
-        CREATE TEMP TABLE indicina_narrations ON COMMIT DROP AS
-            SELECT narration, min(transaction_date) AS first, max(transaction_date) AS last
-              FROM indicina_batch_txns GROUP BY narration;
+        PERFORM set_config('indicina.dry_run', 'on', true);
+        EXECUTE format('CREATE TEMP TABLE indicina_narrations ON COMMIT DROP AS
+                            SELECT narration, min(transaction_date) AS first, max(transaction_date) AS last
+                              FROM %s WHERE %I = ANY (%L::text[]) GROUP BY narration',
+                       transactions, v_tfile, coalesce(v_txn_files, '{}'));
+        PERFORM set_config('indicina.dry_run', v_was_dry, true);
         SELECT min(n.first), max(n.last) INTO v_txn_min, v_txn_max FROM indicina_narrations n;
         SELECT least(min(b.loan_application_date), v_txn_min), greatest(max(b.loan_application_date), v_txn_max)
           INTO v_min, v_max FROM indicina_batch_loans b;
@@ -516,7 +511,8 @@ BEGIN
         GET DIAGNOSTICS v_n = ROW_COUNT;
         v_steps := indicina.pipeline_step(v_steps, 'dimensions', v_t, jsonb_build_object('customer_versions', v_n));
 
-        -- facts, with lineage
+        -- facts, with lineage: the applications, then the transactions that
+        -- waited on the unknown member get their customer
         v_t := clock_timestamp();
         EXECUTE format($q$
             INSERT INTO %1$I.fact_loan_application
@@ -530,17 +526,6 @@ BEGIN
             target, v_lfile, v_lline) USING v_run;
         GET DIAGNOSTICS v_n = ROW_COUNT;
         v_totals := v_totals || jsonb_build_object('loans_loaded', v_n);
-        EXECUTE format($q$
-            INSERT INTO %1$I.fact_bank_transaction
-            SELECT b.transaction_id, coalesce(c.customer_key, 0), b.customer_id, b.transaction_date,
-                   indicina.date_key(b.transaction_date), coalesce(k.category_key, 0), b.transaction_amount,
-                   CASE WHEN b.transaction_amount < 0 THEN 'debit' ELSE 'credit' END, b.balance, $1, b.%2$I, b.%3$I
-              FROM indicina_batch_txns b
-              LEFT JOIN %1$I.dim_customer c ON c.customer_id = b.customer_id AND c.is_current
-              LEFT JOIN %1$I.dim_transaction_category k ON k.narration = b.narration$q$,
-            target, v_tfile, v_tline) USING v_run;
-        GET DIAGNOSTICS v_n = ROW_COUNT;
-        v_totals := v_totals || jsonb_build_object('transactions_loaded', v_n);
         -- late data: transactions that waited on the unknown member get their customer
         EXECUTE format($q$
             UPDATE %1$I.fact_bank_transaction f SET customer_key = c.customer_key
@@ -549,7 +534,38 @@ BEGIN
                AND c.customer_key <> 0 AND f.customer_id IN (SELECT customer_id FROM indicina_batch_loans)$q$, target);
         GET DIAGNOSTICS v_n = ROW_COUNT;
         v_totals := v_totals || jsonb_build_object('late_transactions_attached', v_n);
-        v_steps := indicina.pipeline_step(v_steps, 'facts', v_t, v_totals);
+        v_steps := indicina.pipeline_step(v_steps, 'loan facts', v_t, v_totals);
+
+        -- the transactions through their rules into the fact: straight from
+        -- the scan when it judges every rule, through a batch otherwise
+        v_t := clock_timestamp();
+        EXECUTE format('CREATE TEMP VIEW indicina_known_customers AS
+                            SELECT %I AS customer_id FROM pg_temp.indicina_batch_loans
+                            UNION ALL SELECT customer_id FROM %I.dim_customer WHERE is_current AND customer_key <> 0',
+                       'customer_id', target);
+        v_sources := jsonb_build_object(loans::oid::text, 'pg_temp.indicina_known_customers');
+        v_load := format($q$
+            INSERT INTO %1$I.fact_bank_transaction
+            SELECT b.transaction_id, coalesce(c.customer_key, 0), b.customer_id, b.transaction_date,
+                   indicina.date_key(b.transaction_date), coalesce(k.category_key, 0), b.transaction_amount,
+                   CASE WHEN b.transaction_amount < 0 THEN 'debit' ELSE 'credit' END, b.balance, %4$s, b.%2$I, b.%3$I
+              FROM @SOURCE@ b
+              LEFT JOIN %1$I.dim_customer c ON c.customer_id = b.customer_id AND c.is_current
+              LEFT JOIN %1$I.dim_transaction_category k ON k.narration = b.narration$q$,
+            target, v_tfile, v_tline, v_run);
+        PERFORM count(*) FROM indicina.stage(v_run, transactions, 'indicina_batch_txns', false,
+                                             coalesce(v_txn_files, '{}'), v_sources, v_load);
+        CREATE TEMP TABLE indicina_txn_scan ON COMMIT DROP AS SELECT * FROM indicina.scan_file_stats();
+        DROP VIEW indicina_known_customers;
+        v_txn_batch := to_regclass('pg_temp.indicina_batch_txns');
+        IF v_txn_batch IS NULL THEN
+            -- every row the scan returned went into the fact
+            SELECT coalesce(sum(s.rows_read - s.rows_rejected), 0) INTO v_n FROM indicina_txn_scan s;
+        ELSE
+            SELECT count(*) INTO v_n FROM indicina_batch_txns;
+        END IF;
+        v_steps := indicina.pipeline_step(v_steps, 'transactions', v_t, jsonb_build_object(
+            'transactions_loaded', v_n, 'through', CASE WHEN v_txn_batch IS NULL THEN 'scan' ELSE 'batch' END));
 
         -- aggregates: the months whose transactions changed (new rows, rows of
         -- replaced files) are recomputed whole, for every customer: one pass
@@ -603,7 +619,7 @@ BEGIN
         v_t := clock_timestamp();
         PERFORM indicina.record_ledger(target, v_run, 'loans', loans, 'indicina_loan_scan', 'indicina_batch_loans', v_lfile);
         PERFORM indicina.record_ledger(target, v_run, 'transactions', transactions, 'indicina_txn_scan',
-                                       'indicina_batch_txns', v_tfile);
+                                       v_txn_batch, v_tfile);
         v_steps := indicina.pipeline_step(v_steps, 'ledger', v_t);
     EXCEPTION WHEN OTHERS OR query_canceled THEN
         GET STACKED DIAGNOSTICS v_msg = MESSAGE_TEXT, v_state = RETURNED_SQLSTATE;
@@ -628,8 +644,9 @@ COMMENT ON FUNCTION indicina.run_pipeline(regclass, regclass, name, boolean) IS
 
 /*
  * The ledger rows of one source for this run: every file planned, with
- * read (from the scan), loaded (rows of the batch from that file) and
- * rejected = read - loaded, which the parse and rule rejects make up.
+ * read (from the scan), loaded (rows of the batch from that file, or with
+ * no batch, the rows the scan returned, all of which went into the fact)
+ * and rejected = read - loaded, which the parse and rule rejects make up.
  */
 CREATE FUNCTION indicina.record_ledger(target name, run_id bigint, source text, relation regclass, scan regclass,
                                        batch regclass, file_col name) RETURNS void
@@ -656,7 +673,7 @@ BEGIN
           FROM pg_temp.%3$I f
           LEFT JOIN (SELECT file, sum(rows_read) AS rows_read, sum(rows_warned) AS rows_warned, max(scan_id) AS scan_id
                        FROM %4$s GROUP BY file) s ON s.file = f.file
-          LEFT JOIN (SELECT %6$I AS file, count(*) AS n FROM %5$s GROUP BY 1) b ON b.file = f.file
+          LEFT JOIN (%5$s) b ON b.file = f.file
           LEFT JOIN (SELECT x.file, count(DISTINCT x.line) AS n FROM pg_temp.indicina_set_flags x
                       WHERE x.relation = $2 GROUP BY x.file) w ON w.file = f.file
          WHERE f.action IN ('new', 'replace', 'duplicate')
@@ -666,7 +683,12 @@ BEGIN
             rows_loaded = excluded.rows_loaded, rows_rejected = excluded.rows_rejected,
             rows_warned = excluded.rows_warned, scan_id = excluded.scan_id, run_id = excluded.run_id,
             loaded_at = excluded.loaded_at$q$,
-        target, source, 'indicina_files_' || source, scan, batch, file_col) USING run_id, relation;
+        target, source, 'indicina_files_' || source, scan,
+        -- loaded: the batch's rows, or (no batch) every row the scan returned
+        CASE WHEN batch IS NULL
+             THEN format('SELECT file, sum(rows_read - rows_rejected) AS n FROM %s GROUP BY file', scan)
+             ELSE format('SELECT %I AS file, count(*) AS n FROM %s GROUP BY 1', file_col, batch) END)
+        USING run_id, relation;
     -- unchanged files whose size or time moved (touched, same bytes): remember the new stamp
     EXECUTE format($q$
         UPDATE %1$I.file_ledger l SET size = f.size, modified = f.modified
