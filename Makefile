@@ -27,6 +27,7 @@ OBJS = \
 	src/journal.o \
 	src/ledger.o \
 	src/warehouse.o \
+	src/month_flows.o \
 	src/simple_regex.o
 
 SQL_PIECES = $(sort $(wildcard src/sql/*.sql))

@@ -46,6 +46,7 @@
 #include "indicina.h"
 #include "rules.h"
 #include "set_rules.h"
+#include "month_flows.h"
 
 /* bytes per row assumed before ANALYZE (the generated statements average ~65) */
 #define DEFAULT_ROW_BYTES 64
@@ -107,6 +108,7 @@ typedef struct CsvScanState
 	RuleVerdict verdict;
 	SetRuleSet *set_rules;		/* set rules stage() armed for this scan, or NULL */
 	SetVerdict set_verdict;
+	MonthFlows *month_flows;	/* customer-months run_pipeline armed, or NULL */
 	bool		dry_run;		/* indicina.dry_run: count, record nothing, never stop */
 	FileCounts *counts;			/* per file opened, for indicina.scan_file_stats */
 	int			ncounts;
@@ -410,6 +412,11 @@ scan_begin(Relation rel, List *needed, MemoryContext parent, bool log_rejects, b
 		row_rules_mark_needed(st->rules, st->needed);
 		st->set_rules = set_rules_take(relid, scan_cxt);
 		set_rules_mark_needed(st->set_rules, st->needed);
+		if (!st->dry_run)
+		{
+			st->month_flows = month_flows_take(relid);
+			month_flows_mark_needed(st->month_flows, st->needed);
+		}
 	}
 	st->counts = palloc0(sizeof(FileCounts) * Max(list_length(st->files), 1));
 
@@ -455,6 +462,7 @@ scan_begin(Relation rel, List *needed, MemoryContext parent, bool log_rejects, b
 		{
 			row_rules_use_scaled(st->rules, i, &st->conv[i].scaled);
 			set_rules_use_scaled(st->set_rules, i, &st->conv[i].scaled);
+			month_flows_use_scaled(st->month_flows, i, &st->conv[i].scaled);
 		}
 
 	st->count_only = count_only;
@@ -1009,6 +1017,8 @@ scan_next(CsvScanState *st, Datum *values, bool *nulls)
 		}
 		check_reject_percent(st, false);
 		st->rows_returned++;
+		if (st->month_flows)
+			month_flows_add(st->month_flows, values, nulls);
 		result = true;
 		break;
 	}
@@ -1024,6 +1034,8 @@ scan_next(CsvScanState *st, Datum *values, bool *nulls)
 			finish_set_rules(st);
 			MemoryContextSwitchTo(old);
 		}
+		if (st->month_flows)
+			month_flows_done(st->month_flows);
 		if (st->rejects)
 			reject_log_flush(st->rejects);
 	}
@@ -1136,6 +1148,8 @@ csvReScanForeignScan(ForeignScanState *node)
 	st->bytes_before = 0;
 	st->rows_read = st->rows_returned = st->rows_rejected = 0;
 	set_rules_reset(st->set_rules);
+	if (st->month_flows)
+		month_flows_rescan(st->month_flows);
 }
 
 static void

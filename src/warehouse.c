@@ -27,6 +27,7 @@
 #include "utils/numeric.h"
 
 #include "indicina.h"
+#include "month_flows.h"
 
 #ifndef HAVE_INT128
 #error "indicina needs a compiler with 128-bit integers"
@@ -90,7 +91,7 @@ indicina_month_start(PG_FUNCTION_ARGS)
 #define FLOW_SCALE 2			/* the warehouse's amounts are numeric(14,2) */
 
 /* a numeric in units of 10^-FLOW_SCALE; false if it is not finite or has more decimals */
-static bool
+bool
 numeric_cents(Datum d, int64 *out)
 {
 	struct varlena *v = PG_DETOAST_DATUM_PACKED(d);
@@ -166,7 +167,7 @@ cents_of(Datum d, const char *what)
 	return v;
 }
 
-static Datum
+Datum
 cents_numeric(int128 v)
 {
 	/* far past any numeric(16,2) column: the insert would refuse it anyway */

@@ -36,6 +36,31 @@ CREATE FUNCTION indicina.month_flow_final(internal) RETURNS indicina.month_flow_
 CREATE AGGREGATE indicina.month_flow(amount numeric, balance numeric, transaction_date date, source_file text,
                                      source_line bigint, salary_like boolean) (
     SFUNC = indicina.month_flow_step, STYPE = internal, SSPACE = 96, FINALFUNC = indicina.month_flow_final);
+/*
+ * The same customer-months accumulated inside the scan that loads the
+ * transactions (src/month_flows.c): arm_month_flows prepares the
+ * relation's next scan in this transaction (false when a column is missing
+ * or its type would let the fact change a value: amounts must be
+ * numeric(p,s) with s <= 2); scan_month_flows returns what that scan
+ * returned, per customer and month, in key order, once; _ready says
+ * whether it can (the scan gives up past hash_mem).
+ */
+CREATE FUNCTION indicina.arm_month_flows(relation regclass, customer_column name, date_column name,
+                                         amount_column name, balance_column name, narration_column name,
+                                         income_narrations text[]) RETURNS boolean
+    AS 'MODULE_PATHNAME', 'indicina_arm_month_flows' LANGUAGE C STRICT VOLATILE;
+CREATE FUNCTION indicina.scan_month_flows(
+    OUT customer_id text, OUT month date, OUT inflow numeric, OUT outflow numeric, OUT net numeric,
+    OUT txn_count int, OUT closing_balance numeric, OUT min_balance numeric, OUT salary_credit boolean)
+    RETURNS SETOF record AS 'MODULE_PATHNAME', 'indicina_scan_month_flows' LANGUAGE C STRICT VOLATILE;
+CREATE FUNCTION indicina.scan_month_flows_ready() RETURNS boolean
+    AS 'MODULE_PATHNAME', 'indicina_scan_month_flows_ready' LANGUAGE C STRICT VOLATILE;
+COMMENT ON FUNCTION indicina.scan_month_flows_ready() IS
+    'whether scan_month_flows() has the complete customer-months of an armed scan (false when they outgrew hash_mem)';
+COMMENT ON FUNCTION indicina.arm_month_flows(regclass, name, name, name, name, name, text[]) IS
+    'prepares the next scan of relation in this transaction to accumulate agg_customer_month (what run_pipeline uses)';
+COMMENT ON FUNCTION indicina.scan_month_flows() IS
+    'the customer-months the armed scan accumulated, in key order; once';
 
 -- ---------------------------------------------------------------------
 -- The warehouse
@@ -372,6 +397,10 @@ DECLARE
     v_lo      date;
     v_hi      date;
     v_load    text;
+    v_old_months date[];
+    v_names   text[];
+    v_flows   boolean;
+    v_from_scan bigint := 0;
     v_txn_batch regclass;
     v_was_dry text := coalesce(current_setting('indicina.dry_run', true), 'off');
 BEGIN
@@ -544,6 +573,24 @@ BEGIN
                             UNION ALL SELECT customer_id FROM %I.dim_customer WHERE is_current AND customer_key <> 0',
                        'customer_id', target);
         v_sources := jsonb_build_object(loans::oid::text, 'pg_temp.indicina_known_customers');
+        -- the months this run changes (the span of the new rows and of the rows
+        -- a corrected file replaced); those of them that still hold
+        -- transactions are recomputed from the fact afterwards, the others
+        -- come whole from the customer-months the load's scan accumulates
+        v_lo := indicina.month_start(least(v_txn_min, v_del_min));
+        v_hi := indicina.month_start(greatest(v_txn_max, v_del_max));
+        IF v_lo IS NOT NULL THEN
+            EXECUTE format($q$
+                SELECT coalesce(array_agg(m::date), '{}') FROM generate_series($1::date, $2::date, interval '1 month') m
+                 WHERE EXISTS (SELECT 1 FROM %I.fact_bank_transaction f
+                                WHERE f.transaction_date >= m AND f.transaction_date < m + interval '1 month')$q$, target)
+                USING v_lo, v_hi INTO v_old_months;
+        END IF;
+        EXECUTE format('SELECT coalesce(array_agg(category_key), ''{}''), coalesce(array_agg(narration::text), ''{}'')
+                          FROM %I.dim_transaction_category WHERE category_group = ''income''', target)
+            INTO v_income, v_names;
+        v_flows := v_txn_files IS NOT NULL AND indicina.arm_month_flows(
+            transactions, 'customer_id', 'transaction_date', 'transaction_amount', 'balance', 'narration', v_names);
         v_load := format($q$
             INSERT INTO %1$I.fact_bank_transaction
             SELECT b.transaction_id, coalesce(c.customer_key, 0), b.customer_id, b.transaction_date,
@@ -558,6 +605,8 @@ BEGIN
         CREATE TEMP TABLE indicina_txn_scan ON COMMIT DROP AS SELECT * FROM indicina.scan_file_stats();
         DROP VIEW indicina_known_customers;
         v_txn_batch := to_regclass('pg_temp.indicina_batch_txns');
+        -- through a batch, the SQL rules may have removed rows the scan returned
+        v_flows := v_flows AND v_txn_batch IS NULL AND indicina.scan_month_flows_ready();
         IF v_txn_batch IS NULL THEN
             -- every row the scan returned went into the fact
             SELECT coalesce(sum(s.rows_read - s.rows_rejected), 0) INTO v_n FROM indicina_txn_scan s;
@@ -567,36 +616,55 @@ BEGIN
         v_steps := indicina.pipeline_step(v_steps, 'transactions', v_t, jsonb_build_object(
             'transactions_loaded', v_n, 'through', CASE WHEN v_txn_batch IS NULL THEN 'scan' ELSE 'batch' END));
 
-        -- aggregates: the months whose transactions changed (new rows, rows of
-        -- replaced files) are recomputed whole, for every customer: one pass
-        -- over those fact partitions, no join to pick customers.  The
-        -- customers whose months were dropped or written, with those of the
-        -- new applications, get their risk features recomputed.
+        -- aggregates: the months whose transactions changed are recomputed
+        -- whole, for every customer.  A month new to the warehouse comes from
+        -- the customer-months the load's scan accumulated (no second pass
+        -- over the fact); a month that held transactions before, from one
+        -- pass over its fact partition.  The customers whose months were
+        -- dropped or written, with those of the new applications, get their
+        -- risk features recomputed.
         v_t := clock_timestamp();
-        v_lo := indicina.month_start(least(v_txn_min, v_del_min));
-        v_hi := indicina.month_start(greatest(v_txn_max, v_del_max));
         EXECUTE format('WITH gone AS (DELETE FROM %I.agg_customer_month a WHERE a.month BETWEEN $1 AND $2
                                       RETURNING a.customer_id)
                         INSERT INTO indicina_affected SELECT DISTINCT customer_id FROM gone ON CONFLICT DO NOTHING',
                        target) USING v_lo, v_hi;
+        IF v_flows THEN
+            EXECUTE format($q$
+                WITH fresh AS (
+                    INSERT INTO %1$I.agg_customer_month
+                    SELECT f.* FROM indicina.scan_month_flows() f WHERE f.month <> ALL ($1)   -- in key order
+                    RETURNING customer_id),
+                     touched AS (INSERT INTO indicina_affected SELECT DISTINCT customer_id FROM fresh
+                                 ON CONFLICT DO NOTHING)
+                SELECT count(*) FROM fresh$q$, target) USING v_old_months INTO v_from_scan;
+        ELSE
+            v_old_months := NULL;   -- every month of the span from the fact
+        END IF;
         -- one pass of a hash aggregate (indicina.month_flow), not a sort per group
-        EXECUTE format('SELECT coalesce(array_agg(category_key), ''{}'') FROM %I.dim_transaction_category
-                         WHERE category_group = ''income''', target) INTO v_income;
-        EXECUTE format($q$
-            WITH fresh AS (
-                INSERT INTO %1$I.agg_customer_month
-                SELECT customer_id, month, (m).inflow, (m).outflow, (m).net, (m).txn_count, (m).closing_balance,
-                       (m).min_balance, (m).salary_credit
-                  FROM (SELECT f.customer_id, indicina.month_start(f.transaction_date) AS month,
-                               indicina.month_flow(f.amount, f.balance, f.transaction_date, f.source_file, f.source_line,
-                                                   f.category_key = ANY ($1)) AS m
-                          FROM %1$I.fact_bank_transaction f
-                         WHERE f.transaction_date >= $2 AND f.transaction_date < $3
-                         GROUP BY 1, 2) s
-                 ORDER BY 1, 2   -- in key order: each insert lands on the index's last page
-                RETURNING customer_id),
-                 touched AS (INSERT INTO indicina_affected SELECT DISTINCT customer_id FROM fresh ON CONFLICT DO NOTHING)
-            SELECT count(*) FROM fresh$q$, target) USING v_income, v_lo, (v_hi + interval '1 month')::date INTO v_n;
+        v_n := 0;
+        IF v_lo IS NOT NULL AND (v_old_months IS NULL OR cardinality(v_old_months) > 0) THEN
+            EXECUTE format($q$
+                WITH fresh AS (
+                    INSERT INTO %1$I.agg_customer_month
+                    SELECT customer_id, month, (m).inflow, (m).outflow, (m).net, (m).txn_count, (m).closing_balance,
+                           (m).min_balance, (m).salary_credit
+                      FROM (SELECT f.customer_id, indicina.month_start(f.transaction_date) AS month,
+                                   indicina.month_flow(f.amount, f.balance, f.transaction_date, f.source_file,
+                                                       f.source_line, f.category_key = ANY ($1)) AS m
+                              FROM %1$I.fact_bank_transaction f
+                             WHERE f.transaction_date >= $2 AND f.transaction_date < $3
+                               AND ($4 IS NULL OR indicina.month_start(f.transaction_date) = ANY ($4))
+                             GROUP BY 1, 2) s
+                     ORDER BY 1, 2   -- in key order: each insert lands on the index's last page
+                    RETURNING customer_id),
+                     touched AS (INSERT INTO indicina_affected SELECT DISTINCT customer_id FROM fresh
+                                 ON CONFLICT DO NOTHING)
+                SELECT count(*) FROM fresh$q$, target)
+                USING v_income, coalesce((SELECT min(m) FROM unnest(v_old_months) m), v_lo),
+                      (coalesce((SELECT max(m) FROM unnest(v_old_months) m), v_hi) + interval '1 month')::date,
+                      v_old_months
+                INTO v_n;
+        END IF;
         INSERT INTO indicina_affected SELECT DISTINCT customer_id FROM indicina_batch_loans ON CONFLICT DO NOTHING;
         ANALYZE indicina_affected;
         EXECUTE format('DELETE FROM %I.customer_risk_features r USING indicina_affected x WHERE r.customer_id = x.customer_id',
@@ -613,7 +681,8 @@ BEGIN
               LEFT JOIN %1$I.agg_customer_month a ON a.customer_id = x.customer_id
              GROUP BY x.customer_id$q$, target) USING v_run;
         v_steps := indicina.pipeline_step(v_steps, 'aggregates and risk features', v_t,
-                                          jsonb_build_object('customer_months', v_n));
+                                          jsonb_build_object('customer_months', v_n + v_from_scan,
+                                                             'from_scan', v_from_scan));
 
         -- the ledger: per file, read = loaded + rejected
         v_t := clock_timestamp();

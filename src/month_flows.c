@@ -1,0 +1,485 @@
+/*-------------------------------------------------------------------------
+ *
+ * month_flows.c
+ *		agg_customer_month accumulated inside the scan that loads the
+ *		transactions.
+ *
+ * run_pipeline inserts the transactions straight from the indicina_csv
+ * scan into the fact, then used to read the new fact rows back for the
+ * customer-month aggregate: a second pass over millions of rows and a
+ * hash aggregate of a million groups.  The scan has every row in hand
+ * already, so run_pipeline arms this accumulator
+ * (indicina.arm_month_flows) and the scan adds each row it returns, the
+ * rows the fact gets; indicina.scan_month_flows() then returns one row
+ * per customer and month, in key order, exactly what indicina.month_flow
+ * computes over the fact (sums in cents, the closing balance of the last
+ * transaction by date, file and line, the minimum balance, a salary-like
+ * credit).  run_pipeline uses it only for months that had no transactions
+ * before the run; a month that had is recomputed from the fact.
+ *
+ * Memory: a table of 64-byte entries, at most 90% full (about 130 MB for
+ * 1.2M customer-months), plus the customer ids, in a context of the
+ * transaction, freed when the rows are handed over.  Past hash_mem
+ * (work_mem x hash_mem_multiplier, what a hash aggregate may use) the scan
+ * gives the accumulator up and run_pipeline reads the fact instead.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/relation.h"
+#include "catalog/pg_type.h"
+#include "common/hashfn.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "storage/proc.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/date.h"
+#include "utils/datetime.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/tuplestore.h"
+#include "common/int.h"
+#include "executor/nodeHash.h"
+
+#include "month_flows.h"
+
+/* the warehouse's amounts are numeric(14,2): sums are kept in cents */
+#define FLOW_SCALE 2
+
+typedef struct FlowKey
+{
+	const char *id;				/* customer id bytes (the entry's own copy) */
+	int32		len;
+	DateADT		month;			/* first day of the month */
+} FlowKey;
+
+typedef struct FlowEntry
+{
+	FlowKey		key;
+	uint32		hash;
+	char		status;
+	bool		has_min;
+	bool		has_last;
+	bool		last_balance_null;
+	bool		salary;
+	DateADT		last_date;
+	int64		count;
+	int64		min_balance;
+	int64		last_balance;
+	int64		inflow;			/* in cents; past int64 no numeric(16,2) holds it */
+	int64		outflow;
+} FlowEntry;
+
+static inline uint32
+flow_key_hash(const FlowKey *k)
+{
+	return hash_combine(hash_bytes((const unsigned char *) k->id, k->len), murmurhash32((uint32) k->month));
+}
+
+#define SH_PREFIX flowtab
+#define SH_ELEMENT_TYPE FlowEntry
+#define SH_KEY_TYPE FlowKey
+#define SH_KEY key
+#define SH_HASH_KEY(tb, k) flow_key_hash(&(k))
+#define SH_EQUAL(tb, a, b) ((a).month == (b).month && (a).len == (b).len && memcmp((a).id, (b).id, (a).len) == 0)
+#define SH_STORE_HASH
+#define SH_GET_HASH(tb, a) (a)->hash
+#define SH_SCOPE static inline
+#define SH_DECLARE
+#define SH_DEFINE
+#include "lib/simplehash.h"
+
+struct MonthFlows
+{
+	Oid			relid;
+	MemoryContext cxt;			/* of the transaction: outlives the scan */
+	int			customer;		/* 0-based attribute numbers */
+	int			date;
+	int			amount;
+	int			balance;
+	int			narration;
+	const ScaledValue *amount_scaled;	/* the converters' integer values */
+	const ScaledValue *balance_scaled;
+	int			nincome;		/* narrations of the income categories */
+	char	  **income;
+	int		   *income_len;
+	flowtab_hash *tab;
+	Size		key_bytes;		/* customer ids copied */
+	Size		limit;			/* memory a hash aggregate may use (hash_mem) */
+	bool		done;			/* the scan read its last row */
+	bool		broken;			/* rescanned: rows would count twice */
+	bool		overflowed;		/* past limit: given up, the fact is read instead */
+};
+
+/*
+ * Armed by indicina.arm_month_flows() for the relation's next scan in this
+ * transaction; handed over by that scan when it ends.  Both live in the
+ * transaction's memory, so the transaction id says whether they are good.
+ */
+static MonthFlows *armed = NULL;
+static LocalTransactionId armed_lxid = InvalidLocalTransactionId;
+static MonthFlows *finished = NULL;
+static LocalTransactionId finished_lxid = InvalidLocalTransactionId;
+
+/* the attribute of relation named name when its type is one of two, else -1 */
+static int
+column_of(Oid relid, Datum name, Oid type1, Oid type2, int32 *typmod)
+{
+	AttrNumber	att = get_attnum(relid, NameStr(*DatumGetName(name)));
+	Oid			type;
+	Oid			collation;
+
+	if (att == InvalidAttrNumber || att < 0)
+		return -1;
+	get_atttypetypmodcoll(relid, att, &type, typmod, &collation);
+	if (type != type1 && type != type2)
+		return -1;
+	return att - 1;
+}
+
+/* a numeric(p,s) column with s at most FLOW_SCALE: its values are whole cents */
+static bool
+whole_cents(int32 typmod)
+{
+	return typmod >= (int32) VARHDRSZ && (((typmod - VARHDRSZ) & 0xffff) <= FLOW_SCALE);
+}
+
+/*
+ * indicina.arm_month_flows(relation, customer, date, amount, balance,
+ * narration, income_narrations): prepares the accumulator for the
+ * relation's next scan in this transaction.  False (nothing armed) when a
+ * column is missing or of a type whose values the fact would change
+ * (amounts must be numeric with at most two decimals, ids and narrations
+ * text).
+ */
+PG_FUNCTION_INFO_V1(indicina_arm_month_flows);
+Datum
+indicina_arm_month_flows(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+	ArrayType  *income = PG_GETARG_ARRAYTYPE_P(6);
+	int32		typmod;
+	int			customer,
+				date,
+				amount,
+				balance,
+				narration;
+	bool		ok;
+	MemoryContext cxt;
+	MemoryContext old;
+	MonthFlows *mf;
+	Datum	   *elems;
+	bool	   *elem_nulls;
+	int			nelems;
+	int			i;
+
+	armed = NULL;
+	armed_lxid = InvalidLocalTransactionId;
+	customer = column_of(relid, PG_GETARG_DATUM(1), TEXTOID, VARCHAROID, &typmod);
+	date = column_of(relid, PG_GETARG_DATUM(2), DATEOID, DATEOID, &typmod);
+	amount = column_of(relid, PG_GETARG_DATUM(3), NUMERICOID, NUMERICOID, &typmod);
+	ok = customer >= 0 && date >= 0 && amount >= 0 && whole_cents(typmod);
+	balance = column_of(relid, PG_GETARG_DATUM(4), NUMERICOID, NUMERICOID, &typmod);
+	ok = ok && balance >= 0 && whole_cents(typmod);
+	narration = column_of(relid, PG_GETARG_DATUM(5), TEXTOID, VARCHAROID, &typmod);
+	if (!ok || narration < 0)
+		PG_RETURN_BOOL(false);
+
+	cxt = AllocSetContextCreate(TopTransactionContext, "indicina month flows", ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(cxt);
+	mf = palloc0(sizeof(MonthFlows));
+	mf->relid = relid;
+	mf->cxt = cxt;
+	mf->customer = customer;
+	mf->date = date;
+	mf->amount = amount;
+	mf->balance = balance;
+	mf->narration = narration;
+	deconstruct_array(income, TEXTOID, -1, false, TYPALIGN_INT, &elems, &elem_nulls, &nelems);
+	mf->income = palloc(sizeof(char *) * Max(nelems, 1));
+	mf->income_len = palloc(sizeof(int) * Max(nelems, 1));
+	for (i = 0; i < nelems; i++)
+	{
+		text	   *t;
+
+		if (elem_nulls[i])
+			continue;
+		t = DatumGetTextPP(elems[i]);
+		mf->income_len[mf->nincome] = VARSIZE_ANY_EXHDR(t);
+		mf->income[mf->nincome] = pnstrdup(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+		mf->nincome++;
+	}
+	mf->tab = flowtab_create(cxt, 1024, NULL);
+	mf->limit = get_hash_memory_limit();
+	MemoryContextSwitchTo(old);
+	armed = mf;
+	armed_lxid = MyProc->lxid;
+	PG_RETURN_BOOL(true);
+}
+
+/* the accumulator armed for this relation in this transaction, or NULL */
+MonthFlows *
+month_flows_take(Oid relid)
+{
+	MonthFlows *mf = armed;
+
+	if (mf == NULL || armed_lxid != MyProc->lxid || mf->relid != relid)
+		return NULL;
+	armed = NULL;
+	armed_lxid = InvalidLocalTransactionId;
+	return mf;
+}
+
+void
+month_flows_mark_needed(const MonthFlows *mf, bool *needed)
+{
+	if (mf == NULL)
+		return;
+	needed[mf->customer] = needed[mf->date] = needed[mf->amount] = needed[mf->balance] = true;
+	needed[mf->narration] = true;
+}
+
+void
+month_flows_use_scaled(MonthFlows *mf, int att, const ScaledValue *scaled)
+{
+	if (mf == NULL)
+		return;
+	if (att == mf->amount)
+		mf->amount_scaled = scaled;
+	if (att == mf->balance)
+		mf->balance_scaled = scaled;
+}
+
+static int64
+cents(Datum d, const ScaledValue *sv)
+{
+	int64		v;
+
+	if (sv && sv->valid && sv->scale == FLOW_SCALE)
+		return sv->value;
+	if (!numeric_cents(d, &v))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("indicina: amount %s is not a whole number of cents",
+						DatumGetCString(DirectFunctionCall1(numeric_out, d)))));
+	return v;
+}
+
+static void
+sum_out_of_range(void)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+			 errmsg("indicina: a monthly sum is out of range (beyond ±92,233,720,368,547,758.07)")));
+}
+
+static bool
+is_income(const MonthFlows *mf, Datum narration)
+{
+	text	   *t = DatumGetTextPP(narration);
+	int			len = VARSIZE_ANY_EXHDR(t);
+	int			i;
+
+	for (i = 0; i < mf->nincome; i++)
+		if (mf->income_len[i] == len && memcmp(mf->income[i], VARDATA_ANY(t), len) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * One row the scan returns.  Rows come in the scan's order, files by their
+ * bytes and lines ascending, so the latest of a date is the last one seen.
+ * A row with no customer or date never reaches the fact (its columns are
+ * NOT NULL there; the insert fails the run), so it is not counted.
+ */
+void
+month_flows_add(MonthFlows *mf, Datum *values, bool *nulls)
+{
+	text	   *id;
+	DateADT		d;
+	FlowKey		key;
+	FlowEntry  *e;
+	bool		found;
+
+	if (mf->overflowed || nulls[mf->customer] || nulls[mf->date])
+		return;
+	d = DatumGetDateADT(values[mf->date]);
+	key.month = d;
+	if (!DATE_NOT_FINITE(d))
+	{
+		int			y,
+					m,
+					day;
+
+		j2date(d + POSTGRES_EPOCH_JDATE, &y, &m, &day);
+		key.month = date2j(y, m, 1) - POSTGRES_EPOCH_JDATE;
+	}
+	id = DatumGetTextPP(values[mf->customer]);
+	key.id = VARDATA_ANY(id);
+	key.len = VARSIZE_ANY_EXHDR(id);
+	e = flowtab_insert(mf->tab, key, &found);
+	if (!found)
+	{
+		char	   *copy = MemoryContextAlloc(mf->cxt, Max(key.len, 1));
+
+		memcpy(copy, key.id, key.len);
+		memset(((char *) e) + offsetof(FlowEntry, has_min), 0, sizeof(FlowEntry) - offsetof(FlowEntry, has_min));
+		e->key.id = copy;
+		mf->key_bytes += Max(key.len, 1);
+		if (mf->tab->size * sizeof(FlowEntry) + mf->key_bytes > mf->limit)
+		{
+			/* more customer-months than a hash aggregate could hold: let the fact be read */
+			mf->overflowed = true;
+			flowtab_destroy(mf->tab);
+			mf->tab = NULL;
+			return;
+		}
+	}
+	e->count++;
+	if (!nulls[mf->amount])
+	{
+		int64		amount = cents(values[mf->amount], mf->amount_scaled);
+
+		if (amount > 0)
+		{
+			if (pg_add_s64_overflow(e->inflow, amount, &e->inflow))
+				sum_out_of_range();
+			if (!e->salary && !nulls[mf->narration] && is_income(mf, values[mf->narration]))
+				e->salary = true;
+		}
+		else if (pg_sub_s64_overflow(e->outflow, amount, &e->outflow))
+			sum_out_of_range();
+	}
+	if (!nulls[mf->balance])
+	{
+		int64		balance = cents(values[mf->balance], mf->balance_scaled);
+
+		if (!e->has_min || balance < e->min_balance)
+			e->min_balance = balance;
+		e->has_min = true;
+	}
+	if (!e->has_last || d >= e->last_date)
+	{
+		e->has_last = true;
+		e->last_date = d;
+		e->last_balance_null = nulls[mf->balance];
+		if (!nulls[mf->balance])
+			e->last_balance = cents(values[mf->balance], mf->balance_scaled);
+	}
+}
+
+/* the scan read its last row: the customer-months are ready */
+void
+month_flows_done(MonthFlows *mf)
+{
+	mf->done = true;
+	finished = mf;
+	finished_lxid = MyProc->lxid;
+}
+
+/* the scan starts over: what it added would be added again */
+void
+month_flows_rescan(MonthFlows *mf)
+{
+	mf->broken = true;
+}
+
+/* customer ids as bytes (COLLATE "C"), then month */
+static int
+entry_cmp(const void *a, const void *b)
+{
+	const FlowEntry *x = *(const FlowEntry *const *) a;
+	const FlowEntry *y = *(const FlowEntry *const *) b;
+	int			c = memcmp(x->key.id, y->key.id, Min(x->key.len, y->key.len));
+
+	if (c != 0)
+		return c;
+	if (x->key.len != y->key.len)
+		return x->key.len < y->key.len ? -1 : 1;
+	return x->key.month < y->key.month ? -1 : x->key.month > y->key.month;
+}
+
+/* a finished scan's customer-months, complete */
+static bool
+month_flows_ready(MonthFlows *mf)
+{
+	return mf != NULL && finished_lxid == MyProc->lxid && mf->done && !mf->broken && !mf->overflowed;
+}
+
+/*
+ * indicina.scan_month_flows_ready(): whether scan_month_flows() has the
+ * customer-months of a scan this transaction armed (false also when they
+ * outgrew hash_mem and the scan gave up on them).
+ */
+PG_FUNCTION_INFO_V1(indicina_scan_month_flows_ready);
+Datum
+indicina_scan_month_flows_ready(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(month_flows_ready(finished));
+}
+
+/*
+ * indicina.scan_month_flows(): the customer-months of the scan this
+ * transaction armed, with the columns of agg_customer_month, in key
+ * order.  Once: the accumulator is freed.
+ */
+PG_FUNCTION_INFO_V1(indicina_scan_month_flows);
+Datum
+indicina_scan_month_flows(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	MonthFlows *mf = finished;
+	flowtab_iterator it;
+	FlowEntry  *e;
+	FlowEntry **sorted;
+	uint64		n = 0;
+	uint64		i;
+	MemoryContext row_cxt;
+
+	if (!month_flows_ready(mf))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("no scan of this transaction has customer-months to hand over"),
+				 errhint("indicina.arm_month_flows() prepares the next scan of a relation; run_pipeline uses it.")));
+	finished = NULL;
+	finished_lxid = InvalidLocalTransactionId;
+	InitMaterializedSRF(fcinfo, 0);
+
+	sorted = MemoryContextAllocHuge(mf->cxt, sizeof(FlowEntry *) * Max(mf->tab->members, 1));
+	flowtab_start_iterate(mf->tab, &it);
+	while ((e = flowtab_iterate(mf->tab, &it)) != NULL)
+		sorted[n++] = e;
+	qsort(sorted, n, sizeof(FlowEntry *), entry_cmp);
+	row_cxt = AllocSetContextCreate(CurrentMemoryContext, "indicina month flow row", ALLOCSET_SMALL_SIZES);
+	for (i = 0; i < n; i++)
+	{
+		Datum		values[9];
+		bool		nulls[9] = {0};
+		MemoryContext old = MemoryContextSwitchTo(row_cxt);
+
+		e = sorted[i];
+		values[0] = PointerGetDatum(cstring_to_text_with_len(e->key.id, e->key.len));
+		values[1] = DateADTGetDatum(e->key.month);
+		values[2] = cents_numeric(e->inflow);
+		values[3] = cents_numeric(e->outflow);
+		values[4] = cents_numeric(e->inflow - e->outflow);
+		values[5] = Int32GetDatum((int32) e->count);
+		nulls[6] = !e->has_last || e->last_balance_null;
+		if (!nulls[6])
+			values[6] = cents_numeric(e->last_balance);
+		nulls[7] = !e->has_min;
+		if (e->has_min)
+			values[7] = cents_numeric(e->min_balance);
+		values[8] = BoolGetDatum(e->salary);
+		MemoryContextSwitchTo(old);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		MemoryContextReset(row_cxt);
+	}
+	MemoryContextDelete(row_cxt);
+	MemoryContextDelete(mf->cxt);
+	return (Datum) 0;
+}
