@@ -155,3 +155,17 @@ SELECT indicina.arm_month_flows('flow_statements', 'customer_id', 'transaction_d
 SELECT count(*) FROM flow_statements;
 SELECT indicina.scan_month_flows_ready() AS ready_past_hash_mem;
 ROLLBACK;
+
+-- ---- indicina.survey: the first pass of a run converts only what it reads,
+-- skips rows its row rules reject, records nothing ----
+SELECT indicina.add_rule('no_debits', 'flow_statements', 'range', '{transaction_amount}', '{"min": 0}',
+                         'reject') > 0 AS added;
+SELECT count(*) AS records_before FROM indicina.load_errors \gset
+SET indicina.survey = on;
+SELECT count(*) AS rows, min(transaction_date), max(transaction_date), count(DISTINCT narration) AS narrations
+  FROM flow_statements;
+RESET indicina.survey;
+SELECT count(*) - :records_before AS records_added FROM indicina.load_errors;
+SELECT count(*) AS rows_of_a_scan FROM flow_statements;
+SELECT count(*) - :records_before AS records_added FROM indicina.load_errors;
+SELECT indicina.drop_rule('flow_statements', 'no_debits');

@@ -173,6 +173,7 @@ indicina_csv_handler(PG_FUNCTION_ARGS)
 
 int			indicina_max_row_size_kb = 16 * 1024;
 bool		indicina_dry_run = false;
+bool		indicina_survey = false;
 
 void
 fdw_init(void)
@@ -186,6 +187,10 @@ fdw_init(void)
 							 "Makes indicina_csv scans count bad rows and rule failures without recording or stopping.",
 							 "Set by indicina.check(); every column is converted, nothing is written to the reject log, no limit or fail rule stops the scan.",
 							 &indicina_dry_run, false, PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomBoolVariable("indicina.survey",
+							 "Makes indicina_csv scans a dry run that converts only the columns the query and the row rules need.",
+							 "Set by run_pipeline for its first pass over new statement files (their dates and narrations): bad rows are skipped, nothing is recorded, no limit or fail rule stops the scan.",
+							 &indicina_survey, false, PGC_USERSET, 0, NULL, NULL, NULL);
 	rejects_init();
 }
 
@@ -400,9 +405,13 @@ scan_begin(Relation rel, List *needed, MemoryContext parent, bool log_rejects, b
 	foreach(lc, needed)
 		st->needed[lfirst_int(lc) - 1] = true;
 
-	/* a dry run (indicina.check) converts every column, like the load would */
-	st->dry_run = indicina_dry_run && log_rejects;
-	if (st->dry_run)
+	/*
+	 * A dry run (indicina.check) converts every column, like the load would;
+	 * a survey (indicina.survey) only those the query and the row rules
+	 * need.  Neither records anything nor stops.
+	 */
+	st->dry_run = (indicina_dry_run || indicina_survey) && log_rejects;
+	if (st->dry_run && !indicina_survey)
 		for (i = 0; i < st->natts; i++)
 			st->needed[i] = !TupleDescAttr(desc, i)->attisdropped;
 	/* ANALYZE samples rows; rules are for loads */

@@ -21,6 +21,7 @@ extern void _PG_init(void);
 /* in fdw.c */
 extern int	indicina_max_row_size_kb;
 extern bool indicina_dry_run;
+extern bool indicina_survey;
 
 /* in coerce_sql.c */
 extern int	indicina_date_order;

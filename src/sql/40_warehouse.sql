@@ -402,7 +402,6 @@ DECLARE
     v_flows   boolean;
     v_from_scan bigint := 0;
     v_txn_batch regclass;
-    v_was_dry text := coalesce(current_setting('indicina.dry_run', true), 'off');
 BEGIN
     IF v_lfile IS NULL OR v_lline IS NULL OR v_tfile IS NULL OR v_tline IS NULL THEN
         RAISE EXCEPTION 'run_pipeline needs lineage columns on % and %', loans, transactions
@@ -480,16 +479,16 @@ BEGIN
                                           jsonb_build_object('rows', (SELECT count(*) FROM indicina_batch_loans)));
 
         -- dimensions, before the transactions load: a first pass over the new
-        -- statement files (a dry-run scan: nothing recorded, no set rules)
-        -- finds their narrations and date span, for dates, partitions and
-        -- categories; customers come from the staged applications
+        -- statement files (a survey: two columns read, no rule judged, nothing
+        -- recorded) finds their narrations and date span, for dates,
+        -- partitions and categories; customers come from the staged applications
         v_t := clock_timestamp();
-        PERFORM set_config('indicina.dry_run', 'on', true);
+        PERFORM set_config('indicina.survey', 'on', true);
         EXECUTE format('CREATE TEMP TABLE indicina_narrations ON COMMIT DROP AS
                             SELECT narration, min(transaction_date) AS first, max(transaction_date) AS last
                               FROM %s WHERE %I = ANY (%L::text[]) GROUP BY narration',
                        transactions, v_tfile, coalesce(v_txn_files, '{}'));
-        PERFORM set_config('indicina.dry_run', v_was_dry, true);
+        PERFORM set_config('indicina.survey', 'off', true);
         SELECT min(n.first), max(n.last) INTO v_txn_min, v_txn_max FROM indicina_narrations n;
         SELECT least(min(b.loan_application_date), v_txn_min), greatest(max(b.loan_application_date), v_txn_max)
           INTO v_min, v_max FROM indicina_batch_loans b;
