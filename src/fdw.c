@@ -370,6 +370,24 @@ scan_error_callback(void *arg)
 				   st->relname, st->reader.file->display, (long long) st->reader.row_line);
 }
 
+/* rows the files probably hold: DEFAULT_ROW_BYTES a row, a gzip file a quarter of its text */
+static double
+expected_rows(List *files)
+{
+	ListCell   *lc;
+	double		rows = 0;
+
+	foreach(lc, files)
+	{
+		CsvFile    *f = (CsvFile *) lfirst(lc);
+		size_t		len = strlen(f->display);
+		bool		gz = len > 3 && pg_strcasecmp(f->display + len - 3, ".gz") == 0;
+
+		rows += (double) f->size * (gz ? 4 : 1) / DEFAULT_ROW_BYTES;
+	}
+	return rows;
+}
+
 static CsvScanState *
 scan_begin(Relation rel, List *needed, MemoryContext parent, bool log_rejects, bool prune, List *only_files)
 {
@@ -421,6 +439,7 @@ scan_begin(Relation rel, List *needed, MemoryContext parent, bool log_rejects, b
 		row_rules_mark_needed(st->rules, st->needed);
 		st->set_rules = set_rules_take(relid, scan_cxt);
 		set_rules_mark_needed(st->set_rules, st->needed);
+		set_rules_expect_rows(st->set_rules, expected_rows(st->files));
 		if (!st->dry_run)
 		{
 			st->month_flows = month_flows_take(relid);

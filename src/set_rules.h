@@ -54,6 +54,7 @@ extern void set_rules_check(SetRuleSet *set, Datum *values, bool *nulls, int fil
 extern int	set_rules_finish(SetRuleSet *set, const char **file_names, ContinuityFailure **failures,
 							 const char **code, const char **column);
 extern void set_rules_check_fail(SetRuleSet *set, const char *relname, Oid relid, int64 scan_id, bool at_end);
+extern void set_rules_expect_rows(SetRuleSet *set, double rows);
 extern void set_rules_reset(SetRuleSet *set);
 extern void set_rules_save_stats(const SetRuleSet *set, int64 scan_id, Oid relid);
 
