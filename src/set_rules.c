@@ -1160,7 +1160,6 @@ set_rules_check_fail(SetRuleSet *set, const char *relname, Oid relid, int64 scan
 	}
 }
 
-/* a rescan reads the rows again: nothing has been seen */
 /*
  * The scan expects about rows rows: the sets every row goes into (unique,
  * duplicate_rows with no unique rule to lean on) and the continuity rows
@@ -1194,6 +1193,7 @@ set_rules_expect_rows(SetRuleSet *set, double rows)
 	}
 }
 
+/* a rescan reads the rows again: nothing has been seen */
 void
 set_rules_reset(SetRuleSet *set)
 {
