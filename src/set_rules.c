@@ -359,33 +359,45 @@ fingerprintable(Oid typid, int32 typmod, Oid collation)
 	}
 }
 
+/*
+ * bytes onto the fingerprint's buffer: once per value of every row, so no
+ * call and no terminating NUL (the buffer is only hashed)
+ */
+static inline void
+put_bytes(StringInfo buf, const void *p, int n)
+{
+	if (unlikely(buf->len + n >= buf->maxlen))
+		enlargeStringInfo(buf, n);
+	memcpy(buf->data + buf->len, p, n);
+	buf->len += n;
+}
+
 /* a value's bytes, as the fingerprint sees them (text and varchar alike) */
-static void
+static inline void
 append_value(StringInfo buf, Datum v, bool isnull, int16 typlen, bool typbyval)
 {
+	char		present = isnull ? 0 : 1;
+
+	put_bytes(buf, &present, 1);
 	if (isnull)
-	{
-		appendStringInfoChar(buf, 0);
 		return;
-	}
-	appendStringInfoChar(buf, 1);
 	if (typbyval)
 	{
 		int64		x = typlen == 8 ? DatumGetInt64(v) : typlen == 4 ? DatumGetInt32(v) :
 			typlen == 2 ? DatumGetInt16(v) : DatumGetUInt8(v);
 
-		appendBinaryStringInfo(buf, (char *) &x, sizeof(x));
+		put_bytes(buf, &x, sizeof(x));
 	}
 	else if (typlen == -1)
 	{
 		struct varlena *p = PG_DETOAST_DATUM_PACKED(v);
 		int32		len = VARSIZE_ANY_EXHDR(p);
 
-		appendBinaryStringInfo(buf, (char *) &len, sizeof(len));
-		appendBinaryStringInfo(buf, VARDATA_ANY(p), len);
+		put_bytes(buf, &len, sizeof(len));
+		put_bytes(buf, VARDATA_ANY(p), len);
 	}
 	else
-		appendBinaryStringInfo(buf, DatumGetPointer(v), typlen);
+		put_bytes(buf, DatumGetPointer(v), typlen);
 }
 
 static inline Fingerprint
