@@ -672,13 +672,16 @@ BEGIN
             INSERT INTO %1$I.customer_risk_features
             SELECT x.customer_id, count(a.month), round(avg(a.inflow), 2), round(avg(a.outflow), 2),
                    round(avg(CASE WHEN a.salary_credit THEN 1 ELSE 0 END), 4),
-                   round(stddev_pop(a.closing_balance), 2),
-                   (SELECT l.loan_to_income FROM %1$I.fact_loan_application l WHERE l.customer_id = x.customer_id
-                     ORDER BY l.application_date DESC NULLS LAST, l.application_id DESC LIMIT 1),
-                   $1
+                   round(stddev_pop(a.closing_balance), 2), l.loan_to_income, $1
               FROM indicina_affected x
               LEFT JOIN %1$I.agg_customer_month a ON a.customer_id = x.customer_id
-             GROUP BY x.customer_id$q$, target) USING v_run;
+              -- each customer's latest application, in one pass rather than a lookup per customer
+              LEFT JOIN (SELECT DISTINCT ON (f.customer_id) f.customer_id, f.loan_to_income
+                           FROM %1$I.fact_loan_application f
+                          WHERE f.customer_id IN (SELECT customer_id FROM indicina_affected)
+                          ORDER BY f.customer_id, f.application_date DESC NULLS LAST, f.application_id DESC) l
+                ON l.customer_id = x.customer_id
+             GROUP BY x.customer_id, l.loan_to_income$q$, target) USING v_run;
         v_steps := indicina.pipeline_step(v_steps, 'aggregates and risk features', v_t,
                                           jsonb_build_object('customer_months', v_n + v_from_scan,
                                                              'from_scan', v_from_scan));
