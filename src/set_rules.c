@@ -983,8 +983,13 @@ set_rules_check(SetRuleSet *set, Datum *values, bool *nulls, int file, const cha
 					FpSet	   *keys = &r->guard->seen;
 					uint64		slot;
 
-					set->row_fp = row_fingerprint(set, r, values, nulls);
+					/*
+					 * The key's slot in a table of millions is a cache miss:
+					 * ask for it, then hash the whole row while it comes.
+					 */
 					set->key_fp = row_fingerprint(set, r->guard, values, nulls);
+					__builtin_prefetch(&FP_AT(keys, set->key_fp.lo & keys->mask));
+					set->row_fp = row_fingerprint(set, r, values, nulls);
 					set->have_key = true;
 					slot = fpset_slot(keys, set->key_fp);
 					if (FP_EQ(FP_AT(keys, slot), set->key_fp))
