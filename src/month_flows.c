@@ -388,19 +388,55 @@ month_flows_rescan(MonthFlows *mf)
 	mf->broken = true;
 }
 
-/* customer ids as bytes (COLLATE "C"), then month */
-static int
-entry_cmp(const void *a, const void *b)
+/*
+ * Sorting a million customer-months by (customer id bytes, month) through
+ * pointers into the hash table is cache miss after cache miss.  So each
+ * is sorted as a small item: the eight bytes of its id after the prefix
+ * all ids share (ids are often "CUST_000123"), zero-padded and compared as
+ * one big-endian integer, its length and month; the id itself is read only
+ * when eight bytes do not tell two ids apart.  A NUL never occurs in text,
+ * so zero padding sorts a shorter id first, as memcmp-then-length does.
+ */
+typedef struct SortItem
 {
-	const FlowEntry *x = *(const FlowEntry *const *) a;
-	const FlowEntry *y = *(const FlowEntry *const *) b;
-	int			c = memcmp(x->key.id, y->key.id, Min(x->key.len, y->key.len));
+	uint64		abbrev;
+	int32		len;
+	DateADT		month;
+	FlowEntry  *e;
+} SortItem;
 
-	if (c != 0)
-		return c;
-	if (x->key.len != y->key.len)
-		return x->key.len < y->key.len ? -1 : 1;
-	return x->key.month < y->key.month ? -1 : x->key.month > y->key.month;
+static int	sort_prefix;		/* the bytes every id shares; for sort_cmp */
+
+static int
+sort_cmp(const void *a, const void *b)
+{
+	const SortItem *x = (const SortItem *) a;
+	const SortItem *y = (const SortItem *) b;
+
+	if (x->abbrev != y->abbrev)
+		return x->abbrev < y->abbrev ? -1 : 1;
+	if (x->len > sort_prefix + 8 && y->len > sort_prefix + 8)
+	{
+		int			skip = sort_prefix + 8;
+		int			c = memcmp(x->e->key.id + skip, y->e->key.id + skip, Min(x->len, y->len) - skip);
+
+		if (c != 0)
+			return c;
+	}
+	if (x->len != y->len)
+		return x->len < y->len ? -1 : 1;
+	return x->month < y->month ? -1 : x->month > y->month;
+}
+
+static uint64
+abbreviate(const FlowKey *k, int prefix)
+{
+	uint64		v = 0;
+	int			i;
+
+	for (i = 0; i < 8; i++)
+		v = (v << 8) | (prefix + i < k->len ? (unsigned char) k->id[prefix + i] : 0);
+	return v;
 }
 
 /* a finished scan's customer-months, complete */
@@ -435,7 +471,9 @@ indicina_scan_month_flows(PG_FUNCTION_ARGS)
 	MonthFlows *mf = finished;
 	flowtab_iterator it;
 	FlowEntry  *e;
-	FlowEntry **sorted;
+	SortItem   *sorted;
+	FlowKey		first = {0};
+	int			prefix;
 	uint64		n = 0;
 	uint64		i;
 	MemoryContext row_cxt;
@@ -449,11 +487,34 @@ indicina_scan_month_flows(PG_FUNCTION_ARGS)
 	finished_lxid = InvalidLocalTransactionId;
 	InitMaterializedSRF(fcinfo, 0);
 
-	sorted = MemoryContextAllocHuge(mf->cxt, sizeof(FlowEntry *) * Max(mf->tab->members, 1));
+	sorted = MemoryContextAllocHuge(mf->cxt, sizeof(SortItem) * Max(mf->tab->members, 1));
+	prefix = -1;
 	flowtab_start_iterate(mf->tab, &it);
 	while ((e = flowtab_iterate(mf->tab, &it)) != NULL)
-		sorted[n++] = e;
-	qsort(sorted, n, sizeof(FlowEntry *), entry_cmp);
+	{
+		if (prefix < 0)
+		{
+			first = e->key;
+			prefix = first.len;
+		}
+		else
+		{
+			int			p = 0;
+
+			while (p < prefix && p < e->key.len && e->key.id[p] == first.id[p])
+				p++;
+			prefix = p;
+		}
+		sorted[n++].e = e;
+	}
+	for (i = 0; i < n; i++)
+	{
+		sorted[i].abbrev = abbreviate(&sorted[i].e->key, prefix);
+		sorted[i].len = sorted[i].e->key.len;
+		sorted[i].month = sorted[i].e->key.month;
+	}
+	sort_prefix = Max(prefix, 0);
+	qsort(sorted, n, sizeof(SortItem), sort_cmp);
 	row_cxt = AllocSetContextCreate(CurrentMemoryContext, "indicina month flow row", ALLOCSET_SMALL_SIZES);
 	for (i = 0; i < n; i++)
 	{
@@ -461,7 +522,7 @@ indicina_scan_month_flows(PG_FUNCTION_ARGS)
 		bool		nulls[9] = {0};
 		MemoryContext old = MemoryContextSwitchTo(row_cxt);
 
-		e = sorted[i];
+		e = sorted[i].e;
 		values[0] = PointerGetDatum(cstring_to_text_with_len(e->key.id, e->key.len));
 		values[1] = DateADTGetDatum(e->key.month);
 		values[2] = cents_numeric(e->inflow);
