@@ -169,3 +169,18 @@ SELECT count(*) - :records_before AS records_added FROM indicina.load_errors;
 SELECT count(*) AS rows_of_a_scan FROM flow_statements;
 SELECT count(*) - :records_before AS records_added FROM indicina.load_errors;
 SELECT indicina.drop_rule('flow_statements', 'no_debits');
+-- NaN fits a numeric(14,2) column but is no number of cents: the scan's
+-- converter refuses it (with on_error stop, an error naming file, line and
+-- column) before the accumulator or month_flow could see it
+CREATE FOREIGN TABLE flow_nan (customer_id text, transaction_date date, transaction_amount numeric(14,2),
+    narration text, balance numeric(14,2)) SERVER wh_files OPTIONS (filename 'warehouse/nan_amount.csv');
+BEGIN;
+SELECT indicina.arm_month_flows('flow_nan', 'customer_id', 'transaction_date', 'transaction_amount', 'balance',
+                                'narration', '{Monthly Income}') AS armed;
+SELECT count(*) FROM flow_nan;
+ROLLBACK;
+-- over a table, where NaN can be stored, month_flow says what it cannot sum
+SELECT (indicina.month_flow(a, b, '2024-01-01', 'f', 1, false)).inflow
+  FROM (VALUES ('NaN'::numeric, 1.00::numeric)) v(a, b);
+SELECT (indicina.month_flow(a, b, '2024-01-01', 'f', 1, false)).inflow
+  FROM (VALUES (1.005::numeric, 1.00::numeric)) v(a, b);

@@ -439,7 +439,8 @@ scan_begin(Relation rel, List *needed, MemoryContext parent, bool log_rejects, b
 		row_rules_mark_needed(st->rules, st->needed);
 		st->set_rules = set_rules_take(relid, scan_cxt);
 		set_rules_mark_needed(st->set_rules, st->needed);
-		set_rules_expect_rows(st->set_rules, expected_rows(st->files));
+		if (st->set_rules)
+			set_rules_expect_rows(st->set_rules, expected_rows(st->files));
 		if (!st->dry_run)
 		{
 			st->month_flows = month_flows_take(relid);

@@ -17,7 +17,7 @@
  * credit).  run_pipeline uses it only for months that had no transactions
  * before the run; a month that had is recomputed from the fact.
  *
- * Memory: a table of 64-byte entries, at most 90% full (about 130 MB for
+ * Memory: a table of 72-byte entries, at most 90% full (about 150 MB for
  * 1.2M customer-months), plus the customer ids, in a context of the
  * transaction, freed when the rows are handed over.  Past hash_mem
  * (work_mem x hash_mem_multiplier, what a hash aggregate may use) the scan
@@ -27,9 +27,9 @@
  */
 #include "postgres.h"
 
-#include "access/relation.h"
 #include "catalog/pg_type.h"
 #include "common/hashfn.h"
+#include "executor/nodeHash.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
@@ -37,18 +37,11 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
-#include "utils/datetime.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
-#include "utils/rel.h"
 #include "utils/tuplestore.h"
-#include "common/int.h"
-#include "executor/nodeHash.h"
 
 #include "month_flows.h"
-
-/* the warehouse's amounts are numeric(14,2): sums are kept in cents */
-#define FLOW_SCALE 2
 
 typedef struct FlowKey
 {
@@ -62,16 +55,7 @@ typedef struct FlowEntry
 	FlowKey		key;
 	uint32		hash;
 	char		status;
-	bool		has_min;
-	bool		has_last;
-	bool		last_balance_null;
-	bool		salary;
-	DateADT		last_date;
-	int64		count;
-	int64		min_balance;
-	int64		last_balance;
-	int64		inflow;			/* in cents; past int64 no numeric(16,2) holds it */
-	int64		outflow;
+	FlowTotals	t;
 } FlowEntry;
 
 static inline uint32
@@ -254,27 +238,13 @@ month_flows_use_scaled(MonthFlows *mf, int att, const ScaledValue *scaled)
 		mf->balance_scaled = scaled;
 }
 
-static int64
-cents(Datum d, const ScaledValue *sv)
+/* a value in cents: the converter's integer when it has one, else read from the numeric */
+static inline int64
+cents(Datum d, const ScaledValue *sv, const char *what)
 {
-	int64		v;
-
 	if (sv && sv->valid && sv->scale == FLOW_SCALE)
 		return sv->value;
-	if (!numeric_cents(d, &v))
-		ereport(ERROR,
-				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 errmsg("indicina: amount %s is not a whole number of cents",
-						DatumGetCString(DirectFunctionCall1(numeric_out, d)))));
-	return v;
-}
-
-static void
-sum_out_of_range(void)
-{
-	ereport(ERROR,
-			(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-			 errmsg("indicina: a monthly sum is out of range (beyond ±92,233,720,368,547,758.07)")));
+	return cents_of(d, what);
 }
 
 static bool
@@ -304,20 +274,14 @@ month_flows_add(MonthFlows *mf, Datum *values, bool *nulls)
 	FlowKey		key;
 	FlowEntry  *e;
 	bool		found;
+	int64		amount = 0;
+	int64		balance = 0;
+	bool		salary_like;
 
 	if (mf->overflowed || nulls[mf->customer] || nulls[mf->date])
 		return;
 	d = DatumGetDateADT(values[mf->date]);
-	key.month = d;
-	if (!DATE_NOT_FINITE(d))
-	{
-		int			y,
-					m,
-					day;
-
-		j2date(d + POSTGRES_EPOCH_JDATE, &y, &m, &day);
-		key.month = date2j(y, m, 1) - POSTGRES_EPOCH_JDATE;
-	}
+	key.month = month_of(d);
 	id = DatumGetTextPP(values[mf->customer]);
 	key.id = VARDATA_ANY(id);
 	key.len = VARSIZE_ANY_EXHDR(id);
@@ -327,8 +291,8 @@ month_flows_add(MonthFlows *mf, Datum *values, bool *nulls)
 		char	   *copy = MemoryContextAlloc(mf->cxt, Max(key.len, 1));
 
 		memcpy(copy, key.id, key.len);
-		memset(((char *) e) + offsetof(FlowEntry, has_min), 0, sizeof(FlowEntry) - offsetof(FlowEntry, has_min));
 		e->key.id = copy;
+		memset(&e->t, 0, sizeof(e->t));
 		mf->key_bytes += Max(key.len, 1);
 		if (mf->tab->size * sizeof(FlowEntry) + mf->key_bytes > mf->limit)
 		{
@@ -339,37 +303,16 @@ month_flows_add(MonthFlows *mf, Datum *values, bool *nulls)
 			return;
 		}
 	}
-	e->count++;
 	if (!nulls[mf->amount])
-	{
-		int64		amount = cents(values[mf->amount], mf->amount_scaled);
-
-		if (amount > 0)
-		{
-			if (pg_add_s64_overflow(e->inflow, amount, &e->inflow))
-				sum_out_of_range();
-			if (!e->salary && !nulls[mf->narration] && is_income(mf, values[mf->narration]))
-				e->salary = true;
-		}
-		else if (pg_sub_s64_overflow(e->outflow, amount, &e->outflow))
-			sum_out_of_range();
-	}
+		amount = cents(values[mf->amount], mf->amount_scaled, "amount");
 	if (!nulls[mf->balance])
-	{
-		int64		balance = cents(values[mf->balance], mf->balance_scaled);
-
-		if (!e->has_min || balance < e->min_balance)
-			e->min_balance = balance;
-		e->has_min = true;
-	}
-	if (!e->has_last || d >= e->last_date)
-	{
-		e->has_last = true;
-		e->last_date = d;
-		e->last_balance_null = nulls[mf->balance];
-		if (!nulls[mf->balance])
-			e->last_balance = cents(values[mf->balance], mf->balance_scaled);
-	}
+		balance = cents(values[mf->balance], mf->balance_scaled, "balance");
+	/* the narration is looked at only for a credit of a month with no salary yet */
+	salary_like = !nulls[mf->amount] && amount > 0 && !e->t.salary && !nulls[mf->narration] &&
+		is_income(mf, values[mf->narration]);
+	flow_totals_add(&e->t, nulls[mf->amount] ? NULL : &amount, salary_like, nulls[mf->balance] ? NULL : &balance);
+	if (!e->t.has_last || d >= e->t.last_date)
+		flow_totals_close(&e->t, d, nulls[mf->balance] ? NULL : &balance);
 }
 
 /* the scan read its last row: the customer-months are ready */
@@ -519,23 +462,14 @@ indicina_scan_month_flows(PG_FUNCTION_ARGS)
 	for (i = 0; i < n; i++)
 	{
 		Datum		values[9];
-		bool		nulls[9] = {0};
+		bool		nulls[9];
 		MemoryContext old = MemoryContextSwitchTo(row_cxt);
 
 		e = sorted[i].e;
 		values[0] = PointerGetDatum(cstring_to_text_with_len(e->key.id, e->key.len));
 		values[1] = DateADTGetDatum(e->key.month);
-		values[2] = cents_numeric(e->inflow);
-		values[3] = cents_numeric(e->outflow);
-		values[4] = cents_numeric(e->inflow - e->outflow);
-		values[5] = Int32GetDatum((int32) e->count);
-		nulls[6] = !e->has_last || e->last_balance_null;
-		if (!nulls[6])
-			values[6] = cents_numeric(e->last_balance);
-		nulls[7] = !e->has_min;
-		if (e->has_min)
-			values[7] = cents_numeric(e->min_balance);
-		values[8] = BoolGetDatum(e->salary);
+		nulls[0] = nulls[1] = false;
+		flow_totals_values(&e->t, values + 2, nulls + 2);
 		MemoryContextSwitchTo(old);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 		MemoryContextReset(row_cxt);

@@ -10,15 +10,18 @@
  * came in.  In SQL that is four numeric aggregates and an
  * array_agg(... ORDER BY ...), which PostgreSQL 15 sorts group by group:
  * 17 s for 5 million transactions.  indicina.month_flow() is one
- * aggregate with one small state per group, summing in 128-bit integers
- * (amounts are numeric(14,2) in the warehouse, read straight from their
- * stored digits), so a hash aggregate does it in one pass.
+ * aggregate with one small state per group, summing 64-bit cents (amounts
+ * are numeric(14,2) in the warehouse, read straight from their stored
+ * digits; a sum past 64 bits is an error, no numeric(16,2) holds it), so a
+ * hash aggregate does it in one pass.  The totals (FlowTotals) are the
+ * same the transactions scan accumulates (month_flows.c).
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "common/int.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "utils/builtins.h"
@@ -54,20 +57,26 @@ indicina_date_key(PG_FUNCTION_ARGS)
 	PG_RETURN_INT32(y * 10000 + m * 100 + day);
 }
 
-/* indicina.month_start(date) -> the first day of its month */
-PG_FUNCTION_INFO_V1(indicina_month_start);
-Datum
-indicina_month_start(PG_FUNCTION_ARGS)
+/* the first day of d's month (an infinity stays as it is) */
+DateADT
+month_of(DateADT d)
 {
-	DateADT		d = PG_GETARG_DATEADT(0);
 	int			y,
 				m,
 				day;
 
 	if (DATE_NOT_FINITE(d))
-		PG_RETURN_DATEADT(d);
+		return d;
 	j2date(d + POSTGRES_EPOCH_JDATE, &y, &m, &day);
-	PG_RETURN_DATEADT(date2j(y, m, 1) - POSTGRES_EPOCH_JDATE);
+	return date2j(y, m, 1) - POSTGRES_EPOCH_JDATE;
+}
+
+/* indicina.month_start(date) -> the first day of its month */
+PG_FUNCTION_INFO_V1(indicina_month_start);
+Datum
+indicina_month_start(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_DATEADT(month_of(PG_GETARG_DATEADT(0)));
 }
 
 /* ---------------------------------------------------------------------
@@ -88,10 +97,8 @@ indicina_month_start(PG_FUNCTION_ARGS)
 #define NUM_SHORT_WEIGHT_SIGN 0x0040
 #define NUM_SHORT_WEIGHT	0x003F
 
-#define FLOW_SCALE 2			/* the warehouse's amounts are numeric(14,2) */
-
 /* a numeric in units of 10^-FLOW_SCALE; false if it is not finite or has more decimals */
-bool
+static bool
 numeric_cents(Datum d, int64 *out)
 {
 	struct varlena *v = PG_DETOAST_DATUM_PACKED(d);
@@ -154,7 +161,8 @@ numeric_cents(Datum d, int64 *out)
 	return true;
 }
 
-static int64
+/* a numeric amount in cents; a clear error for anything else */
+int64
 cents_of(Datum d, const char *what)
 {
 	int64		v;
@@ -162,20 +170,76 @@ cents_of(Datum d, const char *what)
 	if (!numeric_cents(d, &v))
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 errmsg("indicina.month_flow: %s %s is not an amount with at most %d decimals", what,
-						DatumGetCString(DirectFunctionCall1(numeric_out, d)), FLOW_SCALE)));
+				 errmsg("indicina: %s %s is not an amount with at most %d decimals", what,
+						DatumGetCString(DirectFunctionCall1(numeric_out, d)), FLOW_SCALE),
+				 errhint("A customer-month is summed in cents, as the warehouse's numeric(14,2) columns hold them.")));
 	return v;
 }
 
-Datum
-cents_numeric(int128 v)
+static Datum
+cents_numeric(int64 v)
 {
-	/* far past any numeric(16,2) column: the insert would refuse it anyway */
-	if (v > PG_INT64_MAX || v < PG_INT64_MIN)
-		ereport(ERROR,
-				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 errmsg("indicina.month_flow: a monthly sum is out of range (beyond ±92,233,720,368,547,758.07)")));
-	return NumericGetDatum(int64_div_fast_to_numeric((int64) v, FLOW_SCALE));
+	return NumericGetDatum(int64_div_fast_to_numeric(v, FLOW_SCALE));
+}
+
+/* ---------------------------------------------------------------------
+ * One customer-month's totals (month_flow and the scan's accumulator)
+ * ---------------------------------------------------------------------
+ */
+
+static void
+sum_out_of_range(void)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+			 errmsg("indicina: a monthly sum is out of range (beyond ±92,233,720,368,547,758.07)")));
+}
+
+/* one transaction: amount and balance in cents, NULL for none */
+void
+flow_totals_add(FlowTotals *t, const int64 *amount, bool salary_like, const int64 *balance)
+{
+	t->count++;
+	if (amount && *amount > 0)
+	{
+		if (pg_add_s64_overflow(t->inflow, *amount, &t->inflow))
+			sum_out_of_range();
+		if (salary_like)
+			t->salary = true;
+	}
+	else if (amount && pg_sub_s64_overflow(t->outflow, *amount, &t->outflow))
+		sum_out_of_range();
+	if (balance && (!t->has_min || *balance < t->min_balance))
+		t->min_balance = *balance;
+	t->has_min = t->has_min || balance;
+}
+
+/* the transaction dated date is, so far, the month's last: its balance closes it */
+void
+flow_totals_close(FlowTotals *t, DateADT date, const int64 *balance)
+{
+	t->has_last = true;
+	t->last_date = date;
+	t->last_balance_null = balance == NULL;
+	if (balance)
+		t->last_balance = *balance;
+}
+
+/* (inflow, outflow, net, txn_count, closing_balance, min_balance, salary_credit) */
+void
+flow_totals_values(const FlowTotals *t, Datum *values, bool *nulls)
+{
+	values[0] = cents_numeric(t->inflow);
+	values[1] = cents_numeric(t->outflow);
+	values[2] = cents_numeric(t->inflow - t->outflow);	/* both >= 0: no overflow */
+	values[3] = Int32GetDatum((int32) t->count);
+	nulls[0] = nulls[1] = nulls[2] = nulls[3] = false;
+	nulls[4] = !t->has_last || t->last_balance_null;
+	values[4] = nulls[4] ? (Datum) 0 : cents_numeric(t->last_balance);
+	nulls[5] = !t->has_min;
+	values[5] = nulls[5] ? (Datum) 0 : cents_numeric(t->min_balance);
+	values[6] = BoolGetDatum(t->salary);
+	nulls[6] = false;
 }
 
 /* ---------------------------------------------------------------------
@@ -185,20 +249,11 @@ cents_numeric(int128 v)
 
 typedef struct MonthFlow
 {
-	int128		inflow;			/* in cents */
-	int128		outflow;
-	int64		count;
-	bool		has_min;
-	int64		min_balance;
-	bool		salary;
-	/* the last transaction so far, by date, file (bytes) and line */
-	bool		has_last;
-	DateADT		last_date;
+	FlowTotals	t;
+	/* the month's last transaction so far is at t.last_date, in this file (bytes) and line */
 	int64		last_line;
 	char	   *last_file;
 	int			last_file_len;
-	bool		last_balance_null;
-	int64		last_balance;
 } MonthFlow;
 
 /* is (date, file, line) after the state's last transaction? */
@@ -207,8 +262,8 @@ is_later(MonthFlow *s, DateADT date, const char *file, int file_len, int64 line)
 {
 	int			c;
 
-	if (!s->has_last || date != s->last_date)
-		return !s->has_last || date > s->last_date;
+	if (!s->t.has_last || date != s->t.last_date)
+		return !s->t.has_last || date > s->t.last_date;
 	c = memcmp(file, s->last_file, Min(file_len, s->last_file_len));
 	if (c == 0)
 		c = file_len - s->last_file_len;
@@ -223,33 +278,19 @@ indicina_month_flow_step(PG_FUNCTION_ARGS)
 {
 	MemoryContext aggcxt;
 	MonthFlow  *s;
+	int64		amount = 0;
+	int64		balance = 0;
 
 	if (!AggCheckCallContext(fcinfo, &aggcxt))
 		elog(ERROR, "indicina.month_flow called outside an aggregate");
 	s = PG_ARGISNULL(0) ? (MonthFlow *) MemoryContextAllocZero(aggcxt, sizeof(MonthFlow)) :
 		(MonthFlow *) PG_GETARG_POINTER(0);
-	s->count++;
 	if (!PG_ARGISNULL(1))
-	{
-		int64		amount = cents_of(PG_GETARG_DATUM(1), "amount");
-
-		if (amount > 0)
-		{
-			s->inflow += amount;
-			if (!PG_ARGISNULL(6) && PG_GETARG_BOOL(6))
-				s->salary = true;
-		}
-		else
-			s->outflow -= amount;
-	}
+		amount = cents_of(PG_GETARG_DATUM(1), "amount");
 	if (!PG_ARGISNULL(2))
-	{
-		int64		balance = cents_of(PG_GETARG_DATUM(2), "balance");
-
-		if (!s->has_min || balance < s->min_balance)
-			s->min_balance = balance;
-		s->has_min = true;
-	}
+		balance = cents_of(PG_GETARG_DATUM(2), "balance");
+	flow_totals_add(&s->t, PG_ARGISNULL(1) ? NULL : &amount, !PG_ARGISNULL(6) && PG_GETARG_BOOL(6),
+					PG_ARGISNULL(2) ? NULL : &balance);
 	/* the closing balance: ordered by date, then file, then line; no date, no order */
 	if (!PG_ARGISNULL(3) && !PG_ARGISNULL(4) && !PG_ARGISNULL(5))
 	{
@@ -260,7 +301,7 @@ indicina_month_flow_step(PG_FUNCTION_ARGS)
 
 		if (is_later(s, date, VARDATA_ANY(file), file_len, line))
 		{
-			if (!s->has_last || file_len != s->last_file_len ||
+			if (!s->t.has_last || file_len != s->last_file_len ||
 				memcmp(VARDATA_ANY(file), s->last_file, file_len) != 0)
 			{
 				if (s->last_file)
@@ -269,12 +310,8 @@ indicina_month_flow_step(PG_FUNCTION_ARGS)
 				memcpy(s->last_file, VARDATA_ANY(file), file_len);
 				s->last_file_len = file_len;
 			}
-			s->has_last = true;
-			s->last_date = date;
 			s->last_line = line;
-			s->last_balance_null = PG_ARGISNULL(2);
-			if (!PG_ARGISNULL(2))
-				s->last_balance = cents_of(PG_GETARG_DATUM(2), "balance");
+			flow_totals_close(&s->t, date, PG_ARGISNULL(2) ? NULL : &balance);
 		}
 	}
 	PG_RETURN_POINTER(s);
@@ -291,23 +328,13 @@ indicina_month_flow_final(PG_FUNCTION_ARGS)
 	MonthFlow  *s = PG_ARGISNULL(0) ? NULL : (MonthFlow *) PG_GETARG_POINTER(0);
 	TupleDesc	desc;
 	Datum		values[7];
-	bool		nulls[7] = {0};
+	bool		nulls[7];
 
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "indicina.month_flow must return a composite type");
 	if (s == NULL)
 		PG_RETURN_NULL();
 	desc = BlessTupleDesc(desc);
-	values[0] = cents_numeric(s->inflow);
-	values[1] = cents_numeric(s->outflow);
-	values[2] = cents_numeric(s->inflow - s->outflow);
-	values[3] = Int32GetDatum((int32) s->count);
-	nulls[4] = !s->has_last || s->last_balance_null;
-	if (!nulls[4])
-		values[4] = cents_numeric(s->last_balance);
-	nulls[5] = !s->has_min;
-	if (s->has_min)
-		values[5] = cents_numeric(s->min_balance);
-	values[6] = BoolGetDatum(s->salary);
+	flow_totals_values(&s->t, values, nulls);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
 }

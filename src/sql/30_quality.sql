@@ -614,7 +614,8 @@ $$;
  * load_sql, when given, is a statement that reads "@SOURCE@ b" (an INSERT
  * into the warehouse): it runs over what the rules let through.  When the
  * scan of an indicina_csv table judges every rule of the relation, that is
- * the scan itself and no batch is made; otherwise it reads the batch.
+ * the scan itself and no batch is made; otherwise it reads the batch.  A
+ * dry run never runs it.
  */
 CREATE FUNCTION indicina.stage(run_id bigint, relation regclass, batch name, dry_run boolean DEFAULT false,
                                files text[] DEFAULT NULL, sources jsonb DEFAULT '{}', load_sql text DEFAULT NULL)
@@ -709,8 +710,8 @@ BEGIN
         END IF;
         RETURN NEXT res;
     END LOOP;
-    -- what the rules left, into the load's target
-    IF load_sql IS NOT NULL THEN
+    -- what the rules left, into the load's target (a dry run loads nothing)
+    IF load_sql IS NOT NULL AND NOT dry_run THEN
         EXECUTE replace(load_sql, '@SOURCE@', v_batch::text);
     END IF;
 END;

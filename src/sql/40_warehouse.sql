@@ -35,7 +35,7 @@ CREATE FUNCTION indicina.month_flow_final(internal) RETURNS indicina.month_flow_
  */
 CREATE AGGREGATE indicina.month_flow(amount numeric, balance numeric, transaction_date date, source_file text,
                                      source_line bigint, salary_like boolean) (
-    SFUNC = indicina.month_flow_step, STYPE = internal, SSPACE = 96, FINALFUNC = indicina.month_flow_final);
+    SFUNC = indicina.month_flow_step, STYPE = internal, SSPACE = 72, FINALFUNC = indicina.month_flow_final);
 /*
  * The same customer-months accumulated inside the scan that loads the
  * transactions (src/month_flows.c): arm_month_flows prepares the
@@ -398,7 +398,7 @@ DECLARE
     v_hi      date;
     v_load    text;
     v_old_months date[];
-    v_names   text[];
+    v_income_names text[];
     v_flows   boolean;
     v_from_scan bigint := 0;
     v_txn_batch regclass;
@@ -587,9 +587,9 @@ BEGIN
         END IF;
         EXECUTE format('SELECT coalesce(array_agg(category_key), ''{}''), coalesce(array_agg(narration::text), ''{}'')
                           FROM %I.dim_transaction_category WHERE category_group = ''income''', target)
-            INTO v_income, v_names;
+            INTO v_income, v_income_names;
         v_flows := v_txn_files IS NOT NULL AND indicina.arm_month_flows(
-            transactions, 'customer_id', 'transaction_date', 'transaction_amount', 'balance', 'narration', v_names);
+            transactions, 'customer_id', 'transaction_date', 'transaction_amount', 'balance', 'narration', v_income_names);
         v_load := format($q$
             INSERT INTO %1$I.fact_bank_transaction
             SELECT b.transaction_id, coalesce(c.customer_key, 0), b.customer_id, b.transaction_date,
