@@ -280,6 +280,21 @@ SELECT count(*) FROM (VALUES
                        'warn'))) v(id);
 SELECT rule, rows_checked, rows_failed, samples FROM indicina.check('q_bytes') ORDER BY rule;
 
+-- balance_continuity in the scan on rows out of date order: each customer's
+-- rows are put in date, file, line order before they are compared (CUST_A
+-- holds; CUST_B breaks at lines 9 and 2), the same verdict as the SQL's
+CREATE FOREIGN TABLE q_shuffled (transaction_id text, customer_id text, transaction_date date,
+    transaction_amount numeric(14,2), narration text, balance numeric(14,2),
+    source_file text OPTIONS (source 'file'), source_line bigint OPTIONS (source 'line'))
+    SERVER quality_files OPTIONS (filename 'statements_shuffled.csv', on_error 'reject');
+CREATE TABLE t_shuffled AS
+SELECT transaction_id, customer_id, transaction_date, transaction_amount, narration, balance FROM q_shuffled;
+SELECT indicina.add_rule('balance_continuity', 'q_shuffled', 'balance_continuity', severity => 'warn') > 0 AS added;
+SELECT indicina.add_rule('balance_continuity', 't_shuffled', 'balance_continuity', severity => 'warn') > 0 AS added;
+SELECT rule, rows_checked, rows_failed, samples FROM indicina.check('q_shuffled');
+SELECT rows_failed, (SELECT jsonb_agg(x - 'line' ORDER BY x->>'detail') FROM jsonb_array_elements(samples) x) AS samples
+  FROM indicina.check('t_shuffled');
+
 -- ---- privileges: loading and reading results is for those who may read the files ----
 CREATE ROLE regress_q_loader IN ROLE pg_read_server_files;
 CREATE ROLE regress_q_nobody;

@@ -1094,6 +1094,53 @@ units_text(int64 v, int scale)
 }
 
 /*
+ * Puts the rows kept in (customer, date, file, line) order.  Customers are
+ * numbered densely as first seen, so a counting pass groups the rows by
+ * customer in linear time; each customer's few rows, already in scan
+ * order (file, line), are then sorted by the full order only when they are
+ * not in it.  One qsort of the five million rows of a night took 2.5 s of
+ * the run; this takes a fraction of a second.
+ */
+static void
+order_continuity_rows(SetRuleSet *set)
+{
+	int64	   *start;
+	ContinuityRow *sorted;
+	void	   *raw;
+	int64		i;
+	int32		c;
+
+	if (set->cont_n < 2)
+		return;
+	start = palloc_extended(sizeof(int64) * ((Size) set->cont_ncustomers + 1), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	for (i = 0; i < set->cont_n; i++)
+		start[set->cont_rows[i].customer + 1]++;
+	for (c = 0; c < set->cont_ncustomers; c++)
+		start[c + 1] += start[c];
+	sorted = alloc_big(set->cxt, sizeof(ContinuityRow) * set->cont_n, &raw);
+	/* start[c] is where customer c's next row goes; afterwards, where c + 1 begins */
+	for (i = 0; i < set->cont_n; i++)
+		sorted[start[set->cont_rows[i].customer]++] = set->cont_rows[i];
+	for (c = 0; c < set->cont_ncustomers; c++)
+	{
+		int64		from = c == 0 ? 0 : start[c - 1];
+		int64		to = start[c];
+
+		CHECK_FOR_INTERRUPTS();
+		for (i = from + 1; i < to; i++)
+			if (cmp_continuity(&sorted[i - 1], &sorted[i]) > 0)
+				break;
+		if (i < to)
+			qsort(sorted + from, to - from, sizeof(ContinuityRow), cmp_continuity);
+	}
+	pfree(start);
+	pfree(set->cont_raw);
+	set->cont_rows = sorted;
+	set->cont_raw = raw;
+	set->cont_cap = set->cont_n;
+}
+
+/*
  * Judges balance_continuity over the rows kept, once, when the scan has
  * read its last row.  Returns the failures, in file and line order, for
  * the scan to record (under *code and *column).
@@ -1115,7 +1162,7 @@ set_rules_finish(SetRuleSet *set, const char **file_names, ContinuityFailure **f
 	r = set->continuity;
 	*code = r->code;
 	*column = r->column;
-	qsort(set->cont_rows, set->cont_n, sizeof(ContinuityRow), cmp_continuity);
+	order_continuity_rows(set);
 	for (i = 1; i < set->cont_n; i++)
 	{
 		const ContinuityRow *p = &set->cont_rows[i - 1];
