@@ -28,6 +28,7 @@ OBJS = \
 	src/ledger.o \
 	src/warehouse.o \
 	src/month_flows.o \
+	src/parallel_files.o \
 	src/simple_regex.o
 
 SQL_PIECES = $(sort $(wildcard src/sql/*.sql))

@@ -164,7 +164,40 @@ SELECT count(*) AS records_before FROM indicina.load_errors \gset
 SET indicina.survey = on;
 SELECT count(*) AS rows, min(transaction_date), max(transaction_date), count(DISTINCT narration) AS narrations
   FROM flow_statements;
+-- a survey of several files may be read by parallel workers, a whole file
+-- each at a time: the same rows, rules included (costs at zero, so that the
+-- planner picks a parallel plan for two small files)
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+EXPLAIN (COSTS OFF)
+SELECT narration, count(*), min(transaction_date), max(transaction_date) FROM flow_statements GROUP BY narration;
+CREATE TEMP TABLE survey_parallel AS
+SELECT narration, count(*) AS n, min(transaction_date) AS first, max(transaction_date) AS last
+  FROM flow_statements GROUP BY narration;
+SET max_parallel_workers_per_gather = 0;
+CREATE TEMP TABLE survey_serial AS
+SELECT narration, count(*) AS n, min(transaction_date) AS first, max(transaction_date) AS last
+  FROM flow_statements GROUP BY narration;
+RESET max_parallel_workers_per_gather;
+SELECT (SELECT count(*) FROM survey_serial) AS narrations,
+       (SELECT count(*) FROM (TABLE survey_parallel EXCEPT TABLE survey_serial) d)
+     + (SELECT count(*) FROM (TABLE survey_serial EXCEPT TABLE survey_parallel) d) AS rows_that_differ;
+-- an expression rule (any SQL) keeps the scan in one process
+SELECT indicina.add_rule('amount_small', 'flow_statements', 'expression', params => '{"sql": "transaction_amount < 1000000"}')
+       > 0 AS added;
+EXPLAIN (COSTS OFF) SELECT count(*) FROM flow_statements;
+SELECT indicina.drop_rule('flow_statements', 'amount_small');
+-- a parallel plan made for a survey never runs as a load
+SET plan_cache_mode = force_generic_plan;
+PREPARE surveyed AS SELECT count(*) FROM flow_statements;
+EXECUTE surveyed;
 RESET indicina.survey;
+EXECUTE surveyed;
+DEALLOCATE surveyed;
+RESET plan_cache_mode;
+RESET parallel_setup_cost;
+RESET parallel_tuple_cost;
+DROP TABLE survey_parallel, survey_serial;
 SELECT count(*) - :records_before AS records_added FROM indicina.load_errors;
 SELECT count(*) AS rows_of_a_scan FROM flow_statements;
 SELECT count(*) - :records_before AS records_added FROM indicina.load_errors;

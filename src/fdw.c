@@ -16,6 +16,7 @@
 
 #include "access/htup_details.h"
 #include "access/table.h"
+#include "access/parallel.h"
 #include "access/xact.h"
 #include "commands/defrem.h"
 #include "commands/explain.h"
@@ -26,6 +27,7 @@
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
+#include "optimizer/cost.h"
 #include "optimizer/optimizer.h"
 #include "optimizer/pathnode.h"
 #include "optimizer/planmain.h"
@@ -79,6 +81,7 @@ typedef struct CsvScanState
 	char	   *relname;
 	List	   *files;
 	ListCell   *next_file;
+	void	   *parallel;		/* a parallel survey's shared files, or NULL */
 	bool		file_open;
 	bool		header_pending;
 	int64		total_bytes;
@@ -138,6 +141,11 @@ static void csvBeginForeignScan(ForeignScanState *node, int eflags);
 static TupleTableSlot *csvIterateForeignScan(ForeignScanState *node);
 static void csvReScanForeignScan(ForeignScanState *node);
 static void csvEndForeignScan(ForeignScanState *node);
+static bool csvIsForeignScanParallelSafe(PlannerInfo *root, RelOptInfo *rel, RangeTblEntry *rte);
+static Size csvEstimateDSMForeignScan(ForeignScanState *node, ParallelContext *pcxt);
+static void csvInitializeDSMForeignScan(ForeignScanState *node, ParallelContext *pcxt, void *coordinate);
+static void csvReInitializeDSMForeignScan(ForeignScanState *node, ParallelContext *pcxt, void *coordinate);
+static void csvInitializeWorkerForeignScan(ForeignScanState *node, shm_toc *toc, void *coordinate);
 static bool csvAnalyzeForeignTable(Relation relation, AcquireSampleRowsFunc *func,
 								   BlockNumber *totalpages);
 
@@ -168,6 +176,11 @@ indicina_csv_handler(PG_FUNCTION_ARGS)
 	routine->ReScanForeignScan = csvReScanForeignScan;
 	routine->EndForeignScan = csvEndForeignScan;
 	routine->AnalyzeForeignTable = csvAnalyzeForeignTable;
+	routine->IsForeignScanParallelSafe = csvIsForeignScanParallelSafe;
+	routine->EstimateDSMForeignScan = csvEstimateDSMForeignScan;
+	routine->InitializeDSMForeignScan = csvInitializeDSMForeignScan;
+	routine->ReInitializeDSMForeignScan = csvReInitializeDSMForeignScan;
+	routine->InitializeWorkerForeignScan = csvInitializeWorkerForeignScan;
 	PG_RETURN_POINTER(routine);
 }
 
@@ -273,6 +286,31 @@ csvGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 													   startup, startup + run, NIL,
 													   baserel->lateral_relids, NULL,
 													   list_make1(attnums)));
+
+	/*
+	 * A survey of several files may also be read by parallel workers, a
+	 * whole file each at a time (parallel_files.c): a partial path whose
+	 * rows and CPU are shared among the participants, the leader's share
+	 * reckoned as for a sequential scan
+	 */
+	if (baserel->consider_parallel && list_length(ps->files) > 1 && max_parallel_workers_per_gather > 0)
+	{
+		int			workers = Min(list_length(ps->files) - 1, max_parallel_workers_per_gather);
+		double		share = workers + (parallel_leader_participation ? Max(0.0, 1.0 - 0.3 * workers) : 0.0);
+		ForeignPath *partial = create_foreignscan_path(root, baserel, NULL, clamp_row_est(baserel->rows / share),
+													   startup, startup + run / share, NIL,
+													   baserel->lateral_relids, NULL, list_make1(attnums));
+
+		partial->path.parallel_aware = true;
+		partial->path.parallel_workers = workers;
+		add_partial_path(baserel, (Path *) partial);
+	}
+}
+
+static bool
+csvIsForeignScanParallelSafe(PlannerInfo *root, RelOptInfo *rel, RangeTblEntry *rte)
+{
+	return parallel_files_allowed(rte->relid);
 }
 
 /*
@@ -509,7 +547,7 @@ scan_begin(Relation rel, List *needed, MemoryContext parent, bool log_rejects, b
 	}
 
 	/* progress, as pg_stat_progress_copy shows it, unless a command reports already */
-	if (MyBEEntry && MyBEEntry->st_progress_command == PROGRESS_COMMAND_INVALID)
+	if (MyBEEntry && MyBEEntry->st_progress_command == PROGRESS_COMMAND_INVALID && !IsParallelWorker())
 	{
 		pgstat_progress_start_command(PROGRESS_COMMAND_COPY, relid);
 		pgstat_progress_update_param(PROGRESS_COPY_COMMAND, PROGRESS_COPY_COMMAND_FROM);
@@ -596,12 +634,24 @@ open_next_file(CsvScanState *st)
 		reader_close(&st->reader);
 		st->file_open = false;
 	}
-	if (st->next_file == NULL)
-		return false;
-	reader_open(&st->reader, (CsvFile *) lfirst(st->next_file));
+	if (st->parallel)
+	{
+		/* a parallel survey: whichever file no process has taken yet */
+		int			i = parallel_files_next(st->parallel);
+
+		if (i < 0)
+			return false;
+		reader_open(&st->reader, (CsvFile *) list_nth(st->files, i));
+	}
+	else
+	{
+		if (st->next_file == NULL)
+			return false;
+		reader_open(&st->reader, (CsvFile *) lfirst(st->next_file));
+		st->next_file = lnext(st->files, st->next_file);
+	}
 	st->cur_counts = &st->counts[st->ncounts++];
 	st->cur_counts->file = st->reader.file->display;
-	st->next_file = lnext(st->files, st->next_file);
 	st->file_open = true;
 	st->header_pending = st->opts.header != HEADER_FALSE;
 	if (!st->header_pending)
@@ -1151,6 +1201,13 @@ csvBeginForeignScan(ForeignScanState *node, int eflags)
 	}
 	node->fdw_state = scan_begin(node->ss.ss_currentRelation, needed, CurrentMemoryContext, true,
 								 prune, only_files);
+	/* a plan made for a survey may be executed later: never as a parallel load */
+	if (plan->scan.plan.parallel_aware && !indicina_survey)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("a parallel scan of indicina_csv table \"%s\" can only be a survey",
+						RelationGetRelationName(node->ss.ss_currentRelation)),
+				 errhint("Plan the query again with indicina.survey off.")));
 }
 
 static TupleTableSlot *
@@ -1188,9 +1245,46 @@ csvEndForeignScan(ForeignScanState *node)
 
 	if (st && st->scan_cxt)
 	{
-		save_stats(st);
+		/* a worker's counts would die with it: a survey's are not read anyway */
+		if (!IsParallelWorker())
+			save_stats(st);
 		scan_end(st);
 	}
+}
+
+/* ---------------------------------------------------------------------
+ * Parallel surveys: the files shared among the processes of a Gather
+ * ---------------------------------------------------------------------
+ */
+
+static Size
+csvEstimateDSMForeignScan(ForeignScanState *node, ParallelContext *pcxt)
+{
+	return parallel_files_size(((CsvScanState *) node->fdw_state)->files);
+}
+
+static void
+csvInitializeDSMForeignScan(ForeignScanState *node, ParallelContext *pcxt, void *coordinate)
+{
+	CsvScanState *st = (CsvScanState *) node->fdw_state;
+
+	parallel_files_init(coordinate, st->files);
+	st->parallel = coordinate;
+}
+
+static void
+csvReInitializeDSMForeignScan(ForeignScanState *node, ParallelContext *pcxt, void *coordinate)
+{
+	parallel_files_reset(coordinate);
+}
+
+static void
+csvInitializeWorkerForeignScan(ForeignScanState *node, shm_toc *toc, void *coordinate)
+{
+	CsvScanState *st = (CsvScanState *) node->fdw_state;
+
+	parallel_files_check(coordinate, st->files, st->relname);
+	st->parallel = coordinate;
 }
 
 static void

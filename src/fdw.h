@@ -236,4 +236,12 @@ extern void log_append(const char *file, const char *old_file, int64 max_bytes, 
 /* in fdw.c */
 extern void fdw_init(void);
 
+/* in parallel_files.c: a survey's files shared among parallel workers */
+extern Size parallel_files_size(List *files);
+extern void parallel_files_init(void *coordinate, List *files);
+extern void parallel_files_check(void *coordinate, List *files, const char *relname);
+extern int	parallel_files_next(void *coordinate);
+extern void parallel_files_reset(void *coordinate);
+extern bool parallel_files_allowed(Oid relid);
+
 #endif							/* INDICINA_FDW_H */

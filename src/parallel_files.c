@@ -1,0 +1,141 @@
+/*-------------------------------------------------------------------------
+ *
+ * parallel_files.c
+ *		Sharing a scan's files among parallel workers, a whole file at a
+ *		time.
+ *
+ * A survey (indicina.survey) records nothing, stops at nothing and judges
+ * no set rule: each row stands alone, so several processes can read the
+ * files of one scan at once, each taking the next file not yet taken, and
+ * a Gather above them (with partial aggregates below it) sees every row
+ * once.  run_pipeline's first pass over a night's statement files is such
+ * a scan.  A load never runs in parallel: its reject log, its per-file
+ * counts and its set rules live in one backend.
+ *
+ * The leader puts the names of the files it resolved into shared memory;
+ * a worker resolves the table's files itself and must find the same ones
+ * (a file that arrived in between would otherwise be read by some
+ * processes and not by others).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "port/atomics.h"
+#include "utils/builtins.h"
+
+#include "fdw.h"
+#include "indicina.h"
+
+typedef struct ParallelFiles
+{
+	pg_atomic_uint32 next;		/* index of the next file to take */
+	uint32		nfiles;
+	Size		names_len;
+	char		names[FLEXIBLE_ARRAY_MEMBER];	/* display names, each ending in \0 */
+} ParallelFiles;
+
+static Size
+names_length(List *files)
+{
+	ListCell   *lc;
+	Size		len = 0;
+
+	foreach(lc, files)
+		len += strlen(((CsvFile *) lfirst(lc))->display) + 1;
+	return len;
+}
+
+Size
+parallel_files_size(List *files)
+{
+	return add_size(offsetof(ParallelFiles, names), names_length(files));
+}
+
+void
+parallel_files_init(void *coordinate, List *files)
+{
+	ParallelFiles *pf = (ParallelFiles *) coordinate;
+	ListCell   *lc;
+	char	   *p = pf->names;
+
+	pg_atomic_init_u32(&pf->next, 0);
+	pf->nfiles = list_length(files);
+	pf->names_len = names_length(files);
+	foreach(lc, files)
+	{
+		const char *name = ((CsvFile *) lfirst(lc))->display;
+
+		strcpy(p, name);
+		p += strlen(name) + 1;
+	}
+}
+
+/* a worker's files must be the leader's, in the same order */
+void
+parallel_files_check(void *coordinate, List *files, const char *relname)
+{
+	ParallelFiles *pf = (ParallelFiles *) coordinate;
+	ListCell   *lc;
+	const char *p = pf->names;
+
+	if (pf->nfiles == (uint32) list_length(files) && pf->names_len == names_length(files))
+	{
+		foreach(lc, files)
+		{
+			const char *name = ((CsvFile *) lfirst(lc))->display;
+
+			if (strcmp(p, name) != 0)
+				break;
+			p += strlen(name) + 1;
+		}
+		if (lc == NULL)
+			return;
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("the files of indicina_csv table \"%s\" changed while its parallel scan started", relname),
+			 errhint("Run the query again.")));
+}
+
+/* the index of the next file for this process to read, or -1 when all are taken */
+int
+parallel_files_next(void *coordinate)
+{
+	ParallelFiles *pf = (ParallelFiles *) coordinate;
+	uint32		i = pg_atomic_fetch_add_u32(&pf->next, 1);
+
+	return i < pf->nfiles ? (int) i : -1;
+}
+
+void
+parallel_files_reset(void *coordinate)
+{
+	pg_atomic_write_u32(&((ParallelFiles *) coordinate)->next, 0);
+}
+
+/*
+ * Whether a scan of the relation may run in parallel, asked while the
+ * query is planned: only a survey, and only when no expression rule (any
+ * SQL, which may not be safe in a worker) applies to it.
+ */
+bool
+parallel_files_allowed(Oid relid)
+{
+	Oid			argtypes[1] = {OIDOID};
+	Datum		args[1] = {ObjectIdGetDatum(relid)};
+	bool		allowed;
+
+	if (!indicina_survey)
+		return false;
+	SPI_connect();
+	if (SPI_execute_with_args("SELECT 1 FROM indicina.quality_rules"
+							  " WHERE relation = $1 AND enabled AND kind = 'expression' LIMIT 1",
+							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read indicina.quality_rules");
+	allowed = SPI_processed == 0;
+	SPI_finish();
+	return allowed;
+}
