@@ -29,6 +29,7 @@ OBJS = \
 	src/warehouse.o \
 	src/month_flows.o \
 	src/parallel_files.o \
+	src/risk_features.o \
 	src/simple_regex.o
 
 SQL_PIECES = $(sort $(wildcard src/sql/*.sql))

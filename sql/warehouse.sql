@@ -217,3 +217,32 @@ SELECT (indicina.month_flow(a, b, '2024-01-01', 'f', 1, false)).inflow
   FROM (VALUES ('NaN'::numeric, 1.00::numeric)) v(a, b);
 SELECT (indicina.month_flow(a, b, '2024-01-01', 'f', 1, false)).inflow
   FROM (VALUES (1.005::numeric, 1.00::numeric)) v(a, b);
+
+-- ---- risk_features gives what the SQL aggregates give, rounding included ----
+-- halves (0.015, -0.015, a volatility of exactly 0.005), NULL balances and
+-- salaries, one month, no balance at all, the largest balances
+CREATE TEMP TABLE months_in (g int, inflow numeric(16,2), outflow numeric(16,2), salary boolean,
+                             closing numeric(14,2));
+INSERT INTO months_in VALUES
+    (1, 0.01, 0.00, true, 0.00), (1, 0.02, 0.01, false, 0.01),
+    (2, -0.01, 5.00, NULL, NULL), (2, -0.02, 5.00, true, 100.00), (2, 0.00, 5.01, true, -250.55),
+    (3, 1234.56, 99.99, true, 1000000.00),
+    (4, 10.00, 10.00, false, NULL), (4, 20.00, 20.00, false, NULL),
+    (5, -0.01, 0.01, false, 5.00), (5, -0.02, 0.02, false, 5.00),
+    (6, 0, 0, false, 999999999999.99), (6, 0, 0, false, -999999999999.99), (6, 0, 0, false, 123456789012.34);
+-- and two thousand customers of pseudo-random months
+INSERT INTO months_in
+SELECT 10 + i % 2000, ((i * 7919) % 200001 - 100000) / 100.0, ((i * 104729) % 300007) / 100.0,
+       (i * 31) % 3 = 0, CASE WHEN i % 17 = 0 THEN NULL ELSE ((i * 15485863) % 2000000003 - 1000000000) / 100.0 END
+  FROM generate_series(1::bigint, 24000) i;
+CREATE TEMP VIEW features_both AS
+SELECT g, indicina.risk_features(inflow, outflow, salary, closing) AS f,
+       ROW(count(*)::int, round(avg(inflow), 2), round(avg(outflow), 2),
+           round(avg(CASE WHEN salary THEN 1 ELSE 0 END), 4), round(stddev_pop(closing), 2))::indicina.risk_features_result
+           AS in_sql
+  FROM months_in GROUP BY g;
+SELECT g, (f).* FROM features_both WHERE g < 10 ORDER BY g;
+SELECT count(*) AS customers, count(*) FILTER (WHERE f IS DISTINCT FROM in_sql) AS differ FROM features_both;
+SELECT indicina.risk_features(1.005, 0, false, 0);
+DROP VIEW features_both;
+DROP TABLE months_in;

@@ -36,6 +36,22 @@ CREATE FUNCTION indicina.month_flow_final(internal) RETURNS indicina.month_flow_
 CREATE AGGREGATE indicina.month_flow(amount numeric, balance numeric, transaction_date date, source_file text,
                                      source_line bigint, salary_like boolean) (
     SFUNC = indicina.month_flow_step, STYPE = internal, SSPACE = 72, FINALFUNC = indicina.month_flow_final);
+CREATE TYPE indicina.risk_features_result AS (
+    months int, avg_monthly_inflow numeric, avg_monthly_outflow numeric, income_regularity numeric,
+    balance_volatility numeric);
+CREATE FUNCTION indicina.risk_features_step(internal, numeric, numeric, boolean, numeric) RETURNS internal
+    AS 'MODULE_PATHNAME', 'indicina_risk_features_step' LANGUAGE C CALLED ON NULL INPUT;
+CREATE FUNCTION indicina.risk_features_final(internal) RETURNS indicina.risk_features_result
+    AS 'MODULE_PATHNAME', 'indicina_risk_features_final' LANGUAGE C CALLED ON NULL INPUT;
+/*
+ * A customer's risk features over their customer-months (amounts and
+ * balances with at most 2 decimals), what count(*), round(avg(inflow), 2),
+ * round(avg(outflow), 2), round(avg(salary_credit as 0/1), 4) and
+ * round(stddev_pop(closing_balance), 2) give, from sums of cents.
+ */
+CREATE AGGREGATE indicina.risk_features(inflow numeric, outflow numeric, salary_credit boolean,
+                                        closing_balance numeric) (
+    SFUNC = indicina.risk_features_step, STYPE = internal, SSPACE = 72, FINALFUNC = indicina.risk_features_final);
 /*
  * The same customer-months accumulated inside the scan that loads the
  * transactions (src/month_flows.c): arm_month_flows prepares the
@@ -670,18 +686,23 @@ BEGIN
                        target);
         EXECUTE format($q$
             INSERT INTO %1$I.customer_risk_features
-            SELECT x.customer_id, count(a.month), round(avg(a.inflow), 2), round(avg(a.outflow), 2),
-                   round(avg(CASE WHEN a.salary_credit THEN 1 ELSE 0 END), 4),
-                   round(stddev_pop(a.closing_balance), 2), l.loan_to_income, $1
+            SELECT x.customer_id, coalesce((a.f).months, 0), (a.f).avg_monthly_inflow, (a.f).avg_monthly_outflow,
+                   coalesce((a.f).income_regularity, 0), (a.f).balance_volatility, l.loan_to_income, $1
               FROM indicina_affected x
-              LEFT JOIN %1$I.agg_customer_month a ON a.customer_id = x.customer_id
+              -- each customer's months, aggregated before the join (a row per
+              -- customer meets the applications, not one per customer-month),
+              -- by one aggregate of small states (src/risk_features.c)
+              LEFT JOIN (SELECT a.customer_id,
+                                indicina.risk_features(a.inflow, a.outflow, a.salary_credit, a.closing_balance) AS f
+                           FROM %1$I.agg_customer_month a
+                          WHERE a.customer_id IN (SELECT customer_id FROM indicina_affected)
+                          GROUP BY a.customer_id) a ON a.customer_id = x.customer_id
               -- each customer's latest application, in one pass rather than a lookup per customer
               LEFT JOIN (SELECT DISTINCT ON (f.customer_id) f.customer_id, f.loan_to_income
                            FROM %1$I.fact_loan_application f
                           WHERE f.customer_id IN (SELECT customer_id FROM indicina_affected)
                           ORDER BY f.customer_id, f.application_date DESC NULLS LAST, f.application_id DESC) l
-                ON l.customer_id = x.customer_id
-             GROUP BY x.customer_id, l.loan_to_income$q$, target) USING v_run;
+                ON l.customer_id = x.customer_id$q$, target) USING v_run;
         v_steps := indicina.pipeline_step(v_steps, 'aggregates and risk features', v_t,
                                           jsonb_build_object('customer_months', v_n + v_from_scan,
                                                              'from_scan', v_from_scan));
