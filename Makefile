@@ -30,6 +30,7 @@ OBJS = \
 	src/month_flows.o \
 	src/parallel_files.o \
 	src/risk_features.o \
+	src/key_lookup.o \
 	src/simple_regex.o
 
 SQL_PIECES = $(sort $(wildcard src/sql/*.sql))

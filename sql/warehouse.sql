@@ -218,6 +218,22 @@ SELECT (indicina.month_flow(a, b, '2024-01-01', 'f', 1, false)).inflow
 SELECT (indicina.month_flow(a, b, '2024-01-01', 'f', 1, false)).inflow
   FROM (VALUES (1.005::numeric, 1.00::numeric)) v(a, b);
 
+-- ---- key lookups: what a LEFT JOIN on a unique key gives, for the transaction ----
+SELECT indicina.key_lookup('nothing', 'CUST_1');
+BEGIN;
+SELECT indicina.arm_key_lookup('k', $$SELECT * FROM (VALUES ('a', 1::bigint), ('b', 2), (NULL, 3), ('Ω', 4)) v$$) AS keys;
+SELECT v, indicina.key_lookup('k', v) FROM (VALUES ('a'), ('b'), ('c'), ('Ω'), ('A'), (NULL)) x(v);
+-- armed again under the same name: the new rows
+SELECT indicina.arm_key_lookup('k', $$SELECT 'a', 10::bigint$$) AS keys;
+SELECT indicina.key_lookup('k', 'a') AS a, indicina.key_lookup('k', 'b') AS b;
+COMMIT;
+-- only in the transaction that armed it
+SELECT indicina.key_lookup('k', 'a');
+SELECT indicina.arm_key_lookup('k', $$SELECT * FROM (VALUES ('a', 1::bigint), ('a', 2)) v$$);
+SELECT indicina.arm_key_lookup('k', $$SELECT 'a', NULL::bigint$$);
+SELECT indicina.arm_key_lookup('k', $$SELECT 1, 2$$);
+SELECT indicina.arm_key_lookup('k', $$CREATE TABLE nope (a int)$$);
+
 -- ---- risk_features gives what the SQL aggregates give, rounding included ----
 -- halves (0.015, -0.015, a volatility of exactly 0.005), NULL balances and
 -- salaries, one month, no balance at all, the largest balances

@@ -78,6 +78,21 @@ COMMENT ON FUNCTION indicina.arm_month_flows(regclass, name, name, name, name, n
 COMMENT ON FUNCTION indicina.scan_month_flows() IS
     'the customer-months the armed scan accumulated, in key order; once';
 
+/*
+ * A dimension lookup cache for the transaction (src/key_lookup.c):
+ * arm_key_lookup(name, query) loads the (text key, bigint value) rows of
+ * query; key_lookup(name, key) is the value of key, or NULL: what a LEFT
+ * JOIN on a unique key gives, in a function call instead of a hash join.
+ */
+CREATE FUNCTION indicina.arm_key_lookup(name text, query text) RETURNS bigint
+    AS 'MODULE_PATHNAME', 'indicina_arm_key_lookup' LANGUAGE C STRICT VOLATILE;
+COMMENT ON FUNCTION indicina.arm_key_lookup(text, text) IS
+    'loads the (text key, bigint value) rows of query as lookup name for this transaction; returns the number of keys';
+CREATE FUNCTION indicina.key_lookup(name text, key text) RETURNS bigint
+    AS 'MODULE_PATHNAME', 'indicina_key_lookup' LANGUAGE C STRICT STABLE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION indicina.key_lookup(text, text) IS
+    'the value of key in the lookup armed under name in this transaction, or NULL';
+
 -- ---------------------------------------------------------------------
 -- The warehouse
 -- ---------------------------------------------------------------------
@@ -606,14 +621,19 @@ BEGIN
             INTO v_income, v_income_names;
         v_flows := v_txn_files IS NOT NULL AND indicina.arm_month_flows(
             transactions, 'customer_id', 'transaction_date', 'transaction_amount', 'balance', 'narration', v_income_names);
+        -- each row's customer (current version) and category, from lookups
+        -- of the two dimensions: a probe per row, not two hash joins
+        PERFORM indicina.arm_key_lookup('indicina_customer', format(
+            'SELECT customer_id::text, customer_key FROM %I.dim_customer WHERE is_current', target));
+        PERFORM indicina.arm_key_lookup('indicina_category', format(
+            'SELECT narration, category_key::bigint FROM %I.dim_transaction_category', target));
         v_load := format($q$
             INSERT INTO %1$I.fact_bank_transaction
-            SELECT b.transaction_id, coalesce(c.customer_key, 0), b.customer_id, b.transaction_date,
-                   indicina.date_key(b.transaction_date), coalesce(k.category_key, 0), b.transaction_amount,
+            SELECT b.transaction_id, coalesce(indicina.key_lookup('indicina_customer', b.customer_id), 0),
+                   b.customer_id, b.transaction_date, indicina.date_key(b.transaction_date),
+                   coalesce(indicina.key_lookup('indicina_category', b.narration), 0), b.transaction_amount,
                    CASE WHEN b.transaction_amount < 0 THEN 'debit' ELSE 'credit' END, b.balance, %4$s, b.%2$I, b.%3$I
-              FROM @SOURCE@ b
-              LEFT JOIN %1$I.dim_customer c ON c.customer_id = b.customer_id AND c.is_current
-              LEFT JOIN %1$I.dim_transaction_category k ON k.narration = b.narration$q$,
+              FROM @SOURCE@ b$q$,
             target, v_tfile, v_tline, v_run);
         PERFORM count(*) FROM indicina.stage(v_run, transactions, 'indicina_batch_txns', false,
                                              coalesce(v_txn_files, '{}'), v_sources, v_load);
