@@ -158,3 +158,19 @@ SELECT indicina.parse_amount('1.2.3');
 SELECT indicina.parse_amount('12a4');
 SELECT indicina.parse_amount('5', ';');
 SELECT indicina.parse_amount(NULL) IS NULL AS strict;
+
+-- 5. a parsed amount is the very numeric numeric_in makes (the same digits,
+-- weight, sign and scale, as numeric_send shows them): zero at any scale,
+-- digit groups of zeros inside and at the ends, the largest short-form
+-- scales and one past them, the int64 bounds, and seven thousand pseudo-random values at scales 0 to 8
+SELECT count(*) AS spellings,
+       count(*) FILTER (WHERE numeric_send(indicina.parse_amount(s)) <> numeric_send(s::numeric)) AS differ
+  FROM (SELECT unnest(ARRAY['0', '0.00', '-0.00', '0.0000000000', '1', '-1', '0.01', '-0.01', '0.10', '1.00',
+                            '10000', '100000000', '0.0001', '0.00001', '10000.0001', '9999.9999', '-123456789012.34',
+                            '100000000.00000001', '0.000000000000000001', '1' || repeat('0', 17),
+                            '9223372036854775807', '-9223372036854775807', '0.' || repeat('0', 62) || '1',
+                            '1.' || repeat('0', 58), '0.' || repeat('0', 64) || '5']) AS s
+        UNION ALL
+        SELECT trim_scale(((i * 7919 + i * i * 104729) % 2000000001 - 1000000000)::numeric
+                          / (10::numeric ^ (i % 9)))::text
+          FROM generate_series(1::bigint, 7000) i) v;

@@ -252,7 +252,7 @@ converter_run(ColumnConverter *cv, const char *s, int len, Datum *out, CoerceErr
 					return false;
 				/* the integer form once, for the Numeric and for range rules */
 				if (decimal_to_scaled(&d, &cv->scaled))
-					*out = NumericGetDatum(int64_div_fast_to_numeric(cv->scaled.value, cv->scaled.scale));
+					*out = NumericGetDatum(scaled_to_numeric(cv->scaled.value, cv->scaled.scale));
 				else
 					*out = NumericGetDatum(decimal_to_numeric(&d));
 				return true;

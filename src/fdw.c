@@ -13,6 +13,7 @@
 #include "postgres.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "access/htup_details.h"
 #include "access/table.h"
@@ -142,6 +143,7 @@ static TupleTableSlot *csvIterateForeignScan(ForeignScanState *node);
 static void csvReScanForeignScan(ForeignScanState *node);
 static void csvEndForeignScan(ForeignScanState *node);
 static bool csvIsForeignScanParallelSafe(PlannerInfo *root, RelOptInfo *rel, RangeTblEntry *rte);
+static int	online_cores(void);
 static Size csvEstimateDSMForeignScan(ForeignScanState *node, ParallelContext *pcxt);
 static void csvInitializeDSMForeignScan(ForeignScanState *node, ParallelContext *pcxt, void *coordinate);
 static void csvReInitializeDSMForeignScan(ForeignScanState *node, ParallelContext *pcxt, void *coordinate);
@@ -291,11 +293,13 @@ csvGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 	 * A survey of several files may also be read by parallel workers, a
 	 * whole file each at a time (parallel_files.c): a partial path whose
 	 * rows and CPU are shared among the participants, the leader's share
-	 * reckoned as for a sequential scan
+	 * reckoned as for a sequential scan.  Parsing is all CPU, so no more
+	 * processes than cores: a worker per core besides the leader's.
 	 */
-	if (baserel->consider_parallel && list_length(ps->files) > 1 && max_parallel_workers_per_gather > 0)
+	if (baserel->consider_parallel && list_length(ps->files) > 1 && max_parallel_workers_per_gather > 0 &&
+		online_cores() > 1)
 	{
-		int			workers = Min(list_length(ps->files) - 1, max_parallel_workers_per_gather);
+		int			workers = Min(Min(list_length(ps->files), online_cores()) - 1, max_parallel_workers_per_gather);
 		double		share = workers + (parallel_leader_participation ? Max(0.0, 1.0 - 0.3 * workers) : 0.0);
 		ForeignPath *partial = create_foreignscan_path(root, baserel, NULL, clamp_row_est(baserel->rows / share),
 													   startup, startup + run / share, NIL,
@@ -305,6 +309,15 @@ csvGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 		partial->path.parallel_workers = workers;
 		add_partial_path(baserel, (Path *) partial);
 	}
+}
+
+/* the cores this machine has online (1 when it cannot tell) */
+static int
+online_cores(void)
+{
+	long		n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n > 0 ? (int) Min(n, 1024) : 1;
 }
 
 static bool

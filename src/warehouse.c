@@ -80,22 +80,9 @@ indicina_month_start(PG_FUNCTION_ARGS)
 }
 
 /* ---------------------------------------------------------------------
- * Reading a numeric's stored digits
+ * Reading a numeric's stored digits (the format: coerce.h)
  * ---------------------------------------------------------------------
- *
- * The on-disk format of numeric (PostgreSQL's numeric.c) is a varlena of
- * a 16-bit header, then, in the long form, a 16-bit weight, then base
- * 10000 digits.  The short form packs sign, display scale and a 7-bit
- * weight into the header; the top two bits tell the forms apart.  It is
- * the format on disk, so it does not change between releases.
  */
-#define NUM_FORM_MASK		0xC000
-#define NUM_POS				0x0000
-#define NUM_NEG				0x4000
-#define NUM_SHORT			0x8000
-#define NUM_SHORT_SIGN		0x2000
-#define NUM_SHORT_WEIGHT_SIGN 0x0040
-#define NUM_SHORT_WEIGHT	0x003F
 
 /* a numeric in units of 10^-FLOW_SCALE; false if it is not finite or has more decimals */
 static bool
@@ -179,7 +166,7 @@ cents_of(Datum d, const char *what)
 static Datum
 cents_numeric(int64 v)
 {
-	return NumericGetDatum(int64_div_fast_to_numeric(v, FLOW_SCALE));
+	return NumericGetDatum(scaled_to_numeric(v, FLOW_SCALE));
 }
 
 /* ---------------------------------------------------------------------

@@ -454,7 +454,7 @@ BEGIN
 
     v_run := indicina.run_begin('pipeline', jsonb_build_object(
         'loans', loans::text, 'transactions', transactions::text, 'target', target));
-    PERFORM indicina.drop_temp('{indicina_affected,indicina_versions,indicina_loan_scan,indicina_txn_scan,'
+    PERFORM indicina.drop_temp('{indicina_touched,indicina_affected,indicina_versions,indicina_loan_scan,indicina_txn_scan,'
                                'indicina_batch_loans,indicina_batch_txns,indicina_known_customers,indicina_set_flags,'
                                'indicina_narrations}');
     CREATE TEMP TABLE indicina_set_flags (relation regclass, file text, line bigint) ON COMMIT DROP;
@@ -480,15 +480,16 @@ BEGIN
             EXECUTE format('DELETE FROM %I.fact_loan_application WHERE source_file = ANY ($1)', target) USING v_replaced;
         END IF;
         SELECT array_agg(file) INTO v_replaced FROM pg_temp.indicina_files_transactions WHERE action = 'replace';
-        CREATE TEMP TABLE indicina_affected (customer_id text COLLATE "C" PRIMARY KEY) ON COMMIT DROP;
+        -- the customers whose features change, gathered from several steps
+        -- (duplicates and all: no index to keep up), once each at the end
+        CREATE TEMP TABLE indicina_touched (customer_id text COLLATE "C") ON COMMIT DROP;
         IF v_replaced IS NULL AND EXISTS (SELECT 1 FROM pg_temp.indicina_files_loans WHERE action = 'replace') THEN
             v_replaced := '{}';
         END IF;
         IF v_replaced IS NOT NULL THEN
             EXECUTE format('WITH d AS (DELETE FROM %I.fact_bank_transaction WHERE source_file = ANY ($1)
                                        RETURNING customer_id, transaction_date),
-                                 a AS (INSERT INTO indicina_affected SELECT DISTINCT customer_id FROM d
-                                       ON CONFLICT DO NOTHING)
+                                 a AS (INSERT INTO indicina_touched SELECT DISTINCT customer_id FROM d)
                             SELECT min(transaction_date), max(transaction_date) FROM d',
                            target) USING v_replaced INTO v_del_min, v_del_max;
         END IF;
@@ -661,7 +662,7 @@ BEGIN
         v_t := clock_timestamp();
         EXECUTE format('WITH gone AS (DELETE FROM %I.agg_customer_month a WHERE a.month BETWEEN $1 AND $2
                                       RETURNING a.customer_id)
-                        INSERT INTO indicina_affected SELECT DISTINCT customer_id FROM gone ON CONFLICT DO NOTHING',
+                        INSERT INTO indicina_touched SELECT DISTINCT customer_id FROM gone',
                        target) USING v_lo, v_hi;
         IF v_flows THEN
             EXECUTE format($q$
@@ -669,8 +670,7 @@ BEGIN
                     INSERT INTO %1$I.agg_customer_month
                     SELECT f.* FROM indicina.scan_month_flows() f WHERE f.month <> ALL ($1)   -- in key order
                     RETURNING customer_id),
-                     touched AS (INSERT INTO indicina_affected SELECT DISTINCT customer_id FROM fresh
-                                 ON CONFLICT DO NOTHING)
+                     touched AS (INSERT INTO indicina_touched SELECT DISTINCT customer_id FROM fresh)
                 SELECT count(*) FROM fresh$q$, target) USING v_old_months INTO v_from_scan;
         ELSE
             v_old_months := NULL;   -- every month of the span from the fact
@@ -692,15 +692,15 @@ BEGIN
                              GROUP BY 1, 2) s
                      ORDER BY 1, 2   -- in key order: each insert lands on the index's last page
                     RETURNING customer_id),
-                     touched AS (INSERT INTO indicina_affected SELECT DISTINCT customer_id FROM fresh
-                                 ON CONFLICT DO NOTHING)
+                     touched AS (INSERT INTO indicina_touched SELECT DISTINCT customer_id FROM fresh)
                 SELECT count(*) FROM fresh$q$, target)
                 USING v_income, coalesce((SELECT min(m) FROM unnest(v_old_months) m), v_lo),
                       (coalesce((SELECT max(m) FROM unnest(v_old_months) m), v_hi) + interval '1 month')::date,
                       v_old_months
                 INTO v_n;
         END IF;
-        INSERT INTO indicina_affected SELECT DISTINCT customer_id FROM indicina_batch_loans ON CONFLICT DO NOTHING;
+        INSERT INTO indicina_touched SELECT DISTINCT customer_id FROM indicina_batch_loans;
+        CREATE TEMP TABLE indicina_affected ON COMMIT DROP AS SELECT DISTINCT customer_id FROM indicina_touched;
         ANALYZE indicina_affected;
         EXECUTE format('DELETE FROM %I.customer_risk_features r USING indicina_affected x WHERE r.customer_id = x.customer_id',
                        target);
