@@ -226,6 +226,11 @@ SELECT v, indicina.key_lookup('k', v) FROM (VALUES ('a'), ('b'), ('c'), ('Ω'), 
 -- armed again under the same name: the new rows
 SELECT indicina.arm_key_lookup('k', $$SELECT 'a', 10::bigint$$) AS keys;
 SELECT indicina.key_lookup('k', 'a') AS a, indicina.key_lookup('k', 'b') AS b;
+-- a failed arming leaves what was armed
+SAVEPOINT s;
+SELECT indicina.arm_key_lookup('k', $$SELECT * FROM (VALUES ('b', 1::bigint), ('b', 2)) v$$);
+ROLLBACK TO s;
+SELECT indicina.key_lookup('k', 'a') AS a, indicina.key_lookup('k', 'b') AS b;
 COMMIT;
 -- only in the transaction that armed it
 SELECT indicina.key_lookup('k', 'a');

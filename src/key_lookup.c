@@ -97,6 +97,7 @@ indicina_arm_key_lookup(PG_FUNCTION_ARGS)
 	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	char	   *query = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	KeyLookup  *l;
+	lookuptab_hash *tab;
 	SPIPlanPtr	plan;
 	MemoryContext old;
 	uint64		i;
@@ -123,18 +124,9 @@ indicina_arm_key_lookup(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
 				 errmsg("the query of key lookup \"%s\" must return (text, bigint)", name)));
 
+	/* filled aside, installed only when complete: an error leaves what was armed */
 	old = MemoryContextSwitchTo(TopTransactionContext);
-	l = find_lookup(name);
-	if (l == NULL)
-	{
-		l = palloc0(sizeof(KeyLookup));
-		l->name = pstrdup(name);
-		l->next = lookups;
-		lookups = l;
-	}
-	else
-		lookuptab_destroy(l->tab);
-	l->tab = lookuptab_create(TopTransactionContext, Max(SPI_processed, 16), NULL);
+	tab = lookuptab_create(TopTransactionContext, Max(SPI_processed, 16), NULL);
 	for (i = 0; i < SPI_processed; i++)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[i];
@@ -150,7 +142,7 @@ indicina_arm_key_lookup(PG_FUNCTION_ARGS)
 		t = DatumGetTextPP(k);
 		key.bytes = VARDATA_ANY(t);
 		key.len = VARSIZE_ANY_EXHDR(t);
-		e = lookuptab_insert(l->tab, key, &found);
+		e = lookuptab_insert(tab, key, &found);
 		if (found)
 			ereport(ERROR,
 					(errcode(ERRCODE_UNIQUE_VIOLATION),
@@ -162,9 +154,20 @@ indicina_arm_key_lookup(PG_FUNCTION_ARGS)
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 					 errmsg("key lookup \"%s\": key \"%s\" has no value", name, text_to_cstring(t))));
 	}
+	l = find_lookup(name);
+	if (l == NULL)
+	{
+		l = palloc0(sizeof(KeyLookup));
+		l->name = pstrdup(name);
+		l->next = lookups;
+		lookups = l;
+	}
+	else
+		lookuptab_destroy(l->tab);
+	l->tab = tab;
 	MemoryContextSwitchTo(old);
 	SPI_finish();
-	PG_RETURN_INT64((int64) l->tab->members);
+	PG_RETURN_INT64((int64) tab->members);
 }
 
 /*
