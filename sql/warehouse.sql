@@ -226,6 +226,9 @@ SELECT v, indicina.key_lookup('k', v) FROM (VALUES ('a'), ('b'), ('c'), ('Ω'), 
 -- armed again under the same name: the new rows
 SELECT indicina.arm_key_lookup('k', $$SELECT 'a', 10::bigint$$) AS keys;
 SELECT indicina.key_lookup('k', 'a') AS a, indicina.key_lookup('k', 'b') AS b;
+-- a name that varies row by row is looked up on every call
+SELECT indicina.arm_key_lookup('j', $$SELECT 'a', 20::bigint$$) AS keys;
+SELECT n, indicina.key_lookup(n, 'a') FROM (VALUES ('k'), ('j'), ('k')) v(n);
 -- a failed arming leaves what was armed
 SAVEPOINT s;
 SELECT indicina.arm_key_lookup('k', $$SELECT * FROM (VALUES ('b', 1::bigint), ('b', 2)) v$$);

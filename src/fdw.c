@@ -244,6 +244,16 @@ needed_attnums(RelOptInfo *baserel, Oid foreigntableid)
 	return result;
 }
 
+/* the text a file probably holds: a gzip file is taken to be a quarter of it */
+static int64
+text_bytes(const CsvFile *f)
+{
+	size_t		len = strlen(f->display);
+	bool		gz = len > 3 && pg_strcasecmp(f->display + len - 3, ".gz") == 0;
+
+	return f->size * (gz ? 4 : 1);
+}
+
 static void
 csvGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 {
@@ -254,12 +264,7 @@ csvGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 	csv_get_options(foreigntableid, &ps->opts);
 	ps->files = csv_resolve_files(&ps->opts, true);
 	foreach(lc, ps->files)
-	{
-		CsvFile    *f = (CsvFile *) lfirst(lc);
-
-		/* gzip: assume a 4x ratio for the estimate */
-		ps->total_bytes += f->size * (strstr(f->display, ".gz") ? 4 : 1);
-	}
+		ps->total_bytes += text_bytes((CsvFile *) lfirst(lc));
 	baserel->fdw_private = ps;
 
 	if (baserel->tuples > 0 && baserel->pages > 0)
@@ -279,6 +284,7 @@ csvGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 	List	   *attnums = needed_attnums(baserel, foreigntableid);
 	Cost		startup = baserel->baserestrictcost.startup;
 	Cost		run;
+	int			processes;
 
 	/* parsing costs about a tuple's CPU per row; converting a column a bit more */
 	run = seq_page_cost * (ps->total_bytes / BLCKSZ) +
@@ -296,10 +302,10 @@ csvGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 	 * reckoned as for a sequential scan.  Parsing is all CPU, so no more
 	 * processes than cores: a worker per core besides the leader's.
 	 */
-	if (baserel->consider_parallel && list_length(ps->files) > 1 && max_parallel_workers_per_gather > 0 &&
-		online_cores() > 1)
+	processes = Min(list_length(ps->files), online_cores());
+	if (baserel->consider_parallel && processes > 1 && max_parallel_workers_per_gather > 0)
 	{
-		int			workers = Min(Min(list_length(ps->files), online_cores()) - 1, max_parallel_workers_per_gather);
+		int			workers = Min(processes - 1, max_parallel_workers_per_gather);
 		double		share = workers + (parallel_leader_participation ? Max(0.0, 1.0 - 0.3 * workers) : 0.0);
 		ForeignPath *partial = create_foreignscan_path(root, baserel, NULL, clamp_row_est(baserel->rows / share),
 													   startup, startup + run / share, NIL,
@@ -421,7 +427,7 @@ scan_error_callback(void *arg)
 				   st->relname, st->reader.file->display, (long long) st->reader.row_line);
 }
 
-/* rows the files probably hold: DEFAULT_ROW_BYTES a row, a gzip file a quarter of its text */
+/* rows the files probably hold: DEFAULT_ROW_BYTES a row */
 static double
 expected_rows(List *files)
 {
@@ -429,13 +435,7 @@ expected_rows(List *files)
 	double		rows = 0;
 
 	foreach(lc, files)
-	{
-		CsvFile    *f = (CsvFile *) lfirst(lc);
-		size_t		len = strlen(f->display);
-		bool		gz = len > 3 && pg_strcasecmp(f->display + len - 3, ".gz") == 0;
-
-		rows += (double) f->size * (gz ? 4 : 1) / DEFAULT_ROW_BYTES;
-	}
+		rows += (double) text_bytes((CsvFile *) lfirst(lc)) / DEFAULT_ROW_BYTES;
 	return rows;
 }
 
@@ -1189,6 +1189,13 @@ csvBeginForeignScan(ForeignScanState *node, int eflags)
 		node->fdw_state = st;
 		return;
 	}
+	/* a plan made for a survey may be executed later: never as a parallel load */
+	if (plan->scan.plan.parallel_aware && !indicina_survey)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("a parallel scan of indicina_csv table \"%s\" can only be a survey",
+						RelationGetRelationName(node->ss.ss_currentRelation)),
+				 errhint("Plan the query again with indicina.survey off.")));
 	prune = list_length(plan->fdw_private) > 1;
 	if (prune)
 	{
@@ -1214,13 +1221,6 @@ csvBeginForeignScan(ForeignScanState *node, int eflags)
 	}
 	node->fdw_state = scan_begin(node->ss.ss_currentRelation, needed, CurrentMemoryContext, true,
 								 prune, only_files);
-	/* a plan made for a survey may be executed later: never as a parallel load */
-	if (plan->scan.plan.parallel_aware && !indicina_survey)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("a parallel scan of indicina_csv table \"%s\" can only be a survey",
-						RelationGetRelationName(node->ss.ss_currentRelation)),
-				 errhint("Plan the query again with indicina.survey off.")));
 }
 
 static TupleTableSlot *

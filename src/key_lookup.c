@@ -174,8 +174,9 @@ indicina_arm_key_lookup(PG_FUNCTION_ARGS)
 
 /*
  * indicina.key_lookup(name, key): the value of key in the lookup armed
- * under name in this transaction, or NULL.  The lookup is found once per
- * call site (fn_extra), then each call is one probe.
+ * under name in this transaction, or NULL.  With a constant name the
+ * lookup is found once per call site (fn_extra), then each call is one
+ * probe; a name that varies is looked up on every call.
  */
 PG_FUNCTION_INFO_V1(indicina_key_lookup);
 Datum
@@ -186,8 +187,11 @@ indicina_key_lookup(PG_FUNCTION_ARGS)
 	LookupKey	key;
 	LookupEntry *e;
 
-	/* the cached lookup is good while its transaction lasts, for a constant name */
-	if (l == NULL || lookups_lxid != MyProc->lxid || !get_fn_expr_arg_stable(fcinfo->flinfo, 0))
+	/*
+	 * Cached only for a constant name (decided once, when it is cached),
+	 * and good while its transaction lasts
+	 */
+	if (l == NULL || lookups_lxid != MyProc->lxid)
 	{
 		char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 
@@ -197,7 +201,7 @@ indicina_key_lookup(PG_FUNCTION_ARGS)
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 					 errmsg("no key lookup \"%s\" is armed in this transaction", name),
 					 errhint("Call indicina.arm_key_lookup(name, query) first, in the same transaction.")));
-		fcinfo->flinfo->fn_extra = l;
+		fcinfo->flinfo->fn_extra = get_fn_expr_arg_stable(fcinfo->flinfo, 0) ? l : NULL;
 	}
 	key.bytes = VARDATA_ANY(t);
 	key.len = VARSIZE_ANY_EXHDR(t);

@@ -1088,7 +1088,7 @@ cmp_failure(const void *pa, const void *pb)
 static char *
 units_text(int64 v, int scale)
 {
-	Datum		n = NumericGetDatum(int64_div_fast_to_numeric(v, scale));
+	Datum		n = NumericGetDatum(scaled_to_numeric(v, scale));
 
 	return DatumGetCString(DirectFunctionCall1(numeric_out, n));
 }

@@ -159,7 +159,7 @@ cents_of(Datum d, const char *what)
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 				 errmsg("indicina: %s %s is not an amount with at most %d decimals", what,
 						DatumGetCString(DirectFunctionCall1(numeric_out, d)), FLOW_SCALE),
-				 errhint("A customer-month is summed in cents, as the warehouse's numeric(14,2) columns hold them.")));
+				 errhint("The warehouse's aggregates sum amounts and balances in cents, as its numeric columns with 2 decimals hold them.")));
 	return v;
 }
 
