@@ -182,6 +182,23 @@ RESET max_parallel_workers_per_gather;
 SELECT (SELECT count(*) FROM survey_serial) AS narrations,
        (SELECT count(*) FROM (TABLE survey_parallel EXCEPT TABLE survey_serial) d)
      + (SELECT count(*) FROM (TABLE survey_serial EXCEPT TABLE survey_parallel) d) AS rows_that_differ;
+-- EXPLAIN ANALYZE counts the rows of every process: here the worker reads
+-- every file (the leader takes none), and the counts are the serial scan's
+CREATE FUNCTION pg_temp.explain_counts(query text) RETURNS TABLE (workers jsonb, rows_read jsonb, rows_rejected jsonb)
+LANGUAGE plpgsql AS $$
+DECLARE plan jsonb;
+BEGIN
+    EXECUTE 'EXPLAIN (ANALYZE, FORMAT JSON) ' || query INTO plan;
+    RETURN QUERY SELECT coalesce(jsonb_path_query_first(plan, 'strict $.**."Workers Launched"'), '0'),
+                        jsonb_path_query_first(plan, 'strict $.**."Rows Read"'),
+                        jsonb_path_query_first(plan, 'strict $.**."Rows Rejected"');
+END $$;
+SET parallel_leader_participation = off;
+SELECT * FROM pg_temp.explain_counts('SELECT narration, count(*) FROM flow_statements GROUP BY narration');
+RESET parallel_leader_participation;
+SET max_parallel_workers_per_gather = 0;
+SELECT * FROM pg_temp.explain_counts('SELECT narration, count(*) FROM flow_statements GROUP BY narration');
+RESET max_parallel_workers_per_gather;
 -- an expression rule (any SQL) keeps the scan in one process
 SELECT indicina.add_rule('amount_small', 'flow_statements', 'expression', params => '{"sql": "transaction_amount < 1000000"}')
        > 0 AS added;

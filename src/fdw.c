@@ -83,6 +83,9 @@ typedef struct CsvScanState
 	List	   *files;
 	ListCell   *next_file;
 	void	   *parallel;		/* a parallel survey's shared files, or NULL */
+	bool		counts_shared;	/* a worker: its rows added to the shared counts */
+	int64		worker_rows_read;	/* the leader: its workers' rows, for EXPLAIN */
+	int64		worker_rows_rejected;
 	bool		file_open;
 	bool		header_pending;
 	int64		total_bytes;
@@ -148,6 +151,7 @@ static Size csvEstimateDSMForeignScan(ForeignScanState *node, ParallelContext *p
 static void csvInitializeDSMForeignScan(ForeignScanState *node, ParallelContext *pcxt, void *coordinate);
 static void csvReInitializeDSMForeignScan(ForeignScanState *node, ParallelContext *pcxt, void *coordinate);
 static void csvInitializeWorkerForeignScan(ForeignScanState *node, shm_toc *toc, void *coordinate);
+static void csvShutdownForeignScan(ForeignScanState *node);
 static bool csvAnalyzeForeignTable(Relation relation, AcquireSampleRowsFunc *func,
 								   BlockNumber *totalpages);
 
@@ -183,6 +187,7 @@ indicina_csv_handler(PG_FUNCTION_ARGS)
 	routine->InitializeDSMForeignScan = csvInitializeDSMForeignScan;
 	routine->ReInitializeDSMForeignScan = csvReInitializeDSMForeignScan;
 	routine->InitializeWorkerForeignScan = csvInitializeWorkerForeignScan;
+	routine->ShutdownForeignScan = csvShutdownForeignScan;
 	PG_RETURN_POINTER(routine);
 }
 
@@ -300,12 +305,14 @@ csvGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 	 * whole file each at a time (parallel_files.c): a partial path whose
 	 * rows and CPU are shared among the participants, the leader's share
 	 * reckoned as for a sequential scan.  Parsing is all CPU, so no more
-	 * processes than cores: a worker per core besides the leader's.
+	 * processes than cores: a worker per core besides the leader's, or per
+	 * core when the leader reads nothing (parallel_leader_participation off).
 	 */
 	processes = Min(list_length(ps->files), online_cores());
 	if (baserel->consider_parallel && processes > 1 && max_parallel_workers_per_gather > 0)
 	{
-		int			workers = Min(processes - 1, max_parallel_workers_per_gather);
+		int			workers = Min(parallel_leader_participation ? processes - 1 : processes,
+								  max_parallel_workers_per_gather);
 		double		share = workers + (parallel_leader_participation ? Max(0.0, 1.0 - 0.3 * workers) : 0.0);
 		ForeignPath *partial = create_foreignscan_path(root, baserel, NULL, clamp_row_est(baserel->rows / share),
 													   startup, startup + run / share, NIL,
@@ -653,7 +660,14 @@ open_next_file(CsvScanState *st)
 		int			i = parallel_files_next(st->parallel);
 
 		if (i < 0)
+		{
+			if (IsParallelWorker() && !st->counts_shared)
+			{
+				parallel_files_add_counts(st->parallel, st->rows_read, st->rows_rejected);
+				st->counts_shared = true;
+			}
 			return false;
+		}
 		reader_open(&st->reader, (CsvFile *) list_nth(st->files, i));
 	}
 	else
@@ -1246,6 +1260,8 @@ csvReScanForeignScan(ForeignScanState *node)
 	st->next_file = list_head(st->files);
 	st->bytes_before = 0;
 	st->rows_read = st->rows_returned = st->rows_rejected = 0;
+	st->worker_rows_read = st->worker_rows_rejected = 0;
+	st->counts_shared = false;
 	set_rules_reset(st->set_rules);
 	if (st->month_flows)
 		month_flows_rescan(st->month_flows);
@@ -1300,6 +1316,16 @@ csvInitializeWorkerForeignScan(ForeignScanState *node, shm_toc *toc, void *coord
 	st->parallel = coordinate;
 }
 
+/* the leader, once its Gather is done: what the workers read, for EXPLAIN ANALYZE */
+static void
+csvShutdownForeignScan(ForeignScanState *node)
+{
+	CsvScanState *st = (CsvScanState *) node->fdw_state;
+
+	if (st && st->parallel && !IsParallelWorker())
+		parallel_files_counts(st->parallel, &st->worker_rows_read, &st->worker_rows_rejected);
+}
+
 static void
 csvExplainForeignScan(ForeignScanState *node, ExplainState *es)
 {
@@ -1323,8 +1349,9 @@ csvExplainForeignScan(ForeignScanState *node, ExplainState *es)
 	ExplainPropertyText("Reject Limit", csv_reject_limit_text(&st->opts), es);
 	if (es->analyze && st->scan_cxt)
 	{
-		ExplainPropertyInteger("Rows Read", NULL, st->rows_read, es);
-		ExplainPropertyInteger("Rows Rejected", NULL, st->rows_rejected, es);
+		/* a parallel survey's: the leader's rows and its workers' */
+		ExplainPropertyInteger("Rows Read", NULL, st->rows_read + st->worker_rows_read, es);
+		ExplainPropertyInteger("Rows Rejected", NULL, st->rows_rejected + st->worker_rows_rejected, es);
 		if (st->rejects)
 			ExplainPropertyInteger("Scan Id", NULL, st->scan_id, es);
 	}

@@ -32,6 +32,9 @@
 typedef struct ParallelFiles
 {
 	pg_atomic_uint32 next;		/* index of the next file to take */
+	/* the workers' rows, added as each finishes, for the leader's EXPLAIN ANALYZE */
+	pg_atomic_uint64 rows_read;
+	pg_atomic_uint64 rows_rejected;
 	uint32		nfiles;
 	Size		names_len;
 	char		names[FLEXIBLE_ARRAY_MEMBER];	/* display names, each ending in \0 */
@@ -62,6 +65,8 @@ parallel_files_init(void *coordinate, List *files)
 	char	   *p = pf->names;
 
 	pg_atomic_init_u32(&pf->next, 0);
+	pg_atomic_init_u64(&pf->rows_read, 0);
+	pg_atomic_init_u64(&pf->rows_rejected, 0);
 	pf->nfiles = list_length(files);
 	pf->names_len = names_length(files);
 	foreach(lc, files)
@@ -113,7 +118,34 @@ parallel_files_next(void *coordinate)
 void
 parallel_files_reset(void *coordinate)
 {
-	pg_atomic_write_u32(&((ParallelFiles *) coordinate)->next, 0);
+	ParallelFiles *pf = (ParallelFiles *) coordinate;
+
+	pg_atomic_write_u32(&pf->next, 0);
+	pg_atomic_write_u64(&pf->rows_read, 0);
+	pg_atomic_write_u64(&pf->rows_rejected, 0);
+}
+
+/*
+ * A worker's rows, added when it finds no file left: before its last row
+ * reaches the Gather, so the leader reads them complete once the Gather
+ * is done (ShutdownForeignScan, while the shared memory still exists).
+ */
+void
+parallel_files_add_counts(void *coordinate, int64 rows_read, int64 rows_rejected)
+{
+	ParallelFiles *pf = (ParallelFiles *) coordinate;
+
+	pg_atomic_fetch_add_u64(&pf->rows_read, (uint64) rows_read);
+	pg_atomic_fetch_add_u64(&pf->rows_rejected, (uint64) rows_rejected);
+}
+
+void
+parallel_files_counts(void *coordinate, int64 *rows_read, int64 *rows_rejected)
+{
+	ParallelFiles *pf = (ParallelFiles *) coordinate;
+
+	*rows_read = (int64) pg_atomic_read_u64(&pf->rows_read);
+	*rows_rejected = (int64) pg_atomic_read_u64(&pf->rows_rejected);
 }
 
 /*
