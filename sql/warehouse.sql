@@ -148,6 +148,18 @@ SELECT count(*) FROM flow_statements;
 SELECT indicina.scan_month_flows_ready() AS ready;
 SELECT customer_id, month, txn_count, closing_balance FROM indicina.scan_month_flows();
 SELECT indicina.scan_month_flows_ready() AS ready_after_handing_over;
+-- the customers of the rows handed over, each once, in order
+SELECT * FROM indicina.scan_month_flow_customers();
+-- months left out are not handed over, nor are customers only they had
+SELECT indicina.arm_month_flows('flow_statements', 'customer_id', 'transaction_date', 'transaction_amount', 'balance',
+                                'narration', '{Monthly Income}') AS armed;
+SELECT count(*) FROM flow_statements;
+SELECT customer_id, month, txn_count FROM indicina.scan_month_flows('{2024-01-01,NULL}');
+SELECT * FROM indicina.scan_month_flow_customers();
+-- once
+SAVEPOINT handed;
+SELECT * FROM indicina.scan_month_flow_customers();
+ROLLBACK TO handed;
 SET LOCAL work_mem = '64kB';
 SET LOCAL hash_mem_multiplier = 1;
 SELECT indicina.arm_month_flows('flow_statements', 'customer_id', 'transaction_date', 'transaction_amount', 'balance',

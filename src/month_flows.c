@@ -109,6 +109,23 @@ static LocalTransactionId armed_lxid = InvalidLocalTransactionId;
 static MonthFlows *finished = NULL;
 static LocalTransactionId finished_lxid = InvalidLocalTransactionId;
 
+/*
+ * The customers of the customer-months scan_month_flows() last handed over
+ * (each once: the rows come in customer order), for
+ * scan_month_flow_customers(): the run's list of customers whose features
+ * change, without a pass over the rows it inserted.
+ */
+typedef struct HandedCustomers
+{
+	MemoryContext cxt;			/* under the transaction's context */
+	Datum	   *ids;			/* text */
+	int64		n;
+	int64		cap;
+} HandedCustomers;
+
+static HandedCustomers handed = {NULL, NULL, 0, 0};
+static LocalTransactionId handed_lxid = InvalidLocalTransactionId;
+
 /* the attribute of relation named name when its type is one of two, else -1 */
 static int
 column_of(Oid relid, Datum name, Oid type1, Oid type2, int32 *typmod)
@@ -401,10 +418,34 @@ indicina_scan_month_flows_ready(PG_FUNCTION_ARGS)
 	PG_RETURN_BOOL(month_flows_ready(finished));
 }
 
+static bool
+month_listed(DateADT month, const Datum *months, const bool *nulls, int nmonths)
+{
+	int			i;
+
+	for (i = 0; i < nmonths; i++)
+		if (!nulls[i] && DatumGetDateADT(months[i]) == month)
+			return true;
+	return false;
+}
+
+static void
+hand_customer(const FlowKey *k)
+{
+	if (handed.n == handed.cap)
+	{
+		handed.cap = Max(handed.cap * 2, 1024);
+		handed.ids = repalloc_huge(handed.ids, sizeof(Datum) * handed.cap);
+	}
+	handed.ids[handed.n++] = PointerGetDatum(cstring_to_text_with_len(k->id, k->len));
+}
+
 /*
- * indicina.scan_month_flows(): the customer-months of the scan this
- * transaction armed, with the columns of agg_customer_month, in key
- * order.  Once: the accumulator is freed.
+ * indicina.scan_month_flows(except_months): the customer-months of the
+ * scan this transaction armed, with the columns of agg_customer_month, in
+ * key order, but for those of the months listed.  Once: the accumulator is
+ * freed, and the customers of the rows returned are kept for
+ * scan_month_flow_customers().
  */
 PG_FUNCTION_INFO_V1(indicina_scan_month_flows);
 Datum
@@ -420,7 +461,13 @@ indicina_scan_month_flows(PG_FUNCTION_ARGS)
 	uint64		n = 0;
 	uint64		i;
 	MemoryContext row_cxt;
+	Datum	   *except;
+	bool	   *except_nulls;
+	int			nexcept;
+	const FlowKey *last_customer = NULL;
 
+	deconstruct_array(PG_GETARG_ARRAYTYPE_P(0), DATEOID, sizeof(DateADT), true, TYPALIGN_INT,
+					  &except, &except_nulls, &nexcept);
 	if (!month_flows_ready(mf))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -429,6 +476,13 @@ indicina_scan_month_flows(PG_FUNCTION_ARGS)
 	finished = NULL;
 	finished_lxid = InvalidLocalTransactionId;
 	InitMaterializedSRF(fcinfo, 0);
+	if (handed.cxt && handed_lxid == MyProc->lxid)
+		MemoryContextDelete(handed.cxt);
+	handed.cxt = AllocSetContextCreate(TopTransactionContext, "indicina handed customers", ALLOCSET_DEFAULT_SIZES);
+	handed.ids = MemoryContextAllocHuge(handed.cxt, sizeof(Datum) * 1024);
+	handed.n = 0;
+	handed.cap = 1024;
+	handed_lxid = MyProc->lxid;
 
 	sorted = MemoryContextAllocHuge(mf->cxt, sizeof(SortItem) * Max(mf->tab->members, 1));
 	prefix = -1;
@@ -466,6 +520,19 @@ indicina_scan_month_flows(PG_FUNCTION_ARGS)
 		MemoryContext old = MemoryContextSwitchTo(row_cxt);
 
 		e = sorted[i].e;
+		if (nexcept > 0 && month_listed(e->key.month, except, except_nulls, nexcept))
+		{
+			MemoryContextSwitchTo(old);
+			continue;
+		}
+		if (last_customer == NULL || last_customer->len != e->key.len ||
+			memcmp(last_customer->id, e->key.id, e->key.len) != 0)
+		{
+			MemoryContextSwitchTo(handed.cxt);
+			hand_customer(&e->key);
+			MemoryContextSwitchTo(row_cxt);
+			last_customer = &e->key;
+		}
 		values[0] = PointerGetDatum(cstring_to_text_with_len(e->key.id, e->key.len));
 		values[1] = DateADTGetDatum(e->key.month);
 		nulls[0] = nulls[1] = false;
@@ -476,5 +543,35 @@ indicina_scan_month_flows(PG_FUNCTION_ARGS)
 	}
 	MemoryContextDelete(row_cxt);
 	MemoryContextDelete(mf->cxt);
+	return (Datum) 0;
+}
+
+/*
+ * indicina.scan_month_flow_customers(): the customers of the rows the last
+ * scan_month_flows() of this transaction returned, each once, in order.
+ * Once.
+ */
+PG_FUNCTION_INFO_V1(indicina_scan_month_flow_customers);
+Datum
+indicina_scan_month_flow_customers(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	int64		i;
+
+	if (handed.cxt == NULL || handed_lxid != MyProc->lxid)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("no customers of handed-over customer-months are waiting in this transaction"),
+				 errhint("indicina.scan_month_flows() hands them over; this function returns them once.")));
+	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);	/* a scalar result: no row type to look up */
+	for (i = 0; i < handed.n; i++)
+	{
+		bool		isnull = false;
+
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &handed.ids[i], &isnull);
+	}
+	MemoryContextDelete(handed.cxt);
+	handed.cxt = NULL;
+	handed_lxid = InvalidLocalTransactionId;
 	return (Datum) 0;
 }

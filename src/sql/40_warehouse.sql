@@ -59,24 +59,29 @@ CREATE AGGREGATE indicina.risk_features(inflow numeric, outflow numeric, salary_
  * or its type would let the fact change a value: amounts must be
  * numeric(p,s) with s <= 2); scan_month_flows returns what that scan
  * returned, per customer and month, in key order, once; _ready says
- * whether it can (the scan gives up past hash_mem).
+ * whether it can (the scan gives up past hash_mem); scan_month_flow_customers
+ * the customers of the rows it returned, once each.
  */
 CREATE FUNCTION indicina.arm_month_flows(relation regclass, customer_column name, date_column name,
                                          amount_column name, balance_column name, narration_column name,
                                          income_narrations text[]) RETURNS boolean
     AS 'MODULE_PATHNAME', 'indicina_arm_month_flows' LANGUAGE C STRICT VOLATILE;
-CREATE FUNCTION indicina.scan_month_flows(
+CREATE FUNCTION indicina.scan_month_flows(except_months date[] DEFAULT '{}',
     OUT customer_id text, OUT month date, OUT inflow numeric, OUT outflow numeric, OUT net numeric,
     OUT txn_count int, OUT closing_balance numeric, OUT min_balance numeric, OUT salary_credit boolean)
     RETURNS SETOF record AS 'MODULE_PATHNAME', 'indicina_scan_month_flows' LANGUAGE C STRICT VOLATILE;
+CREATE FUNCTION indicina.scan_month_flow_customers() RETURNS SETOF text
+    AS 'MODULE_PATHNAME', 'indicina_scan_month_flow_customers' LANGUAGE C STRICT VOLATILE;
+COMMENT ON FUNCTION indicina.scan_month_flow_customers() IS
+    'the customers of the rows the last scan_month_flows() of this transaction returned, each once; once';
 CREATE FUNCTION indicina.scan_month_flows_ready() RETURNS boolean
     AS 'MODULE_PATHNAME', 'indicina_scan_month_flows_ready' LANGUAGE C STRICT VOLATILE;
 COMMENT ON FUNCTION indicina.scan_month_flows_ready() IS
     'whether scan_month_flows() has the complete customer-months of an armed scan (false when they outgrew hash_mem)';
 COMMENT ON FUNCTION indicina.arm_month_flows(regclass, name, name, name, name, name, text[]) IS
     'prepares the next scan of relation in this transaction to accumulate agg_customer_month (what run_pipeline uses)';
-COMMENT ON FUNCTION indicina.scan_month_flows() IS
-    'the customer-months the armed scan accumulated, in key order; once';
+COMMENT ON FUNCTION indicina.scan_month_flows(date[]) IS
+    'the customer-months the armed scan accumulated, in key order, but for those of except_months; once';
 
 /*
  * A dimension lookup cache for the transaction (src/key_lookup.c):
@@ -665,13 +670,12 @@ BEGIN
                         INSERT INTO indicina_touched SELECT DISTINCT customer_id FROM gone',
                        target) USING v_lo, v_hi;
         IF v_flows THEN
-            EXECUTE format($q$
-                WITH fresh AS (
-                    INSERT INTO %1$I.agg_customer_month
-                    SELECT f.* FROM indicina.scan_month_flows() f WHERE f.month <> ALL ($1)   -- in key order
-                    RETURNING customer_id),
-                     touched AS (INSERT INTO indicina_touched SELECT DISTINCT customer_id FROM fresh)
-                SELECT count(*) FROM fresh$q$, target) USING v_old_months INTO v_from_scan;
+            -- in key order; the customers of the rows inserted come from the
+            -- hand-over, each once (not a pass over 1.2M returned rows)
+            EXECUTE format('INSERT INTO %I.agg_customer_month SELECT * FROM indicina.scan_month_flows($1)', target)
+                USING coalesce(v_old_months, '{}');
+            GET DIAGNOSTICS v_from_scan = ROW_COUNT;
+            INSERT INTO indicina_touched SELECT * FROM indicina.scan_month_flow_customers();
         ELSE
             v_old_months := NULL;   -- every month of the span from the fact
         END IF;
