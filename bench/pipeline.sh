@@ -183,7 +183,7 @@ SET client_min_messages = warning;
 DROP TABLE IF EXISTS w_date, w_customer, w_category, w_loan, w_fact, w_agg, w_features, w_ledger;
 CREATE UNLOGGED TABLE w_date AS TABLE dw.dim_date;
 CREATE UNLOGGED TABLE w_customer AS SELECT * FROM dw.dim_customer WHERE customer_key <> 0 ORDER BY customer_key;
-CREATE UNLOGGED TABLE w_category AS SELECT * FROM dw.dim_transaction_category WHERE category_key > 8;
+CREATE UNLOGGED TABLE w_category AS TABLE dw.dim_transaction_category;
 CREATE UNLOGGED TABLE w_loan AS TABLE dw.fact_loan_application;
 CREATE UNLOGGED TABLE w_fact AS SELECT * FROM dw.fact_bank_transaction ORDER BY source_file, source_line;
 CREATE UNLOGGED TABLE w_agg AS SELECT * FROM dw.agg_customer_month ORDER BY customer_id, month;
@@ -193,7 +193,7 @@ SQL
 writes_sql=$(cat <<SQL
 INSERT INTO dww.dim_date SELECT * FROM w_date;
 INSERT INTO dww.dim_customer SELECT * FROM w_customer;
-INSERT INTO dww.dim_transaction_category SELECT * FROM w_category;
+INSERT INTO dww.dim_transaction_category SELECT * FROM w_category ON CONFLICT DO NOTHING;   -- create_warehouse seeds some
 INSERT INTO dww.fact_loan_application SELECT * FROM w_loan;
 INSERT INTO dww.fact_bank_transaction SELECT * FROM w_fact;
 INSERT INTO dww.agg_customer_month SELECT * FROM w_agg;

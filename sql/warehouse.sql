@@ -146,7 +146,7 @@ SELECT indicina.arm_month_flows('flow_statements', 'customer_id', 'transaction_d
                                 'narration', '{Monthly Income}') AS armed;
 SELECT count(*) FROM flow_statements;
 SELECT indicina.scan_month_flows_ready() AS ready;
-SELECT customer_id, month, txn_count, closing_balance FROM indicina.scan_month_flows();
+SELECT customer_id, month, txn_count, closing_balance FROM indicina.scan_month_flows(NULL);   -- leaves out nothing
 SELECT indicina.scan_month_flows_ready() AS ready_after_handing_over;
 -- the customers of the rows handed over, each once, in order
 SELECT * FROM indicina.scan_month_flow_customers();

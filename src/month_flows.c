@@ -466,8 +466,12 @@ indicina_scan_month_flows(PG_FUNCTION_ARGS)
 	int			nexcept;
 	const FlowKey *last_customer = NULL;
 
-	deconstruct_array(PG_GETARG_ARRAYTYPE_P(0), DATEOID, sizeof(DateADT), true, TYPALIGN_INT,
-					  &except, &except_nulls, &nexcept);
+	/* not strict: a NULL list leaves out nothing rather than handing nothing over */
+	if (PG_ARGISNULL(0))
+		nexcept = 0;
+	else
+		deconstruct_array(PG_GETARG_ARRAYTYPE_P(0), DATEOID, sizeof(DateADT), true, TYPALIGN_INT,
+						  &except, &except_nulls, &nexcept);
 	if (!month_flows_ready(mf))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),

@@ -69,7 +69,7 @@ CREATE FUNCTION indicina.arm_month_flows(relation regclass, customer_column name
 CREATE FUNCTION indicina.scan_month_flows(except_months date[] DEFAULT '{}',
     OUT customer_id text, OUT month date, OUT inflow numeric, OUT outflow numeric, OUT net numeric,
     OUT txn_count int, OUT closing_balance numeric, OUT min_balance numeric, OUT salary_credit boolean)
-    RETURNS SETOF record AS 'MODULE_PATHNAME', 'indicina_scan_month_flows' LANGUAGE C STRICT VOLATILE;
+    RETURNS SETOF record AS 'MODULE_PATHNAME', 'indicina_scan_month_flows' LANGUAGE C VOLATILE;
 CREATE FUNCTION indicina.scan_month_flow_customers() RETURNS SETOF text
     AS 'MODULE_PATHNAME', 'indicina_scan_month_flow_customers' LANGUAGE C STRICT VOLATILE;
 COMMENT ON FUNCTION indicina.scan_month_flow_customers() IS
@@ -673,7 +673,7 @@ BEGIN
             -- in key order; the customers of the rows inserted come from the
             -- hand-over, each once (not a pass over 1.2M returned rows)
             EXECUTE format('INSERT INTO %I.agg_customer_month SELECT * FROM indicina.scan_month_flows($1)', target)
-                USING coalesce(v_old_months, '{}');
+                USING v_old_months;
             GET DIAGNOSTICS v_from_scan = ROW_COUNT;
             INSERT INTO indicina_touched SELECT * FROM indicina.scan_month_flow_customers();
         ELSE
