@@ -270,6 +270,28 @@ SELECT indicina.arm_key_lookup('k', $$SELECT * FROM (VALUES ('a', 1::bigint), ('
 SELECT indicina.arm_key_lookup('k', $$SELECT 'a', NULL::bigint$$);
 SELECT indicina.arm_key_lookup('k', $$SELECT 1, 2$$);
 SELECT indicina.arm_key_lookup('k', $$CREATE TABLE nope (a int)$$);
+SELECT indicina.arm_key_lookup('k', $$SELECT 'a', 1::bigint, '2024-01-01'::date, 2$$);
+-- versions of a type 2 dimension: the version valid at a date.  c1 changed
+-- in February and March; c2 has one version; c3 has a stale version whose
+-- range is empty (an application older than its current one) and another
+-- made twice on one day, the later key winning; c4's versions leave a gap
+BEGIN;
+SELECT indicina.arm_key_lookup('v', $$SELECT * FROM (VALUES
+    ('c1', 1::bigint, '2024-01-10'::date, '2024-02-15'::date), ('c1', 5, '2024-02-15', '2024-03-01'),
+    ('c1', 7, '2024-03-01', NULL), ('c2', 2, '2024-01-05', NULL),
+    ('c3', 3, '2024-05-01', '2024-05-01'), ('c3', 8, '2024-03-01', NULL), ('c3', 9, '2024-03-01', NULL),
+    ('c4', 4, '2024-01-01', '2024-02-01'), ('c4', 6, '2024-03-01', NULL), ('c5', 10, NULL, NULL)) v$$) AS keys;
+SELECT k, at, indicina.key_lookup_at('v', k, at)
+  FROM (VALUES ('c1', '2023-12-31'::date), ('c1', '2024-01-10'), ('c1', '2024-02-14'), ('c1', '2024-02-15'),
+               ('c1', '2024-03-01'), ('c1', 'infinity'), ('c1', NULL), ('c2', '2020-01-01'), ('c2', '2025-01-01'),
+               ('c3', '2024-02-01'), ('c3', '2024-06-01'), ('c4', '2024-02-10'), ('c4', '2024-03-02'),
+               ('c5', '-infinity'), ('nobody', '2024-01-01'), (NULL, '2024-01-01')) x(k, at);
+-- the version still valid, for key_lookup as for a NULL date
+SELECT indicina.key_lookup('v', 'c1') AS c1, indicina.key_lookup('v', 'c3') AS c3;
+-- a lookup armed without versions has one for every date
+SELECT indicina.arm_key_lookup('k', $$SELECT 'a', 1::bigint$$) AS keys;
+SELECT indicina.key_lookup_at('k', 'a', '2024-01-01') AS a, indicina.key_lookup_at('k', 'b', NULL) AS b;
+COMMIT;
 
 -- ---- risk_features gives what the SQL aggregates give, rounding included ----
 -- halves (0.015, -0.015, a volatility of exactly 0.005), NULL balances and

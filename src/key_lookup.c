@@ -2,8 +2,8 @@
  *
  * key_lookup.c
  *		Surrogate keys of small dimensions looked up in a hash table kept
- *		for the transaction: indicina.arm_key_lookup() and
- *		indicina.key_lookup().
+ *		for the transaction: indicina.arm_key_lookup(),
+ *		indicina.key_lookup() and, for versions, indicina.key_lookup_at().
  *
  * run_pipeline gives each of five million transactions its customer key
  * and its category key.  As LEFT JOINs that is two hash joins, and each
@@ -15,6 +15,11 @@
  * the value of a key or NULL, as the LEFT JOIN on a unique key would.  The
  * table lives in the transaction's memory and is only good in the
  * transaction that armed it.  The query runs with the caller's rights.
+ *
+ * A versioned lookup is the same for a type 2 dimension: its query returns
+ * (key, value, valid_from, valid_to) with several versions of a key, and
+ * key_lookup_at(name, key, date) returns the version valid at the date,
+ * as the as-of join on the versions' ranges would.
  *
  * Keys are compared as bytes, which is what text equality is under any
  * deterministic collation (a join under a nondeterministic one would
@@ -31,6 +36,7 @@
 #include "miscadmin.h"
 #include "storage/proc.h"
 #include "utils/builtins.h"
+#include "utils/date.h"
 #include "utils/memutils.h"
 
 typedef struct LookupKey
@@ -39,12 +45,26 @@ typedef struct LookupKey
 	int32		len;
 } LookupKey;
 
+/* one version of a key: its value from valid_from on, until valid_to (exclusive) */
+typedef struct LookupVersion
+{
+	DateADT		valid_from;		/* DATEVAL_NOBEGIN when NULL */
+	DateADT		valid_to;		/* DATEVAL_NOEND when NULL: still valid */
+	int64		value;
+} LookupVersion;
+
+/*
+ * A key's value, or for a versioned lookup its versions: the first kept in
+ * the entry (most keys have one), the others in an array beside it
+ */
 typedef struct LookupEntry
 {
 	LookupKey	key;
 	uint32		hash;
 	char		status;
-	int64		value;
+	int32		nmore;			/* versions in more */
+	LookupVersion first;		/* unversioned: only first.value is used */
+	LookupVersion *more;
 } LookupEntry;
 
 #define SH_PREFIX lookuptab
@@ -65,6 +85,7 @@ typedef struct KeyLookup
 {
 	char	   *name;
 	lookuptab_hash *tab;
+	bool		versioned;		/* armed with (key, value, valid_from, valid_to) */
 	struct KeyLookup *next;
 } KeyLookup;
 
@@ -90,7 +111,10 @@ find_lookup(const char *name)
  * text, value bigint), into the lookup name for the rest of the
  * transaction (replacing one of that name).  A NULL key is left out, as a
  * join would never match it; a key twice is an error, as it would make a
- * join return a row twice.  Returns the number of keys.
+ * join return a row twice.  Rows of (key text, value bigint, valid_from
+ * date, valid_to date) arm a versioned lookup, where a key may come once
+ * per version; a NULL valid_from is the beginning of time, a NULL valid_to
+ * the version still valid.  Returns the number of keys.
  */
 PG_FUNCTION_INFO_V1(indicina_arm_key_lookup);
 Datum
@@ -101,6 +125,8 @@ indicina_arm_key_lookup(PG_FUNCTION_ARGS)
 	KeyLookup  *l;
 	lookuptab_hash *tab;
 	SPIPlanPtr	plan;
+	TupleDesc	desc;
+	bool		versioned;
 	MemoryContext old;
 	uint64		i;
 
@@ -119,12 +145,15 @@ indicina_arm_key_lookup(PG_FUNCTION_ARGS)
 				 errmsg("the query of key lookup \"%s\" must be a SELECT", name)));
 	if (SPI_execute_plan(plan, NULL, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not run the query of key lookup \"%s\"", name);
-	if (SPI_tuptable->tupdesc->natts != 2 ||
-		SPI_gettypeid(SPI_tuptable->tupdesc, 1) != TEXTOID ||
-		SPI_gettypeid(SPI_tuptable->tupdesc, 2) != INT8OID)
+	desc = SPI_tuptable->tupdesc;
+	versioned = desc->natts == 4;
+	if ((desc->natts != 2 && !versioned) ||
+		SPI_gettypeid(desc, 1) != TEXTOID || SPI_gettypeid(desc, 2) != INT8OID ||
+		(versioned && (SPI_gettypeid(desc, 3) != DATEOID || SPI_gettypeid(desc, 4) != DATEOID)))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
-				 errmsg("the query of key lookup \"%s\" must return (text, bigint)", name)));
+				 errmsg("the query of key lookup \"%s\" must return (text, bigint) or (text, bigint, date, date)",
+						name)));
 
 	/* filled aside, installed only when complete: an error leaves what was armed */
 	old = MemoryContextSwitchTo(TopTransactionContext);
@@ -133,28 +162,54 @@ indicina_arm_key_lookup(PG_FUNCTION_ARGS)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[i];
 		bool		isnull;
-		Datum		k = SPI_getbinval(tup, SPI_tuptable->tupdesc, 1, &isnull);
+		Datum		k = SPI_getbinval(tup, desc, 1, &isnull);
 		text	   *t;
 		LookupKey	key;
 		LookupEntry *e;
+		LookupVersion v;
 		bool		found;
 
 		if (isnull)
 			continue;
 		t = DatumGetTextPP(k);
-		key.bytes = VARDATA_ANY(t);
-		key.len = VARSIZE_ANY_EXHDR(t);
-		e = lookuptab_insert(tab, key, &found);
-		if (found)
-			ereport(ERROR,
-					(errcode(ERRCODE_UNIQUE_VIOLATION),
-					 errmsg("key lookup \"%s\": key \"%s\" occurs twice", name, text_to_cstring(t))));
-		e->key.bytes = pnstrdup(key.bytes, key.len);
-		e->value = DatumGetInt64(SPI_getbinval(tup, SPI_tuptable->tupdesc, 2, &isnull));
+		v.value = DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
 		if (isnull)
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 					 errmsg("key lookup \"%s\": key \"%s\" has no value", name, text_to_cstring(t))));
+		v.valid_from = DATEVAL_NOBEGIN;
+		v.valid_to = DATEVAL_NOEND;
+		if (versioned)
+		{
+			Datum		d = SPI_getbinval(tup, desc, 3, &isnull);
+
+			if (!isnull)
+				v.valid_from = DatumGetDateADT(d);
+			d = SPI_getbinval(tup, desc, 4, &isnull);
+			if (!isnull)
+				v.valid_to = DatumGetDateADT(d);
+		}
+		key.bytes = VARDATA_ANY(t);
+		key.len = VARSIZE_ANY_EXHDR(t);
+		e = lookuptab_insert(tab, key, &found);
+		if (!found)
+		{
+			e->key.bytes = pnstrdup(key.bytes, key.len);
+			e->first = v;
+			e->nmore = 0;
+			e->more = NULL;
+		}
+		else if (!versioned)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNIQUE_VIOLATION),
+					 errmsg("key lookup \"%s\": key \"%s\" occurs twice", name, text_to_cstring(t))));
+		else
+		{
+			/* another version: few keys have more than two */
+			e->more = e->more ? repalloc(e->more, sizeof(LookupVersion) * (e->nmore + 1))
+				: palloc(sizeof(LookupVersion));
+			e->more[e->nmore++] = v;
+		}
 	}
 	l = find_lookup(name);
 	if (l == NULL)
@@ -167,25 +222,61 @@ indicina_arm_key_lookup(PG_FUNCTION_ARGS)
 	else
 		lookuptab_destroy(l->tab);
 	l->tab = tab;
+	l->versioned = versioned;
 	MemoryContextSwitchTo(old);
 	SPI_finish();
 	PG_RETURN_INT64((int64) tab->members);
 }
 
 /*
- * indicina.key_lookup(name, key): the value of key in the lookup armed
- * under name in this transaction, or NULL.  With a constant name the
- * lookup is found once per call site (fn_extra), then each call is one
+ * The value of e's version valid at date at (DATEVAL_NOEND: the version
+ * still valid): of the versions whose range holds it, the one with the
+ * greatest value, which for surrogate keys is the latest made.  A date in
+ * no range takes the version that began last before it, and a date before
+ * every version the first version: history before a customer's first
+ * application belongs to that application's version.
+ */
+static int64
+version_at(const LookupEntry *e, DateADT at)
+{
+	const LookupVersion *holding = NULL;
+	const LookupVersion *began = NULL;
+	const LookupVersion *first = &e->first;
+	int			i;
+
+	for (i = -1; i < e->nmore; i++)
+	{
+		const LookupVersion *v = i < 0 ? &e->first : &e->more[i];
+
+		if (v->valid_from <= at && (at < v->valid_to || v->valid_to == DATEVAL_NOEND))
+		{
+			if (holding == NULL || v->value > holding->value)
+				holding = v;
+		}
+		else if (v->valid_from <= at)
+		{
+			if (began == NULL || v->valid_from > began->valid_from ||
+				(v->valid_from == began->valid_from && v->value > began->value))
+				began = v;
+		}
+		if (v->valid_from < first->valid_from ||
+			(v->valid_from == first->valid_from && v->value < first->value))
+			first = v;
+	}
+	if (holding)
+		return holding->value;
+	return began ? began->value : first->value;
+}
+
+/*
+ * The lookup a call of key_lookup or key_lookup_at names.  With a constant
+ * name it is found once per call site (fn_extra), then each call is one
  * probe; a name that varies is looked up on every call.
  */
-PG_FUNCTION_INFO_V1(indicina_key_lookup);
-Datum
-indicina_key_lookup(PG_FUNCTION_ARGS)
+static KeyLookup *
+call_lookup(FunctionCallInfo fcinfo)
 {
 	KeyLookup  *l = (KeyLookup *) fcinfo->flinfo->fn_extra;
-	text	   *t = PG_GETARG_TEXT_PP(1);
-	LookupKey	key;
-	LookupEntry *e;
 
 	/*
 	 * Cached only for a constant name (decided once, when it is cached),
@@ -203,10 +294,56 @@ indicina_key_lookup(PG_FUNCTION_ARGS)
 					 errhint("Call indicina.arm_key_lookup(name, query) first, in the same transaction.")));
 		fcinfo->flinfo->fn_extra = get_fn_expr_arg_stable(fcinfo->flinfo, 0) ? l : NULL;
 	}
+	return l;
+}
+
+static LookupEntry *
+probe(KeyLookup *l, text *t)
+{
+	LookupKey	key;
+
 	key.bytes = VARDATA_ANY(t);
 	key.len = VARSIZE_ANY_EXHDR(t);
-	e = lookuptab_lookup(l->tab, key);
+	return lookuptab_lookup(l->tab, key);
+}
+
+/*
+ * indicina.key_lookup(name, key): the value of key in the lookup armed
+ * under name in this transaction, or NULL; in a versioned lookup, the
+ * value of the version still valid.
+ */
+PG_FUNCTION_INFO_V1(indicina_key_lookup);
+Datum
+indicina_key_lookup(PG_FUNCTION_ARGS)
+{
+	KeyLookup  *l = call_lookup(fcinfo);
+	LookupEntry *e = probe(l, PG_GETARG_TEXT_PP(1));
+
 	if (e == NULL)
 		PG_RETURN_NULL();
-	PG_RETURN_INT64(e->value);
+	PG_RETURN_INT64(l->versioned ? version_at(e, DATEVAL_NOEND) : e->first.value);
+}
+
+/*
+ * indicina.key_lookup_at(name, key, at): the value of key's version valid
+ * at date at (see version_at), or NULL; a NULL at is the version still
+ * valid.  Not strict, for that: a NULL name or key gives NULL.  In a lookup
+ * armed without versions, the same as key_lookup.
+ */
+PG_FUNCTION_INFO_V1(indicina_key_lookup_at);
+Datum
+indicina_key_lookup_at(PG_FUNCTION_ARGS)
+{
+	KeyLookup  *l;
+	LookupEntry *e;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		PG_RETURN_NULL();
+	l = call_lookup(fcinfo);
+	e = probe(l, PG_GETARG_TEXT_PP(1));
+	if (e == NULL)
+		PG_RETURN_NULL();
+	if (!l->versioned)
+		PG_RETURN_INT64(e->first.value);
+	PG_RETURN_INT64(version_at(e, PG_ARGISNULL(2) ? DATEVAL_NOEND : PG_GETARG_DATEADT(2)));
 }

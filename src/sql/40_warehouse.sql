@@ -88,15 +88,21 @@ COMMENT ON FUNCTION indicina.scan_month_flows(date[]) IS
  * arm_key_lookup(name, query) loads the (text key, bigint value) rows of
  * query; key_lookup(name, key) is the value of key, or NULL: what a LEFT
  * JOIN on a unique key gives, in a function call instead of a hash join.
+ * Rows of (text, bigint, date valid_from, date valid_to) arm the versions of
+ * a type 2 dimension; key_lookup_at(name, key, at) is the version valid at.
  */
 CREATE FUNCTION indicina.arm_key_lookup(name text, query text) RETURNS bigint
     AS 'MODULE_PATHNAME', 'indicina_arm_key_lookup' LANGUAGE C STRICT VOLATILE;
 COMMENT ON FUNCTION indicina.arm_key_lookup(text, text) IS
-    'loads the (text key, bigint value) rows of query as lookup name for this transaction; returns the number of keys';
+    'loads the (text key, bigint value) or (text key, bigint value, date valid_from, date valid_to) rows of query as lookup name for this transaction; returns the number of keys';
 CREATE FUNCTION indicina.key_lookup(name text, key text) RETURNS bigint
     AS 'MODULE_PATHNAME', 'indicina_key_lookup' LANGUAGE C STRICT STABLE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION indicina.key_lookup(text, text) IS
-    'the value of key in the lookup armed under name in this transaction, or NULL';
+    'the value of key in the lookup armed under name in this transaction, or NULL; of a versioned lookup, the version still valid';
+CREATE FUNCTION indicina.key_lookup_at(name text, key text, at date) RETURNS bigint
+    AS 'MODULE_PATHNAME', 'indicina_key_lookup_at' LANGUAGE C STABLE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION indicina.key_lookup_at(text, text, date) IS
+    'the value of the version of key valid at date at (before the first version: the first; NULL at: the version still valid), or NULL';
 
 -- ---------------------------------------------------------------------
 -- The warehouse
@@ -438,6 +444,7 @@ DECLARE
     v_flows   boolean;
     v_from_scan bigint := 0;
     v_txn_batch regclass;
+    v_repoint_from date;
 BEGIN
     IF v_lfile IS NULL OR v_lline IS NULL OR v_tfile IS NULL OR v_tline IS NULL THEN
         RAISE EXCEPTION 'run_pipeline needs lineage columns on % and %', loans, transactions
@@ -575,6 +582,11 @@ BEGIN
             USING v_run;
         GET DIAGNOSTICS v_n = ROW_COUNT;
         v_steps := indicina.pipeline_step(v_steps, 'dimensions', v_t, jsonb_build_object('customer_versions', v_n));
+        -- every version of every customer, for the transactions' keys: each
+        -- gets the version valid at its date (src/key_lookup.c)
+        PERFORM indicina.arm_key_lookup('indicina_customer', format(
+            'SELECT customer_id::text, customer_key, valid_from, valid_to FROM %I.dim_customer WHERE customer_key <> 0',
+            target));
 
         -- facts, with lineage: the applications, then the transactions that
         -- waited on the unknown member get their customer
@@ -591,14 +603,37 @@ BEGIN
             target, v_lfile, v_lline) USING v_run;
         GET DIAGNOSTICS v_n = ROW_COUNT;
         v_totals := v_totals || jsonb_build_object('loans_loaded', v_n);
-        -- late data: transactions that waited on the unknown member get their customer
+        -- late data: transactions that waited on the unknown member get their
+        -- customer's version valid at their date
         EXECUTE format($q$
-            UPDATE %1$I.fact_bank_transaction f SET customer_key = c.customer_key
-              FROM %1$I.dim_customer c
-             WHERE f.customer_key = 0 AND c.is_current AND c.customer_id = f.customer_id
-               AND c.customer_key <> 0 AND f.customer_id IN (SELECT customer_id FROM indicina_batch_loans)$q$, target);
+            UPDATE %1$I.fact_bank_transaction f
+               SET customer_key = indicina.key_lookup_at('indicina_customer', f.customer_id, f.transaction_date)
+             WHERE f.customer_key = 0 AND f.customer_id IN (SELECT customer_id FROM indicina_batch_loans)
+               AND indicina.key_lookup_at('indicina_customer', f.customer_id, f.transaction_date) IS NOT NULL$q$, target);
         GET DIAGNOSTICS v_n = ROW_COUNT;
         v_totals := v_totals || jsonb_build_object('late_transactions_attached', v_n);
+        -- a customer known before who got new versions: the transactions
+        -- already loaded from the first new version's date on (from the
+        -- beginning when it predates every earlier version) point at the
+        -- version now valid at their date
+        EXECUTE format($q$
+            SELECT min(CASE WHEN v.first < o.first THEN '-infinity'::date ELSE v.first END)
+              FROM (SELECT customer_id, min(coalesce(d, '-infinity')) AS first FROM indicina_versions GROUP BY 1) v
+              JOIN (SELECT customer_id, min(valid_from) AS first FROM %I.dim_customer
+                     WHERE customer_key <> 0 AND run_id IS DISTINCT FROM $1 GROUP BY 1) o USING (customer_id)$q$, target)
+            USING v_run INTO v_repoint_from;
+        v_n := 0;
+        IF v_repoint_from IS NOT NULL THEN
+            EXECUTE format($q$
+                UPDATE %1$I.fact_bank_transaction f
+                   SET customer_key = indicina.key_lookup_at('indicina_customer', f.customer_id, f.transaction_date)
+                 WHERE f.transaction_date >= $1 AND f.customer_key <> 0
+                   AND f.customer_id IN (SELECT customer_id FROM indicina_versions)
+                   AND f.customer_key <> indicina.key_lookup_at('indicina_customer', f.customer_id, f.transaction_date)$q$,
+                target) USING v_repoint_from;
+            GET DIAGNOSTICS v_n = ROW_COUNT;
+        END IF;
+        v_totals := v_totals || jsonb_build_object('transactions_repointed', v_n);
         v_steps := indicina.pipeline_step(v_steps, 'loan facts', v_t, v_totals);
 
         -- the transactions through their rules into the fact: straight from
@@ -627,15 +662,15 @@ BEGIN
             INTO v_income, v_income_names;
         v_flows := v_txn_files IS NOT NULL AND indicina.arm_month_flows(
             transactions, 'customer_id', 'transaction_date', 'transaction_amount', 'balance', 'narration', v_income_names);
-        -- each row's customer (current version) and category, from lookups
-        -- of the two dimensions: a probe per row, not two hash joins
-        PERFORM indicina.arm_key_lookup('indicina_customer', format(
-            'SELECT customer_id::text, customer_key FROM %I.dim_customer WHERE is_current', target));
+        -- each row's customer (the version valid at its date, armed after the
+        -- dimensions) and category, from lookups of the two dimensions: a
+        -- probe per row, not two joins
         PERFORM indicina.arm_key_lookup('indicina_category', format(
             'SELECT narration, category_key::bigint FROM %I.dim_transaction_category', target));
         v_load := format($q$
             INSERT INTO %1$I.fact_bank_transaction
-            SELECT b.transaction_id, coalesce(indicina.key_lookup('indicina_customer', b.customer_id), 0),
+            SELECT b.transaction_id,
+                   coalesce(indicina.key_lookup_at('indicina_customer', b.customer_id, b.transaction_date), 0),
                    b.customer_id, b.transaction_date, indicina.date_key(b.transaction_date),
                    coalesce(indicina.key_lookup('indicina_category', b.narration), 0), b.transaction_amount,
                    CASE WHEN b.transaction_amount < 0 THEN 'debit' ELSE 'credit' END, b.balance, %4$s, b.%2$I, b.%3$I

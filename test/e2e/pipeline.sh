@@ -132,6 +132,29 @@ run >/dev/null
 is "$(q -c "SELECT c.customer_id FROM dw.fact_bank_transaction f JOIN dw.dim_customer c USING (customer_key) WHERE transaction_id = 'TXN_LATE1'")" \
    CUST_LATE "it is attached to its customer once the application arrives"
 
+# ---- SCD type 2: a transaction points at the customer version valid at its date ----
+printf 'application_id,customer_id,loan_amount,loan_application_date,credit_score,employment_status,annual_income\nAPP_S1,CUST_SCD,5000,2024-01-10,700,Employed,40000\nAPP_S2,CUST_SCD,6000,2024-03-10,710,Self-Employed,60000\n' \
+    > "$work/landing/loans/scd.csv"
+printf 'transaction_id,customer_id,transaction_date,transaction_amount,narration,balance\nTXN_S1,CUST_SCD,2024-01-01,100.00,Monthly Income,100.00\nTXN_S2,CUST_SCD,2024-02-01,50.00,Online Transfer,150.00\nTXN_S3,CUST_SCD,2024-04-01,-20.00,POS Purchase,130.00\n' \
+    > "$work/landing/statements/scd.csv"
+chmod a+r "$work/landing/loans/scd.csv" "$work/landing/statements/scd.csv"
+run >/dev/null
+versions_of_scd() {
+    q -c "SELECT string_agg(f.transaction_id || ':' || c.annual_income, ' ' ORDER BY f.transaction_id)
+            FROM dw.fact_bank_transaction f JOIN dw.dim_customer c USING (customer_key) WHERE f.customer_id = 'CUST_SCD'"
+}
+is "$(versions_of_scd)" "TXN_S1:40000.00 TXN_S2:40000.00 TXN_S3:60000.00" \
+   "each transaction gets the version valid at its date (before the first application: the first version)"
+printf 'application_id,customer_id,loan_amount,loan_application_date,credit_score,employment_status,annual_income\nAPP_S3,CUST_SCD,7000,2024-03-20,720,Employed,30000\n' \
+    > "$work/landing/loans/scd_b.csv"
+chmod a+r "$work/landing/loans/scd_b.csv"
+run >/dev/null
+is "$(versions_of_scd)" "TXN_S1:40000.00 TXN_S2:40000.00 TXN_S3:30000.00" \
+   "a later version re-points the transactions loaded before from its date on"
+is "$(q -c "SELECT s->>'transactions_repointed' FROM indicina.pipeline_runs, jsonb_array_elements(steps) s
+             WHERE run_id = (SELECT max(run_id) FROM indicina.pipeline_runs) AND s->>'step' = 'loan facts'")" 1 \
+   "the run counts the one transaction it re-pointed"
+
 # ---- two runs at once: the second refuses clearly ----
 cp "$work/big/statements/"*.csv "$work/landing/statements/big.csv" && chmod a+r "$work/landing/statements/big.csv"
 before=$(facts)
