@@ -274,7 +274,8 @@ SELECT indicina.arm_key_lookup('k', $$SELECT 'a', 1::bigint, '2024-01-01'::date,
 -- versions of a type 2 dimension: the version valid at a date.  c1 changed
 -- in February and March; c2 has one version; c3 has a stale version whose
 -- range is empty (an application older than its current one) and another
--- made twice on one day, the later key winning; c4's versions leave a gap
+-- made twice on one day, the later key winning, also before its first day;
+-- c4's versions leave a gap
 BEGIN;
 SELECT indicina.arm_key_lookup('v', $$SELECT * FROM (VALUES
     ('c1', 1::bigint, '2024-01-10'::date, '2024-02-15'::date), ('c1', 5, '2024-02-15', '2024-03-01'),

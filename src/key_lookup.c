@@ -229,43 +229,56 @@ indicina_arm_key_lookup(PG_FUNCTION_ARGS)
 }
 
 /*
- * The value of e's version valid at date at (DATEVAL_NOEND: the version
- * still valid): of the versions whose range holds it, the one with the
- * greatest value, which for surrogate keys is the latest made.  A date in
- * no range takes the version that began last before it, and a date before
- * every version the first version: history before a customer's first
- * application belongs to that application's version.
+ * e's version valid at date at (DATEVAL_NOEND: the version still valid):
+ * of the versions whose range holds it, the one with the greatest value,
+ * which for surrogate keys is the latest made; when no range holds it, the
+ * version that began last before it (the latest made of a day); NULL when
+ * every version begins after it.
  */
-static int64
-version_at(const LookupEntry *e, DateADT at)
+static const LookupVersion *
+valid_version(const LookupEntry *e, DateADT at)
 {
 	const LookupVersion *holding = NULL;
 	const LookupVersion *began = NULL;
-	const LookupVersion *first = &e->first;
 	int			i;
 
 	for (i = -1; i < e->nmore; i++)
 	{
 		const LookupVersion *v = i < 0 ? &e->first : &e->more[i];
 
-		if (v->valid_from <= at && (at < v->valid_to || v->valid_to == DATEVAL_NOEND))
+		if (v->valid_from > at)
+			continue;
+		if (at < v->valid_to || v->valid_to == DATEVAL_NOEND)
 		{
 			if (holding == NULL || v->value > holding->value)
 				holding = v;
 		}
-		else if (v->valid_from <= at)
-		{
-			if (began == NULL || v->valid_from > began->valid_from ||
-				(v->valid_from == began->valid_from && v->value > began->value))
-				began = v;
-		}
-		if (v->valid_from < first->valid_from ||
-			(v->valid_from == first->valid_from && v->value < first->value))
-			first = v;
+		else if (began == NULL || v->valid_from > began->valid_from ||
+				 (v->valid_from == began->valid_from && v->value > began->value))
+			began = v;
 	}
-	if (holding)
-		return holding->value;
-	return began ? began->value : first->value;
+	return holding ? holding : began;
+}
+
+/*
+ * The value of e's version valid at at.  A date before every version gets
+ * the version valid when the first begins: history before a customer's
+ * first application belongs to what that application reported (after a
+ * correction, the corrected version).
+ */
+static int64
+version_at(const LookupEntry *e, DateADT at)
+{
+	const LookupVersion *v = valid_version(e, at);
+	DateADT		first;
+	int			i;
+
+	if (v)
+		return v->value;
+	first = e->first.valid_from;
+	for (i = 0; i < e->nmore; i++)
+		first = Min(first, e->more[i].valid_from);
+	return valid_version(e, first)->value;
 }
 
 /*

@@ -108,7 +108,11 @@ indicina_source_files(PG_FUNCTION_ARGS)
 				want = hashes;
 		values[0] = CStringGetTextDatum(f->display);
 		values[1] = Int64GetDatum((int64) st.st_size);
-		values[2] = TimestampTzGetDatum(time_t_to_timestamptz(st.st_mtime));
+		/*
+		 * To the microsecond: a file corrected within the second of its last
+		 * look, at the same size, must not pass for unchanged
+		 */
+		values[2] = TimestampTzGetDatum(time_t_to_timestamptz(st.st_mtim.tv_sec) + st.st_mtim.tv_nsec / 1000);
 		if (want)
 			values[3] = CStringGetTextDatum(file_sha256(f->path, f->display));
 		else

@@ -102,7 +102,7 @@ COMMENT ON FUNCTION indicina.key_lookup(text, text) IS
 CREATE FUNCTION indicina.key_lookup_at(name text, key text, at date) RETURNS bigint
     AS 'MODULE_PATHNAME', 'indicina_key_lookup_at' LANGUAGE C STABLE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION indicina.key_lookup_at(text, text, date) IS
-    'the value of the version of key valid at date at (before the first version: the first; NULL at: the version still valid), or NULL';
+    'the value of the version of key valid at date at (before every version: the one valid when the first begins; NULL at: the version still valid), or NULL';
 
 -- ---------------------------------------------------------------------
 -- The warehouse
@@ -614,10 +614,11 @@ BEGIN
         v_totals := v_totals || jsonb_build_object('late_transactions_attached', v_n);
         -- a customer known before who got new versions: the transactions
         -- already loaded from the first new version's date on (from the
-        -- beginning when it predates every earlier version) point at the
-        -- version now valid at their date
+        -- beginning when it starts no later than every earlier version, as
+        -- the dates before it then take it too) point at the version now
+        -- valid at their date
         EXECUTE format($q$
-            SELECT min(CASE WHEN v.first < o.first THEN '-infinity'::date ELSE v.first END)
+            SELECT min(CASE WHEN v.first <= o.first THEN '-infinity'::date ELSE v.first END)
               FROM (SELECT customer_id, min(coalesce(d, '-infinity')) AS first FROM indicina_versions GROUP BY 1) v
               JOIN (SELECT customer_id, min(valid_from) AS first FROM %I.dim_customer
                      WHERE customer_key <> 0 AND run_id IS DISTINCT FROM $1 GROUP BY 1) o USING (customer_id)$q$, target)

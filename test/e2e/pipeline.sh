@@ -144,16 +144,23 @@ versions_of_scd() {
             FROM dw.fact_bank_transaction f JOIN dw.dim_customer c USING (customer_key) WHERE f.customer_id = 'CUST_SCD'"
 }
 is "$(versions_of_scd)" "TXN_S1:40000.00 TXN_S2:40000.00 TXN_S3:60000.00" \
-   "each transaction gets the version valid at its date (before the first application: the first version)"
+   "each transaction gets the version valid at its date (before the first application: the version of its day)"
 printf 'application_id,customer_id,loan_amount,loan_application_date,credit_score,employment_status,annual_income\nAPP_S3,CUST_SCD,7000,2024-03-20,720,Employed,30000\n' \
     > "$work/landing/loans/scd_b.csv"
 chmod a+r "$work/landing/loans/scd_b.csv"
+touch -d @1700000000.1 "$work/landing/loans/scd_b.csv"
 run >/dev/null
 is "$(versions_of_scd)" "TXN_S1:40000.00 TXN_S2:40000.00 TXN_S3:30000.00" \
    "a later version re-points the transactions loaded before from its date on"
 is "$(q -c "SELECT s->>'transactions_repointed' FROM indicina.pipeline_runs, jsonb_array_elements(steps) s
              WHERE run_id = (SELECT max(run_id) FROM indicina.pipeline_runs) AND s->>'step' = 'loan facts'")" 1 \
    "the run counts the one transaction it re-pointed"
+printf 'application_id,customer_id,loan_amount,loan_application_date,credit_score,employment_status,annual_income\nAPP_S3,CUST_SCD,7000,2024-03-20,720,Employed,35000\n' \
+    > "$work/landing/loans/scd_b.csv"
+touch -d @1700000000.6 "$work/landing/loans/scd_b.csv"   # the same size, within the same second
+run >/dev/null
+is "$(versions_of_scd)" "TXN_S1:40000.00 TXN_S2:40000.00 TXN_S3:35000.00" \
+   "a corrected loans file (same size, same second) is reloaded and its version takes the transactions of its dates"
 
 # ---- two runs at once: the second refuses clearly ----
 cp "$work/big/statements/"*.csv "$work/landing/statements/big.csv" && chmod a+r "$work/landing/statements/big.csv"
