@@ -588,18 +588,18 @@ BEGIN
             'SELECT customer_id::text, customer_key, valid_from, valid_to FROM %I.dim_customer WHERE customer_key <> 0',
             target));
 
-        -- facts, with lineage: the applications, then the transactions that
-        -- waited on the unknown member get their customer
+        -- facts, with lineage: the applications (each with the customer
+        -- version valid at its date, by the same lookup as the transactions),
+        -- then the transactions that waited on the unknown member get their customer
         v_t := clock_timestamp();
         EXECUTE format($q$
             INSERT INTO %1$I.fact_loan_application
-            SELECT b.application_id, coalesce(c.customer_key, 0), b.customer_id, indicina.date_key(b.loan_application_date),
+            SELECT b.application_id,
+                   coalesce(indicina.key_lookup_at('indicina_customer', b.customer_id, b.loan_application_date), 0),
+                   b.customer_id, indicina.date_key(b.loan_application_date),
                    b.loan_application_date, b.loan_amount, b.credit_score, b.annual_income, b.employment_status,
                    round(b.loan_amount / nullif(b.annual_income, 0), 4), $1, b.%2$I, b.%3$I
-              FROM indicina_batch_loans b
-              LEFT JOIN LATERAL (SELECT customer_key FROM %1$I.dim_customer c
-                                  WHERE c.customer_id = b.customer_id AND c.valid_from <= coalesce(b.loan_application_date, 'infinity')
-                                  ORDER BY c.valid_from DESC, c.customer_key DESC LIMIT 1) c ON true$q$,
+              FROM indicina_batch_loans b$q$,
             target, v_lfile, v_lline) USING v_run;
         GET DIAGNOSTICS v_n = ROW_COUNT;
         v_totals := v_totals || jsonb_build_object('loans_loaded', v_n);

@@ -161,6 +161,15 @@ touch -d @1700000000.6 "$work/landing/loans/scd_b.csv"   # the same size, within
 run >/dev/null
 is "$(versions_of_scd)" "TXN_S1:40000.00 TXN_S2:40000.00 TXN_S3:35000.00" \
    "a corrected loans file (same size, same second) is reloaded and its version takes the transactions of its dates"
+# an older application that changes nothing (the same as the current version)
+# makes no version and predates them all: it still gets its customer
+printf 'application_id,customer_id,loan_amount,loan_application_date,credit_score,employment_status,annual_income\nAPP_S0,CUST_SCD,4000,2024-01-05,690,Employed,35000\n' \
+    > "$work/landing/loans/scd_c.csv"
+chmod a+r "$work/landing/loans/scd_c.csv"
+run >/dev/null
+is "$(q -c "SELECT c.customer_id || ':' || c.annual_income FROM dw.fact_loan_application f JOIN dw.dim_customer c USING (customer_key)
+             WHERE f.application_id = 'APP_S0'")" "CUST_SCD:40000.00" \
+   "an application older than every version of its customer gets the first version, not the unknown member"
 
 # ---- two runs at once: the second refuses clearly ----
 cp "$work/big/statements/"*.csv "$work/landing/statements/big.csv" && chmod a+r "$work/landing/statements/big.csv"
