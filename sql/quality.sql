@@ -227,6 +227,30 @@ UPDATE indicina.quality_rules SET severity = 'fail', fail_threshold = 1
 SELECT rows_loaded FROM indicina.load_checked('q_statements_scan', 'statements_scan_clean');
 SELECT count(*) AS rows_kept_after_the_failed_load FROM statements_scan_clean;
 
+-- ---- unique with against: a key already in another table fails too ----
+-- T2 and T9 were loaded before (a NULL there matches nothing).  The against
+-- table is read by SQL, so this relation's set rules run over a batch.
+CREATE TABLE t_loaded_before (transaction_id text);
+INSERT INTO t_loaded_before VALUES ('T2'), ('T9'), (NULL);
+CREATE FOREIGN TABLE q_statements_again (
+    transaction_id text NOT NULL, customer_id text NOT NULL,
+    transaction_date date, transaction_amount numeric(14,2), narration text, balance numeric(14,2),
+    source_file text OPTIONS (source 'file'), source_line bigint OPTIONS (source 'line')
+) SERVER quality_files OPTIONS (files 'statements.csv, statements_more.csv', on_error 'reject');
+SELECT indicina.add_rule('txn_unique_everywhere', 'q_statements_again', 'unique', '{transaction_id}',
+                         '{"against": "t_loaded_before"}') IS NOT NULL AS added;
+SELECT indicina.arm_set_rules('q_statements_again') AS judged_in_scan;
+SELECT rule, rows_checked, rows_failed, samples FROM indicina.check('q_statements_again');
+CREATE TABLE again_clean (LIKE q_statements_again);
+SELECT rows_read, rows_loaded, rows_rejected, rows_flagged
+  FROM indicina.load_checked('q_statements_again', 'again_clean');
+SELECT string_agg(transaction_id, ' ' ORDER BY source_file, source_line) AS loaded FROM again_clean;
+SELECT file, line, code, message, raw_value
+  FROM indicina.read_load_errors() WHERE relation = 'q_statements_again' ORDER BY file, line;
+-- the against table needs the key columns
+SELECT indicina.add_rule('txn_unique_elsewhere', 'q_statements_again', 'unique', '{transaction_id}',
+                         '{"against": "t_known"}');
+
 -- ---- a disabled rule is not checked; dropping one ----
 SELECT indicina.set_rule_enabled('q_statements', 'balance_continuity', false);
 SELECT rule FROM indicina.check('q_statements') ORDER BY rule;
