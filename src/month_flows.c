@@ -302,12 +302,6 @@ is_income(const MonthFlows *mf, Datum narration)
 	return false;
 }
 
-/*
- * One row the scan returns.  Rows come in the scan's order, files by their
- * bytes and lines ascending, so the latest of a date is the last one seen.
- * A row with no customer or date never reaches the fact (its columns are
- * NOT NULL there; the insert fails the run), so it is not counted.
- */
 /* a new customer-month's id narrows the prefix every id shares */
 static inline void
 track_prefix(MonthFlows *mf, const FlowKey *k)
@@ -327,6 +321,12 @@ track_prefix(MonthFlows *mf, const FlowKey *k)
 	mf->prefix_len = p;
 }
 
+/*
+ * One row the scan returns.  Rows come in the scan's order, files by their
+ * bytes and lines ascending, so the latest of a date is the last one seen.
+ * A row with no customer or date never reaches the fact (its columns are
+ * NOT NULL there; the insert fails the run), so it is not counted.
+ */
 void
 month_flows_add(MonthFlows *mf, Datum *values, bool *nulls)
 {
