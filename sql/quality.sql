@@ -319,8 +319,8 @@ SELECT rule, rows_checked, rows_failed, samples FROM indicina.check('q_shuffled'
 SELECT rows_failed, (SELECT jsonb_agg(x - 'line' ORDER BY x->>'detail') FROM jsonb_array_elements(samples) x) AS samples
   FROM indicina.check('t_shuffled');
 
--- ---- privileges: loading and reading results is for those who may read the files ----
-CREATE ROLE regress_q_loader IN ROLE pg_read_server_files;
+-- ---- privileges: loading and reading results is for indicina_operator; rules are the owner's ----
+CREATE ROLE regress_q_loader IN ROLE indicina_operator;
 CREATE ROLE regress_q_nobody;
 GRANT SELECT ON q_loans TO regress_q_loader;
 GRANT INSERT ON loans_clean TO regress_q_loader;
@@ -332,7 +332,7 @@ RESET ROLE;
 SET ROLE regress_q_nobody;
 SELECT count(*) FROM indicina.quality_results;
 SELECT count(*) FROM indicina.load_errors;
-SELECT count(*) > 0 AS rules_are_readable FROM indicina.quality_rules;
+SELECT count(*) > 0 AS rules_are_private FROM indicina.quality_rules;
 SELECT indicina.normalize_label('self employed', 'employment_status') AS labels_are_for_everyone;
 RESET ROLE;
 DROP OWNED BY regress_q_loader, regress_q_nobody;

@@ -30,6 +30,7 @@
 #include "utils/tuplestore.h"
 
 #include "fdw.h"
+#include "rules.h"
 
 #define HASH_CHUNK (1024 * 1024)
 
@@ -90,6 +91,8 @@ indicina_source_files(PG_FUNCTION_ARGS)
 			if (!nulls[i])
 				only = lappend(only, TextDatumGetCString(elems[i]));
 	}
+	/* sizes and hashes of the files are for whoever may read their rows */
+	rule_relation_aclcheck(relid);
 	InitMaterializedSRF(fcinfo, 0);
 	csv_get_options(relid, &opts);
 	foreach(lc, csv_resolve_files(&opts, true))

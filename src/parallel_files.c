@@ -28,6 +28,7 @@
 
 #include "fdw.h"
 #include "indicina.h"
+#include "rules.h"
 
 typedef struct ParallelFiles
 {
@@ -163,11 +164,9 @@ parallel_files_allowed(Oid relid)
 	if (!indicina_survey)
 		return false;
 	SPI_connect();
-	if (SPI_execute_with_args("SELECT 1 FROM indicina.quality_rules"
-							  " WHERE relation = $1 AND enabled AND kind = 'expression' LIMIT 1",
-							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not read indicina.quality_rules");
-	allowed = SPI_processed == 0;
+	allowed = rules_catalog_query("SELECT 1 FROM indicina.quality_rules"
+								  " WHERE relation = $1 AND enabled AND kind = 'expression' LIMIT 1",
+								  1, argtypes, args, 1) == 0;
 	SPI_finish();
 	return allowed;
 }

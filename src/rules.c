@@ -19,12 +19,14 @@
 #include "access/htup_details.h"
 #include "access/relation.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_class.h"
 #include "common/int.h"
 #include "catalog/pg_collation.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "funcapi.h"
 #include "mb/pg_wchar.h"
+#include "miscadmin.h"
 #include "nodes/nodeFuncs.h"
 #include "optimizer/optimizer.h"
 #include "parser/parse_collate.h"
@@ -33,12 +35,16 @@
 #include "parser/parse_relation.h"
 #include "parser/parser.h"
 #include "regex/regex.h"
+#include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
+#include "utils/guc.h"
 #include "utils/json.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/ruleutils.h"
+#include "utils/syscache.h"
 #include "utils/typcache.h"
 
 #include "indicina.h"
@@ -51,7 +57,7 @@
 	" CASE WHEN jsonb_typeof(params->'values') = 'array'" \
 	"      THEN ARRAY(SELECT jsonb_array_elements_text(params->'values')) END," \
 	" params->>'domain', params->>'pattern', coalesce((params->>'tolerance_days')::int, 0)," \
-	" params->>'sql', fail_threshold::float8, fail_threshold_percent" \
+	" coalesce(checked_sql, params->>'sql'), fail_threshold::float8, fail_threshold_percent, params->>'sql'" \
 	" FROM indicina.quality_rules" \
 	" WHERE relation = $1 AND enabled" \
 	"   AND kind IN ('not_null', 'accepted_values', 'range', 'regex', 'length', 'not_future', 'expression')" \
@@ -115,6 +121,8 @@ cmp_cstring(const void *a, const void *b)
 	return strcmp(*(char *const *) a, *(char *const *) b);
 }
 
+static Node *rule_expression_parse(Relation rel, const char *sql, char **checked);
+
 static char *
 spi_text(HeapTuple tup, TupleDesc desc, int col)
 {
@@ -143,6 +151,80 @@ param_value(RowRule *r, const char *s, const char *what)
  */
 Node *
 rule_expression_compile(Relation rel, const char *sql)
+{
+	return rule_expression_parse(rel, sql, NULL);
+}
+
+/*
+ * The search_path rules are checked and evaluated under: names outside
+ * pg_catalog are schema-qualified in what add_rule stores, so the rule a
+ * scan evaluates is the one that was checked, whatever the scanning
+ * session's search_path.
+ */
+#define RULE_SEARCH_PATH "pg_catalog, pg_temp"
+
+static int
+rule_search_path_begin(void)
+{
+	int			nest = NewGUCNestLevel();
+
+	(void) set_config_option("search_path", RULE_SEARCH_PATH, PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	return nest;
+}
+
+/* the relation must be readable by the caller before anything locks it */
+void
+rule_relation_aclcheck(Oid relid)
+{
+	AclResult	aclresult = pg_class_aclcheck(relid, GetUserId(), ACL_SELECT);
+
+	if (aclresult != ACLCHECK_OK)
+		aclcheck_error(aclresult, get_relkind_objtype(get_rel_relkind(relid)), get_rel_name(relid));
+}
+
+/*
+ * Runs a read-only query of the rule catalog with the catalog owner's
+ * rights, as the server runs a foreign key's checks: a role granted SELECT
+ * on a foreign table applies the table's rules without being able to read
+ * indicina.quality_rules.  The search_path is pg_catalog's alone meanwhile,
+ * so nothing the caller defined runs with the owner's rights.  The caller
+ * is connected to SPI; returns SPI_processed.
+ */
+uint64
+rules_catalog_query(const char *query, int nargs, Oid *argtypes, Datum *args, long limit)
+{
+	Oid			catalog = get_relname_relid("quality_rules", get_namespace_oid("indicina", false));
+	HeapTuple	tp = SearchSysCache1(RELOID, ObjectIdGetDatum(catalog));
+	Oid			owner;
+	Oid			save_userid;
+	int			save_sec;
+	int			nest;
+	int			rc;
+
+	if (!HeapTupleIsValid(tp))
+		elog(ERROR, "cache lookup failed for relation %u", catalog);
+	owner = ((Form_pg_class) GETSTRUCT(tp))->relowner;
+	ReleaseSysCache(tp);
+
+	GetUserIdAndSecContext(&save_userid, &save_sec);
+	SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
+	nest = rule_search_path_begin();
+	rc = SPI_execute_with_args(query, nargs, argtypes, args, NULL, true, limit);
+	AtEOXact_GUC(false, nest);
+	SetUserIdAndSecContext(save_userid, save_sec);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "could not read indicina.quality_rules");
+	return SPI_processed;
+}
+
+/*
+ * rule_expression_compile's work; with checked not NULL, also the
+ * expression deparsed under RULE_SEARCH_PATH (every name outside
+ * pg_catalog qualified), which is what add_rule stores and scans parse.
+ */
+static Node *
+rule_expression_parse(Relation rel, const char *sql, char **checked)
 {
 	List	   *stmts = raw_parser(psprintf("SELECT %s", sql), RAW_PARSE_DEFAULT);
 	SelectStmt *sel;
@@ -176,6 +258,14 @@ rule_expression_compile(Relation rel, const char *sql)
 				 errdetail("Got: %s", sql)));
 	assign_expr_collations(pstate, expr);
 	free_parsestate(pstate);
+	if (checked)
+	{
+		int			nest = rule_search_path_begin();
+
+		*checked = deparse_expression(expr, deparse_context_for(RelationGetRelationName(rel), RelationGetRelid(rel)),
+									  false, false);
+		AtEOXact_GUC(false, nest);
+	}
 	return expr;
 }
 
@@ -394,9 +484,14 @@ rule_init_kind(RowRule *r, Relation rel, HeapTuple tup, TupleDesc desc)
 			{
 				Node	   *expr;
 
-				r->sql = spi_text(tup, desc, 13);
-				expr = rule_expression_compile(rel, r->sql);
+				int			nest;
+
+				/* messages quote the rule as written; what runs is what add_rule checked */
+				r->sql = spi_text(tup, desc, 16);
+				nest = rule_search_path_begin();
+				expr = rule_expression_compile(rel, spi_text(tup, desc, 13));
 				r->expr = ExecInitExpr(expression_planner((Expr *) expr), NULL);
+				AtEOXact_GUC(false, nest);
 				break;
 			}
 	}
@@ -436,9 +531,7 @@ row_rules_load(Relation rel, MemoryContext mcxt)
 
 	args[0] = ObjectIdGetDatum(RelationGetRelid(rel));
 	SPI_connect();
-	if (SPI_execute_with_args(ROW_RULE_QUERY, 1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read indicina.quality_rules");
-	n = SPI_processed;
+	n = rules_catalog_query(ROW_RULE_QUERY, 1, argtypes, args, 0);
 	old = MemoryContextSwitchTo(mcxt);
 	if (n > 0)
 	{
@@ -1102,14 +1195,21 @@ rule_threshold_error(const char *name, int64 failed, int64 checked, const char *
 			 errhint("Rules of severity fail stop the run; fix the data or change the rule's threshold.")));
 }
 
-/* indicina.check_rule_expression(relation, sql): add_rule's check of an expression rule */
+/*
+ * indicina.check_rule_expression(relation, sql): add_rule's check of an
+ * expression rule; returns what add_rule stores and scans evaluate.
+ */
 PG_FUNCTION_INFO_V1(indicina_check_rule_expression);
 Datum
 indicina_check_rule_expression(PG_FUNCTION_ARGS)
 {
-	Relation	rel = relation_open(PG_GETARG_OID(0), AccessShareLock);
+	Oid			relid = PG_GETARG_OID(0);
+	Relation	rel;
+	char	   *checked;
 
-	rule_expression_compile(rel, text_to_cstring(PG_GETARG_TEXT_PP(1)));
+	rule_relation_aclcheck(relid);
+	rel = relation_open(relid, AccessShareLock);
+	rule_expression_parse(rel, text_to_cstring(PG_GETARG_TEXT_PP(1)), &checked);
 	relation_close(rel, AccessShareLock);
-	PG_RETURN_VOID();
+	PG_RETURN_TEXT_P(cstring_to_text(checked));
 }

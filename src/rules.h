@@ -166,6 +166,8 @@ extern void row_rules_check(RowRuleSet *set, Datum *values, bool *nulls, const c
 							RuleVerdict *verdict);
 extern void row_rules_check_fail(RowRuleSet *set, const char *relname, Oid relid, int64 scan_id, bool at_end);
 extern Node *rule_expression_compile(Relation rel, const char *sql);
+extern void rule_relation_aclcheck(Oid relid);
+extern uint64 rules_catalog_query(const char *query, int nargs, Oid *argtypes, Datum *args, long limit);
 extern void rule_sample_append(StringInfo s, int *nsamples, const char *file, int64 line, const char *value,
 							   const char *detail);
 extern bool rule_over_threshold(int64 failed, int64 checked, double limit, bool percent, bool at_end);

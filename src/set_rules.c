@@ -610,6 +610,7 @@ indicina_arm_set_rules(PG_FUNCTION_ARGS)
 	initStringInfo(&set->buf);
 	MemoryContextSwitchTo(old);
 
+	rule_relation_aclcheck(relid);
 	rel = relation_open(relid, AccessShareLock);
 	desc = RelationGetDescr(rel);
 	args[0] = ObjectIdGetDatum(relid);

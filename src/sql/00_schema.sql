@@ -8,9 +8,6 @@
 -- behind.  Every object below is schema-qualified.
 CREATE SCHEMA indicina;
 
--- the parsers are for everyone; what must stay private is revoked object by object
-GRANT USAGE ON SCHEMA indicina TO PUBLIC;
-
 COMMENT ON SCHEMA indicina IS 'indicina: CSV landing files to a validated credit-risk warehouse';
 
 CREATE FUNCTION indicina.version() RETURNS text

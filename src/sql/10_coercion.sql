@@ -99,9 +99,6 @@ COMMENT ON TABLE indicina.label_map IS
 
 -- rows users add are dumped with the database; shipped rows come with the extension
 SELECT pg_catalog.pg_extension_config_dump('indicina.label_map', 'WHERE NOT shipped');
--- the vocabularies are no secret, and every normalize_label call and label
--- column reads them as the calling role
-GRANT SELECT ON indicina.label_map TO PUBLIC;
 
 CREATE FUNCTION indicina.normalize_label(value text, domain text) RETURNS text
     AS 'MODULE_PATHNAME', 'indicina_normalize_label' LANGUAGE C STABLE STRICT PARALLEL SAFE;

@@ -10,7 +10,6 @@ COMMENT ON FOREIGN DATA WRAPPER indicina_csv IS 'CSV landing files: typed, lenie
 
 -- scan ids come from a sequence: nextval survives the rollback of the scan
 CREATE SEQUENCE indicina.scan_id_seq;
-GRANT USAGE ON SEQUENCE indicina.scan_id_seq TO PUBLIC;
 
 -- The reject log lives in a file under the data directory so that it
 -- survives rollback (see src/rejects.c); this function reads it back.
@@ -30,14 +29,6 @@ COMMENT ON VIEW indicina.load_errors IS 'every row an indicina_csv scan or a rul
 CREATE FUNCTION indicina.clear_load_errors() RETURNS bigint
     AS 'MODULE_PATHNAME', 'indicina_clear_load_errors' LANGUAGE C STRICT VOLATILE;
 COMMENT ON FUNCTION indicina.clear_load_errors() IS 'empties the reject log; returns how many records it held';
-
--- The log holds raw text of server files: readable, like the files
--- themselves, by superusers and pg_read_server_files only.
-REVOKE ALL ON FUNCTION indicina.read_load_errors() FROM PUBLIC;
-REVOKE ALL ON FUNCTION indicina.clear_load_errors() FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION indicina.read_load_errors() TO pg_read_server_files;
-GRANT EXECUTE ON FUNCTION indicina.clear_load_errors() TO pg_read_server_files;
-GRANT SELECT ON indicina.load_errors TO pg_read_server_files;
 
 -- the reject log outlives the extension: a re-created extension goes on from its last scan id
 SELECT setval('indicina.scan_id_seq', max(scan_id)) FROM indicina.read_load_errors() HAVING max(scan_id) > 0;

@@ -20,6 +20,9 @@ CREATE TABLE indicina.quality_rules (
     enabled        boolean NOT NULL DEFAULT true,
     shipped        boolean NOT NULL DEFAULT false,
     description    text,
+    -- an expression rule as add_rule checked it, every name outside
+    -- pg_catalog schema-qualified: what scans evaluate, whatever their search_path
+    checked_sql    text,
     created_at     timestamptz NOT NULL DEFAULT now(),
     UNIQUE (relation, name)
 );
@@ -39,10 +42,10 @@ CREATE FUNCTION indicina.simple_regex_match(value text, pattern text) RETURNS bo
 COMMENT ON FUNCTION indicina.simple_regex_match(text, text) IS
     'the fast matcher regex rules use for simple patterns; NULL where it defers to PostgreSQL''s engine (for tests)';
 
-CREATE FUNCTION indicina.check_rule_expression(relation regclass, expression text) RETURNS void
+CREATE FUNCTION indicina.check_rule_expression(relation regclass, expression text) RETURNS text
     AS 'MODULE_PATHNAME', 'indicina_check_rule_expression' LANGUAGE C STRICT;
 COMMENT ON FUNCTION indicina.check_rule_expression(regclass, text) IS
-    'raises unless expression is one boolean SQL expression over the columns of relation';
+    'raises unless expression is one boolean SQL expression over the columns of relation; returns it with every name outside pg_catalog schema-qualified';
 
 -- ---------------------------------------------------------------------
 -- Declaring rules: everything is checked here, not at 2 a.m.
@@ -74,6 +77,7 @@ DECLARE
     v_limit   numeric;
     v_min     text := params->>'min';
     v_max     text := params->>'max';
+    v_checked text;
 BEGIN
     IF name IS NULL OR name !~ '^[a-z][a-z0-9_]{0,62}$' THEN
         RAISE EXCEPTION 'invalid rule name %', coalesce(quote_literal(name), 'NULL')
@@ -212,7 +216,7 @@ BEGIN
         IF params->>'sql' IS NULL THEN
             RAISE EXCEPTION 'an expression rule needs "sql"' USING ERRCODE = 'invalid_parameter_value';
         END IF;
-        PERFORM indicina.check_rule_expression(relation, params->>'sql');
+        SELECT indicina.check_rule_expression(relation, params->>'sql') INTO v_checked;
     WHEN 'unique' THEN
         IF params ? 'against' THEN
             PERFORM indicina.check_columns_exist(name, (params->>'against')::regclass, columns);
@@ -263,8 +267,9 @@ BEGIN
             USING ERRCODE = 'duplicate_object', HINT = 'Pass replace => true to redefine it.';
     END IF;
     INSERT INTO indicina.quality_rules (name, relation, kind, columns, params, severity,
-                                        fail_threshold, fail_threshold_percent, enabled, description)
-    VALUES (name, relation, kind, coalesce(columns, '{}'), params, severity, v_limit, v_pct, enabled, description)
+                                        fail_threshold, fail_threshold_percent, enabled, description, checked_sql)
+    VALUES (name, relation, kind, coalesce(columns, '{}'), params, severity, v_limit, v_pct, enabled, description,
+            v_checked)
     RETURNING rule_id INTO v_id;
     RETURN v_id;
 END;
@@ -345,9 +350,6 @@ CREATE FUNCTION indicina.journal_write(kind text, entry jsonb) RETURNS void
     AS 'MODULE_PATHNAME', 'indicina_journal_write' LANGUAGE C STRICT VOLATILE;
 CREATE FUNCTION indicina.journal_read(kind text) RETURNS SETOF jsonb
     AS 'MODULE_PATHNAME', 'indicina_journal_read' LANGUAGE C STRICT VOLATILE;
-REVOKE ALL ON FUNCTION indicina.log_reject(bigint, text, text, bigint, text, text, text, text, text) FROM PUBLIC;
-REVOKE ALL ON FUNCTION indicina.journal_write(text, jsonb) FROM PUBLIC;
-REVOKE ALL ON FUNCTION indicina.journal_read(text) FROM PUBLIC;
 
 CREATE SEQUENCE indicina.run_id_seq;
 -- the journal outlives the extension: a re-created extension goes on from its last run
@@ -395,7 +397,7 @@ BEGIN
             CASE WHEN r.params ? 'min' THEN format('char_length(%s::text) < %s', c, (r.params->>'min')::int) END,
             CASE WHEN r.params ? 'max' THEN format('char_length(%s::text) > %s', c, (r.params->>'max')::int) END)
         WHEN 'not_future' THEN format('%s >= current_date + %s + 1', c, coalesce((r.params->>'tolerance_days')::int, 0))
-        WHEN 'expression' THEN format('NOT coalesce((%s), true)', r.params->>'sql')
+        WHEN 'expression' THEN format('NOT coalesce((%s), true)', coalesce(r.checked_sql, r.params->>'sql'))
     END;
 END;
 $$;
@@ -956,18 +958,6 @@ $$;
 COMMENT ON FUNCTION indicina.recheck_quarantined(regclass) IS
     'quarantined rows of the latest loads of relation, and whether each would load under today''s rules and mappings';
 
--- rules are read by every scan; results and runs hold raw values, like the reject log
-GRANT SELECT ON indicina.quality_rules TO PUBLIC;
-REVOKE ALL ON FUNCTION indicina.journal_row_rule_results(bigint) FROM PUBLIC;
--- runs write the journal and quarantine rows: for the roles that may read the files
-GRANT EXECUTE ON FUNCTION indicina.journal_write(text, jsonb) TO pg_read_server_files;
-GRANT EXECUTE ON FUNCTION indicina.log_reject(bigint, text, text, bigint, text, text, text, text, text)
-    TO pg_read_server_files;
-GRANT EXECUTE ON FUNCTION indicina.journal_row_rule_results(bigint) TO pg_read_server_files;
-GRANT USAGE ON SEQUENCE indicina.run_id_seq TO pg_read_server_files;
-GRANT EXECUTE ON FUNCTION indicina.journal_read(text) TO pg_read_server_files;
-GRANT SELECT ON indicina.runs, indicina.quality_results, indicina.quality_summary TO pg_read_server_files;
-
 -- ---------------------------------------------------------------------
 -- The default rules of the two sources
 -- ---------------------------------------------------------------------
@@ -1013,6 +1003,13 @@ BEGIN
         ) v(relation, name, kind, columns, params, severity, description)
     LOOP
         IF NOT EXISTS (SELECT 1 FROM indicina.quality_rules q WHERE q.relation = d.relation AND q.name = d.name) THEN
+            -- a nightly role runs with the rules in place; declaring them is the owner's
+            IF NOT has_table_privilege('indicina.quality_rules', 'INSERT, UPDATE') THEN
+                RAISE EXCEPTION 'the default rules of % are not attached, and this role may not attach them', d.relation
+                    USING ERRCODE = 'insufficient_privilege',
+                          HINT = format('As a superuser, run SELECT indicina.attach_default_rules(%L, %L) once.',
+                                        loans::text, transactions::text);
+            END IF;
             PERFORM indicina.add_rule(d.name, d.relation, d.kind, d.columns, d.params, d.severity,
                                       description => d.description);
             UPDATE indicina.quality_rules q SET shipped = true WHERE q.relation = d.relation AND q.name = d.name;

@@ -6,8 +6,6 @@ CREATE FUNCTION indicina.source_files(relation regclass, hashes boolean DEFAULT 
     RETURNS SETOF record AS 'MODULE_PATHNAME', 'indicina_source_files' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION indicina.source_files(regclass, boolean, text[]) IS
     'the files an indicina_csv table reads now: size, modification time and (for only_files, or all) SHA-256';
-REVOKE ALL ON FUNCTION indicina.source_files(regclass, boolean, text[]) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION indicina.source_files(regclass, boolean, text[]) TO pg_read_server_files;
 
 -- ---------------------------------------------------------------------
 -- What the run computes per row, in C (src/warehouse.c)
@@ -876,7 +874,6 @@ SELECT run_id, status, started_at, finished_at, duration, message, sqlstate,
   FROM indicina.runs WHERE kind = 'pipeline';
 COMMENT ON VIEW indicina.pipeline_runs IS
     'every pipeline run: status, timings per step, files and rows read, loaded, rejected and warned';
-GRANT SELECT ON indicina.pipeline_runs TO pg_read_server_files;
 
 -- ---------------------------------------------------------------------
 -- Scheduling with pg_cron
