@@ -59,7 +59,7 @@
 #define SET_RULE_QUERY \
 	"SELECT q.name, q.kind, q.columns, q.severity, q.fail_threshold::float8, q.fail_threshold_percent," \
 	" q.params ? 'against'," \
-	" CASE WHEN q.kind = 'references' THEN coalesce($2->>((q.params->>'relation')::regclass::oid::text)," \
+	" CASE WHEN q.kind = 'references' THEN coalesce(($2->>((q.params->>'relation')::regclass::oid::text))::regclass::text," \
 	"                                            (q.params->>'relation')::regclass::text) END," \
 	" coalesce(q.params->>'column', q.columns[1])," \
 	" 'no matching ' || quote_ident(coalesce(q.params->>'column', q.columns[1])) || ' in ' || (q.params->>'relation')," \
@@ -67,8 +67,8 @@
 	" coalesce(q.params->>'amount', 'transaction_amount'), coalesce(q.params->>'balance', 'balance')," \
 	" coalesce((q.params->>'tolerance')::numeric, 0.005)," \
 	" CASE WHEN q.kind = 'references' THEN (SELECT c.relkind FROM pg_catalog.pg_class c" \
-	"   WHERE c.oid = coalesce($2->>((q.params->>'relation')::regclass::oid::text)," \
-	"                          (q.params->>'relation')::regclass::text)::regclass) END" \
+	"   WHERE c.oid = coalesce(($2->>((q.params->>'relation')::regclass::oid::text))::regclass," \
+	"                          (q.params->>'relation')::regclass)) END" \
 	" FROM indicina.quality_rules q" \
 	" WHERE q.relation = $1 AND q.enabled" \
 	"   AND q.kind IN ('duplicate_rows', 'unique', 'references', 'balance_continuity')" \

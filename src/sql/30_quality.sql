@@ -423,6 +423,7 @@ DECLARE
     bl text := CASE WHEN line_col IS NULL THEN 'NULL::bigint' ELSE 'b.' || quote_ident(line_col) END;
     keys text;
     data_cols text;
+    data_list text[];
     ref text;
     refcol text;
     n bigint;
@@ -452,10 +453,12 @@ BEGIN
                 (SELECT string_agg('b.' || quote_ident(c), ', ') FROM unnest(r.columns) c));
         END IF;
     WHEN 'duplicate_rows' THEN
-        SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum) INTO data_cols
-          FROM pg_catalog.pg_attribute WHERE attrelid = batch AND attnum > 0 AND NOT attisdropped
-           AND attname IS DISTINCT FROM file_col AND attname IS DISTINCT FROM line_col
-           AND attname <> 'source_offset';
+        -- the columns as a list of names, never a quoted string split again
+        data_list := ARRAY(SELECT quote_ident(attname) FROM pg_catalog.pg_attribute
+                            WHERE attrelid = batch AND attnum > 0 AND NOT attisdropped
+                              AND attname IS DISTINCT FROM file_col AND attname IS DISTINCT FROM line_col
+                              AND attname <> 'source_offset' ORDER BY attnum);
+        data_cols := array_to_string(data_list, ', ');
         -- hash whole rows first; only rows seen twice are sorted
         RETURN QUERY EXECUTE format(
             'WITH dup AS (SELECT %4$s FROM %6$s GROUP BY %4$s HAVING count(*) > 1)
@@ -465,12 +468,13 @@ BEGIN
                    FROM %6$s b JOIN dup ON (ROW(%7$s))::text = (ROW(%9$s))::text) s
               WHERE rn > 1',
             'exact copy of an earlier row of this batch', bf, bl, data_cols, ord, batch,
-            (SELECT string_agg('b.' || c, ', ') FROM unnest(string_to_array(data_cols, ', ')) c),
+            (SELECT string_agg('b.' || c, ', ') FROM unnest(data_list) c),
             concat_ws(', ', 'b.' || quote_ident(file_col) || ' COLLATE "C"', 'b.' || quote_ident(line_col), 'b.ctid'),
-            (SELECT string_agg('dup.' || c, ', ') FROM unnest(string_to_array(data_cols, ', ')) c));
+            (SELECT string_agg('dup.' || c, ', ') FROM unnest(data_list) c));
     WHEN 'references' THEN
         ref := coalesce(r.params->>'relation', '');
-        ref := coalesce(sources->>((ref)::regclass::oid::text), (ref)::regclass::text);
+        -- a relation name (regclass), never SQL spliced in
+        ref := coalesce((sources->>((ref)::regclass::oid::text))::regclass::text, (ref)::regclass::text);
         refcol := quote_ident(coalesce(r.params->>'column', r.columns[1]));
         -- a foreign table read here is a lookup: it records no rejects of its own
         PERFORM set_config('indicina.dry_run', 'on', true);
@@ -604,6 +608,14 @@ BEGIN
 END;
 $$;
 
+-- sql with its last @SOURCE@ replaced by source
+CREATE FUNCTION indicina.splice_source(sql text, source text) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT SET search_path = pg_catalog, pg_temp AS $$
+    SELECT CASE WHEN p = 0 THEN sql
+                ELSE left(sql, length(sql) - p - 7) || source || right(sql, p - 1) END
+      FROM (SELECT position(reverse('@SOURCE@') IN reverse(sql)) AS p) x
+$$;
+
 /*
  * Reads relation (only the given files, when the relation has a file
  * column) into temporary table batch, with its row rules applied by the
@@ -614,7 +626,9 @@ $$;
  * dry run), journaled first.
  *
  * load_sql, when given, is a statement that reads "@SOURCE@ b" (an INSERT
- * into the warehouse): it runs over what the rules let through.  When the
+ * into the warehouse): it runs over what the rules let through.  Only its
+ * last @SOURCE@ is the placeholder, so identifiers quoted before it may
+ * hold that text.  When the
  * scan of an indicina_csv table judges every rule of the relation, that is
  * the scan itself and no batch is made; otherwise it reads the batch.  A
  * dry run never runs it.
@@ -667,7 +681,7 @@ BEGIN
                             THEN format('WHERE %I = ANY (%L::text[])', v_file, files) ELSE '' END);
     PERFORM set_config('indicina.dry_run', CASE WHEN dry_run THEN 'on' ELSE 'off' END, true);
     IF v_direct THEN
-        EXECUTE replace(load_sql, '@SOURCE@', v_source);
+        EXECUTE indicina.splice_source(load_sql, v_source);
     ELSE
         EXECUTE format('CREATE TEMP TABLE %I AS SELECT * FROM %s b', batch, v_source);
     END IF;
@@ -714,7 +728,7 @@ BEGIN
     END LOOP;
     -- what the rules left, into the load's target (a dry run loads nothing)
     IF load_sql IS NOT NULL AND NOT dry_run THEN
-        EXECUTE replace(load_sql, '@SOURCE@', v_batch::text);
+        EXECUTE indicina.splice_source(load_sql, v_batch::text);
     END IF;
 END;
 $$;

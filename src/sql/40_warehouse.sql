@@ -281,7 +281,10 @@ SELECT month, sum(inflow) AS inflow, sum(outflow) AS outflow, sum(net) AS net, s
        count(*) AS customers
   FROM @T.agg_customer_month GROUP BY month;
 $ddl$;
-    EXECUTE replace(replace(ddl, '@T', t), '@M', m);
+    -- one pass: the pieces between the @T marks get @M, then t joins them, so
+    -- neither name is searched for the other's mark
+    EXECUTE array_to_string(ARRAY(SELECT replace(p, '@M', m)
+                                    FROM unnest(string_to_array(ddl, '@T')) WITH ORDINALITY u(p, i) ORDER BY i), t);
     RETURN target;
 END;
 $$;
