@@ -12,6 +12,11 @@
  * rule goes through the executor; the others are a comparison or two.
  * A NULL passes every kind but not_null, as in a CHECK constraint.
  *
+ * The catalog is read with its owner's rights (rules_catalog_query), so a
+ * role granted SELECT on a foreign table gets its rules without reading
+ * the catalog; expressions are parsed under a fixed search_path from the
+ * schema-qualified text add_rule checked.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"

@@ -1018,7 +1018,8 @@ BEGIN
     LOOP
         IF NOT EXISTS (SELECT 1 FROM indicina.quality_rules q WHERE q.relation = d.relation AND q.name = d.name) THEN
             -- a nightly role runs with the rules in place; declaring them is the owner's
-            IF NOT has_table_privilege('indicina.quality_rules', 'INSERT, UPDATE') THEN
+            IF NOT (has_table_privilege('indicina.quality_rules', 'INSERT')
+                    AND has_table_privilege('indicina.quality_rules', 'UPDATE')) THEN
                 RAISE EXCEPTION 'the default rules of % are not attached, and this role may not attach them', d.relation
                     USING ERRCODE = 'insufficient_privilege',
                           HINT = format('As a superuser, run SELECT indicina.attach_default_rules(%L, %L) once.',
