@@ -49,6 +49,14 @@ SET search_path = regress_priv_evil, regress_priv_fns, public;
 SELECT application_id, credit_score FROM priv_loans ORDER BY application_id COLLATE "C";
 SET search_path = regress_priv_evil, public;
 SELECT count(*) AS still_eight FROM priv_loans;
+-- the catalog is read with its owner's rights: an operator of the caller's
+-- ahead of pg_catalog is not what that query runs
+CREATE FUNCTION regress_priv_evil.field(jsonb, text) RETURNS text
+    LANGUAGE plpgsql AS 'BEGIN RAISE NOTICE ''run as %'', current_user; RETURN $1 OPERATOR(pg_catalog.->>) $2; END';
+CREATE OPERATOR regress_priv_evil.->> (LEFTARG = jsonb, RIGHTARG = text, FUNCTION = regress_priv_evil.field);
+SET search_path = regress_priv_evil, pg_catalog, public;
+SELECT '{"a": "b"}'::jsonb ->> 'a' AS own_operator_in_own_query;
+SELECT count(*) AS still_eight FROM priv_loans;
 RESET search_path;
 SET client_min_messages = warning;
 RESET ROLE;
