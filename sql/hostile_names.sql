@@ -28,8 +28,13 @@ CREATE FOREIGN TABLE "Txn @ ""Q"" Mixed" (
     "Src, File" text OPTIONS (source 'file'), "Src ""Line""" bigint OPTIONS (source 'line')
 ) SERVER hostile_files OPTIONS (filename 'statements.csv', on_error 'reject');
 SELECT indicina.add_rule('dup_rows', '"Txn @ ""Q"" Mixed"', 'duplicate_rows') > 0 AS added;
+-- an expression rule over such columns is stored and parsed back quoted
+SELECT indicina.add_rule('amount_sane', '"Txn @ ""Q"" Mixed"', 'expression',
+    params => jsonb_build_object('sql', '"Amount @M" < 1000 AND "Cust, Id" <> ''CUST_2'''), severity => 'warn') > 0 AS added;
+SELECT checked_sql FROM indicina.quality_rules WHERE name = 'amount_sane';
 -- judged in the scan
 SELECT rule, rows_checked, rows_failed, samples FROM indicina.check('"Txn @ ""Q"" Mixed"');
+SELECT indicina.drop_rule('"Txn @ ""Q"" Mixed"', 'amount_sane');
 -- judged in SQL: the same rows in a plain table (no lineage: T7's two rows are copies)
 CREATE TABLE "Plain, @T ""t""" AS
     SELECT "Txn Id, ""x""", "Cust, Id", "@T Date", "Amount @M", narration, "Balance ""B"""
