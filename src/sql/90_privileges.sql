@@ -16,8 +16,9 @@
 
 -- The role is cluster-wide: the first database that installs the extension
 -- creates it, later ones find it; DROP EXTENSION leaves it (DROP ROLE it
--- once no database has the extension).  A role of that name that can log in
--- or has attributes was not made by us: refuse rather than hand it rights.
+-- once no database has the extension).  A role of that name that can log in,
+-- has attributes or is a member of a role was not made by us: refuse rather
+-- than hand it rights (its members would get whatever it is a member of).
 DO $$
 DECLARE
     r pg_catalog.pg_roles;
@@ -27,10 +28,11 @@ BEGIN
         CREATE ROLE indicina_operator NOLOGIN;
         COMMENT ON ROLE indicina_operator IS
             'indicina: runs loads and pipelines, reads the run log and the rejects (GRANT it to the nightly job''s role)';
-    ELSIF r.rolcanlogin OR r.rolsuper OR r.rolcreaterole OR r.rolcreatedb OR r.rolreplication OR r.rolbypassrls THEN
-        RAISE EXCEPTION 'role indicina_operator exists but is not a NOLOGIN group role without attributes'
+    ELSIF r.rolcanlogin OR r.rolsuper OR r.rolcreaterole OR r.rolcreatedb OR r.rolreplication OR r.rolbypassrls
+          OR EXISTS (SELECT 1 FROM pg_catalog.pg_auth_members m WHERE m.member = r.oid) THEN
+        RAISE EXCEPTION 'role indicina_operator exists but is not a NOLOGIN group role without attributes and memberships'
             USING ERRCODE = 'duplicate_object',
-                  HINT = 'Rename or drop that role, or make it NOLOGIN NOSUPERUSER NOCREATEROLE NOCREATEDB NOREPLICATION NOBYPASSRLS, then create the extension.';
+                  HINT = 'Rename or drop that role, or make it NOLOGIN NOSUPERUSER NOCREATEROLE NOCREATEDB NOREPLICATION NOBYPASSRLS and a member of no role, then create the extension.';
     END IF;
 END;
 $$;

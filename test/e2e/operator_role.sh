@@ -5,7 +5,7 @@
 # the rejects, schedules the run with pg_cron as itself, and may not clear
 # the reject log or declare rules.  The role is cluster-wide: a second
 # database's CREATE EXTENSION finds it, DROP EXTENSION leaves it, and a
-# role of that name that can log in is refused.
+# role of that name that can log in or is a member of a role is refused.
 set -uo pipefail
 . "$(dirname "$0")/lib/tap.sh"
 work=$(scratch_dir)
@@ -97,7 +97,11 @@ q indicina_op2 -c "ALTER ROLE indicina_operator LOGIN" >/dev/null
 like "$(q indicina_op3 -c "CREATE EXTENSION indicina" 2>&1)" \
      "role indicina_operator exists but is not a NOLOGIN group role without attributes" \
      "a role of that name that can log in is refused"
-q indicina_op2 -c "ALTER ROLE indicina_operator NOLOGIN" >/dev/null
+q indicina_op2 -c "ALTER ROLE indicina_operator NOLOGIN" -c "GRANT pg_read_server_files TO indicina_operator" >/dev/null
+like "$(q indicina_op3 -c "CREATE EXTENSION indicina" 2>&1)" \
+     "role indicina_operator exists but is not a NOLOGIN group role without attributes and memberships" \
+     "a role of that name that is a member of another role is refused"
+q indicina_op2 -c "REVOKE pg_read_server_files FROM indicina_operator" >/dev/null
 
 psql -qX -c "DROP DATABASE indicina_op1" -c "DROP DATABASE indicina_op2" -c "DROP DATABASE indicina_op3" >/dev/null
 psql -qX -c "DROP ROLE regress_nightly" >/dev/null
