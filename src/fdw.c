@@ -754,7 +754,7 @@ reject_row(CsvScanState *st, const char *code, const char *column, const char *v
 				 errhint("Set on_error 'reject' to keep the good rows and record the bad ones in indicina.load_errors.")));
 	log_record(st, code, column, value, value_len, message);
 	if (st->opts.reject_limit >= 0 && !st->opts.reject_limit_percent &&
-		st->rows_rejected > (int64) st->opts.reject_limit)
+		st->rows_rejected > st->opts.reject_limit_rows)
 		reject_limit_exceeded(st, psprintf("%lld of %lld rows read were rejected; the last in \"%s\" line %lld: %s",
 										   (long long) st->rows_rejected, (long long) st->rows_read,
 										   r->file->display, (long long) r->row_line, message));

@@ -74,7 +74,8 @@ typedef struct CsvOptions
 	bool		fill_missing;
 	bool		invalid_utf8_replace;
 	OnError		on_error;
-	double		reject_limit;	/* < 0: none */
+	double		reject_limit;	/* < 0: none; else the percentage, or the count */
+	int64		reject_limit_rows;	/* the count, exactly */
 	bool		reject_limit_percent;
 	bool		missing_columns_null;
 } CsvOptions;

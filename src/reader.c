@@ -27,8 +27,20 @@
 
 #define READ_BLOCK (64 * 1024)
 
-/* libcsv's allocations go to the scan's memory context */
+/*
+ * libcsv's allocations go to the scan's memory context.  libcsv passes no
+ * argument to its allocator, so the context is a static, set before every
+ * call into libcsv (csv_use): another scan may have run, and its memory
+ * gone, since this one last called.  A buffer libcsv already has is grown
+ * by repalloc, in the context it was allocated in.
+ */
 static MemoryContext csv_alloc_context;
+
+static inline void
+csv_use(CsvReader *r)
+{
+	csv_alloc_context = r->mcxt;
+}
 
 static void *
 csv_realloc(void *ptr, size_t size)
@@ -145,7 +157,7 @@ reader_init(CsvReader *r, const CsvOptions *opts, bool count_only, MemoryContext
 static void
 start_parser(CsvReader *r)
 {
-	csv_alloc_context = r->mcxt;
+	csv_use(r);
 	if (r->parser_live)
 		csv_free(&r->parser);
 	if (csv_init(&r->parser, CSV_EMPTY_IS_NULL) != 0)
@@ -321,7 +333,8 @@ static const uint16 win1252_high[32] = {
 
 /*
  * LATIN1 or WIN1252 to UTF-8 into r->conv, never failing: an undefined
- * WIN1252 byte becomes U+FFFD.  Other conversions go through PostgreSQL's.
+ * WIN1252 byte becomes U+FFFD, and so does a NUL, which also flags the row
+ * as the UTF-8 check does (a reject unless invalid_utf8 is 'replace').  Other conversions go through PostgreSQL's.
  */
 static void
 convert_line(CsvReader *r, const char *s, int len)
@@ -336,6 +349,13 @@ convert_line(CsvReader *r, const char *s, int len)
 			unsigned char c = (unsigned char) s[i];
 			unsigned int cp = c;
 
+			if (c == 0)
+			{
+				/* no text datum may hold a NUL: flagged, as UTF-8 verification flags it */
+				r->row_bad_utf8 = true;
+				appendBinaryStringInfo(&r->conv, "\xEF\xBF\xBD", 3);
+				continue;
+			}
 			if (c < 0x80)
 			{
 				appendStringInfoCharMacro(&r->conv, (char) c);
@@ -385,6 +405,7 @@ feed(CsvReader *r, const char *s, int len, int *consumed)
 		}
 		end++;
 	}
+	csv_use(r);
 	if (csv_parse(&r->parser, s + start, end - start, on_field, on_row, r) != (size_t) (end - start))
 		ereport(ERROR,
 				(errcode(ERRCODE_OUT_OF_MEMORY),
@@ -540,6 +561,7 @@ reader_next_row(CsvReader *r)
 			if (r->parser.pstate == PSTATE_ROW_NOT_BEGUN)
 				return READ_END_OF_FILE;
 			r->row_unterminated = r->parser.pstate == PSTATE_FIELD_BEGUN && r->parser.quoted;
+			csv_use(r);
 			csv_fini(&r->parser, on_field, on_row, r);
 			r->row_ready = true;
 			return READ_ROW;
@@ -637,7 +659,7 @@ reader_close(CsvReader *r)
 	close_stream(r);
 	if (r->parser_live)
 	{
-		csv_alloc_context = r->mcxt;
+		csv_use(r);
 		csv_free(&r->parser);
 		r->parser_live = false;
 	}

@@ -1,0 +1,68 @@
+--
+-- csv_files: what indicina_csv does with the bytes of a file: line ends
+-- (LF, CRLF and a lone CR alike), lines past indicina.max_row_size, NUL
+-- bytes in single-byte encodings, gzip streams, libcsv's memory while
+-- another scan runs, the reject_limit grammar, and the memory bound of
+-- set rules.
+--
+\getenv abs_srcdir PG_ABS_SRCDIR
+\set root :abs_srcdir '/test/data/csv'
+SET datestyle = 'ISO, YMD';
+SELECT indicina.clear_load_errors() >= 0 AS cleared;
+CREATE SERVER files_srv FOREIGN DATA WRAPPER indicina_csv OPTIONS (root :'root');
+
+CREATE FUNCTION last_rejects() RETURNS TABLE (file text, line bigint, byte_offset bigint, column_name text,
+                                              code text, message text, raw_line text)
+LANGUAGE sql AS $$
+  SELECT file, line, byte_offset, column_name, code, message, raw_line
+    FROM indicina.load_errors WHERE scan_id = currval('indicina.scan_id_seq') ORDER BY line $$;
+
+-- 3. a NUL byte in a LATIN1 file is rejected, as in a UTF-8 file
+CREATE FOREIGN TABLE latin1_nul (id int, name text) SERVER files_srv
+    OPTIONS (filename 'latin1_nul.csv', encoding 'LATIN1', on_error 'reject');
+SELECT * FROM latin1_nul;
+SELECT line, code, message, raw_line FROM last_rejects();
+ALTER FOREIGN TABLE latin1_nul OPTIONS (ADD invalid_utf8 'replace');
+SELECT id, name, length(name) FROM latin1_nul;
+ALTER FOREIGN TABLE latin1_nul OPTIONS (SET encoding 'WIN1252', DROP invalid_utf8);
+SELECT * FROM latin1_nul;
+SELECT line, code, message FROM last_rejects();
+
+-- 5. libcsv's buffer stays in its own scan's memory while a function in
+-- the select list runs another scan between two of its rows
+CREATE FOREIGN TABLE quoted_big (a int, b text) SERVER files_srv OPTIONS (filename 'quoted_big.csv.gz');
+CREATE FOREIGN TABLE quoted_small (k text, v text) SERVER files_srv OPTIONS (filename 'quoted_small.csv');
+CREATE FUNCTION count_small() RETURNS bigint LANGUAGE sql VOLATILE
+    AS 'SELECT count(*) FROM quoted_small WHERE v IS NOT NULL';
+SELECT a, length(b), md5(b) = md5(repeat('q' || a, 100000)) AS intact, count_small() FROM quoted_big;
+
+-- 6. reject_limit: a positive count of rows or a percentage in (0, 100]
+CREATE FOREIGN TABLE rl (id text) SERVER files_srv OPTIONS (filename 'basic.csv', on_error 'skip');
+\set VERBOSITY terse
+ALTER FOREIGN TABLE rl OPTIONS (ADD reject_limit '1e30');
+ALTER FOREIGN TABLE rl OPTIONS (ADD reject_limit 'inf');
+ALTER FOREIGN TABLE rl OPTIONS (ADD reject_limit 'nan');
+ALTER FOREIGN TABLE rl OPTIONS (ADD reject_limit '-1');
+ALTER FOREIGN TABLE rl OPTIONS (ADD reject_limit '0');
+ALTER FOREIGN TABLE rl OPTIONS (ADD reject_limit '0%');
+ALTER FOREIGN TABLE rl OPTIONS (ADD reject_limit '100.5%');
+ALTER FOREIGN TABLE rl OPTIONS (ADD reject_limit '101%');
+ALTER FOREIGN TABLE rl OPTIONS (ADD reject_limit '');
+ALTER FOREIGN TABLE rl OPTIONS (ADD reject_limit '12abc');
+ALTER FOREIGN TABLE rl OPTIONS (ADD reject_limit '1.5');
+ALTER FOREIGN TABLE rl OPTIONS (ADD reject_limit ' 5');
+ALTER FOREIGN TABLE rl OPTIONS (ADD reject_limit '1e2%');
+ALTER FOREIGN TABLE rl OPTIONS (ADD reject_limit '9223372036854775808');
+CREATE FOREIGN TABLE rl2 (id text) SERVER files_srv OPTIONS (filename 'basic.csv', on_error 'skip', reject_limit 'inf');
+\set VERBOSITY default
+ALTER FOREIGN TABLE rl OPTIONS (ADD reject_limit '1e30');
+ALTER FOREIGN TABLE rl OPTIONS (ADD reject_limit '1');
+ALTER FOREIGN TABLE rl OPTIONS (SET reject_limit '100%');
+ALTER FOREIGN TABLE rl OPTIONS (SET reject_limit '0.5%');
+ALTER FOREIGN TABLE rl OPTIONS (SET reject_limit '9223372036854775807');
+EXPLAIN (COSTS OFF) SELECT * FROM rl;
+SELECT count(*) FROM rl;
+
+DROP SERVER files_srv CASCADE;
+DROP FUNCTION last_rejects();
+DROP FUNCTION count_small();
