@@ -11,22 +11,52 @@ SET datestyle = 'ISO, YMD';
 SELECT indicina.clear_load_errors() >= 0 AS cleared;
 CREATE SERVER files_srv FOREIGN DATA WRAPPER indicina_csv OPTIONS (root :'root');
 
-CREATE FUNCTION last_rejects() RETURNS TABLE (file text, line bigint, byte_offset bigint, column_name text,
+CREATE FUNCTION file_rejects() RETURNS TABLE (file text, line bigint, byte_offset bigint, column_name text,
                                               code text, message text, raw_line text)
 LANGUAGE sql AS $$
   SELECT file, line, byte_offset, column_name, code, message, raw_line
     FROM indicina.load_errors WHERE scan_id = currval('indicina.scan_id_seq') ORDER BY line $$;
 
+-- 1. a lone CR ends a line as LF and CRLF do: line numbers, offsets, raw
+-- text, skip_rows; a CR inside a quoted field stays in the field
+CREATE FOREIGN TABLE cr_only (id int, name text, line bigint OPTIONS (source 'line'),
+                              off bigint OPTIONS (source 'byte_offset'))
+    SERVER files_srv OPTIONS (filename 'cr_only.csv', on_error 'reject');
+SELECT id, replace(name, E'\r', '<CR>') AS name, line, off FROM cr_only ORDER BY line;
+SELECT line, byte_offset, column_name, code, raw_line FROM file_rejects();
+SELECT count(*) FROM cr_only;
+CREATE FOREIGN TABLE cr_preamble (id int, name text, line bigint OPTIONS (source 'line'))
+    SERVER files_srv OPTIONS (filename 'cr_preamble.csv', skip_rows '2');
+SELECT * FROM cr_preamble;
+CREATE FOREIGN TABLE line_ends (id int, name text, line bigint OPTIONS (source 'line'),
+                                off bigint OPTIONS (source 'byte_offset'))
+    SERVER files_srv OPTIONS (filename 'line_ends_mixed.csv');
+SELECT id, replace(replace(name, E'\r', '<CR>'), E'\n', '<LF>') AS name, line, off FROM line_ends ORDER BY line;
+
+-- 2. a physical line longer than indicina.max_row_size: rejected as
+-- ROW_TOO_LONG without being held whole, and the scan goes on at the next
+-- line (the last line has no line end)
+CREATE FOREIGN TABLE long_line (id int, name text, line bigint OPTIONS (source 'line'))
+    SERVER files_srv OPTIONS (filename 'long_line.csv', on_error 'reject');
+SET indicina.max_row_size = '1kB';
+SELECT id, length(name), line FROM long_line;
+SELECT line, byte_offset, code, message, length(raw_line) AS raw_bytes, left(raw_line, 8) AS raw_start
+  FROM file_rejects();
+ALTER FOREIGN TABLE long_line OPTIONS (SET on_error 'stop');
+SELECT id, length(name), line FROM long_line;
+RESET indicina.max_row_size;
+SELECT id, length(name), line FROM long_line;
+
 -- 3. a NUL byte in a LATIN1 file is rejected, as in a UTF-8 file
 CREATE FOREIGN TABLE latin1_nul (id int, name text) SERVER files_srv
     OPTIONS (filename 'latin1_nul.csv', encoding 'LATIN1', on_error 'reject');
 SELECT * FROM latin1_nul;
-SELECT line, code, message, raw_line FROM last_rejects();
+SELECT line, code, message, raw_line FROM file_rejects();
 ALTER FOREIGN TABLE latin1_nul OPTIONS (ADD invalid_utf8 'replace');
 SELECT id, name, length(name) FROM latin1_nul;
 ALTER FOREIGN TABLE latin1_nul OPTIONS (SET encoding 'WIN1252', DROP invalid_utf8);
 SELECT * FROM latin1_nul;
-SELECT line, code, message FROM last_rejects();
+SELECT line, code, message FROM file_rejects();
 
 -- 5. libcsv's buffer stays in its own scan's memory while a function in
 -- the select list runs another scan between two of its rows
@@ -64,5 +94,5 @@ EXPLAIN (COSTS OFF) SELECT * FROM rl;
 SELECT count(*) FROM rl;
 
 DROP SERVER files_srv CASCADE;
-DROP FUNCTION last_rejects();
+DROP FUNCTION file_rejects();
 DROP FUNCTION count_small();

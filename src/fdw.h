@@ -163,8 +163,13 @@ typedef struct CsvReader
 	char	   *buf;
 	int			buf_len;
 	int			buf_pos;
+	int			nl_at;			/* the block's next LF and CR (buf_len: none; */
+	int			cr_at;			/* before buf_pos: not searched yet) */
 	bool		eof;
-	StringInfoData line;
+	StringInfoData line;		/* at most max_row_bytes of it */
+	int64		line_bytes;		/* the whole line's */
+	bool		line_ended;		/* by LF, CRLF or CR (not the end of the file) */
+	bool		line_too_long;	/* past max_row_bytes: only its start kept */
 	StringInfoData conv;		/* a converted or repaired copy of the line */
 	StringInfoData esc;			/* the line with escapes rewritten for libcsv */
 	int64		line_no;		/* physical lines started in this file */
@@ -187,6 +192,7 @@ typedef struct CsvReader
 	bool		row_bad_utf8;
 	bool		row_unterminated;
 	bool		row_too_long;	/* given up after max_row_bytes */
+	bool		row_line_too_long;	/* ... on one line with no line end before it */
 	int64		max_row_bytes;
 	int64		row_line;
 	int64		row_offset;

@@ -216,6 +216,7 @@ reader_open(CsvReader *r, CsvFile *file)
 		r->fd = fd;
 
 	r->buf_len = r->buf_pos = 0;
+	r->nl_at = r->cr_at = -1;
 	r->eof = false;
 	r->at_file_start = true;
 	r->line_no = 0;
@@ -267,40 +268,91 @@ fill_buffer(CsvReader *r)
 	}
 	r->buf_len = n;
 	r->buf_pos = 0;
+	r->nl_at = r->cr_at = -1;
 	if (n == 0)
 		r->eof = true;
 	return n > 0;
 }
 
 /*
- * Collects the next physical line (with its newline, if any) into r->line.
+ * Appends n bytes of the current physical line to r->line, keeping at most
+ * r->max_row_bytes of it: past that the line is only counted
+ * (r->line_bytes) and flagged, so no line, however long, is held whole.
+ */
+static inline void
+line_append(CsvReader *r, const char *s, int n)
+{
+	r->line_bytes += n;
+	if (unlikely(r->line.len + (int64) n > r->max_row_bytes))
+	{
+		r->line_too_long = true;
+		n = (int) Max(r->max_row_bytes - r->line.len, 0);
+	}
+	if (n > 0)
+		appendBinaryStringInfo(&r->line, s, n);
+}
+
+/*
+ * Collects the next physical line into r->line, with its line end: LF,
+ * CRLF or a lone CR, whichever comes first.  A CR or LF inside a quoted
+ * field ends a physical line too; the line goes to libcsv with it, so the
+ * field keeps it.  The next LF and the next CR of the block are searched
+ * once each and remembered, so LF files pay one search for a CR per block.
  * Returns false at the end of the file.
  */
 static bool
 next_line(CsvReader *r)
 {
 	resetStringInfo(&r->line);
+	r->line_bytes = 0;
+	r->line_too_long = false;
+	r->line_ended = false;
 	for (;;)
 	{
-		char	   *start,
-				   *nl;
-		int			avail;
+		int			pos,
+					end,
+					n;
+		bool		cr;
 
 		if (r->buf_pos >= r->buf_len && (r->eof || !fill_buffer(r)))
-			return r->line.len > 0;
-		start = r->buf + r->buf_pos;
-		avail = r->buf_len - r->buf_pos;
-		nl = memchr(start, '\n', avail);
-		if (nl)
+			return r->line_bytes > 0;
+		pos = r->buf_pos;
+		if (r->nl_at < pos)
 		{
-			int			n = (int) (nl - start) + 1;
+			char	   *p = memchr(r->buf + pos, '\n', r->buf_len - pos);
 
-			appendBinaryStringInfo(&r->line, start, n);
-			r->buf_pos += n;
-			return true;
+			r->nl_at = p ? (int) (p - r->buf) : r->buf_len;
 		}
-		appendBinaryStringInfo(&r->line, start, avail);
-		r->buf_pos = r->buf_len;
+		if (r->cr_at < pos)
+		{
+			char	   *p = memchr(r->buf + pos, '\r', r->buf_len - pos);
+
+			r->cr_at = p ? (int) (p - r->buf) : r->buf_len;
+		}
+		end = Min(r->nl_at, r->cr_at);
+		if (end >= r->buf_len)
+		{
+			line_append(r, r->buf + pos, r->buf_len - pos);
+			r->buf_pos = r->buf_len;
+			continue;
+		}
+		n = end - pos + 1;
+		cr = r->buf[end] == '\r';
+		line_append(r, r->buf + pos, n);
+		r->buf_pos += n;
+		r->line_ended = true;
+		if (cr)
+		{
+			/* CRLF is one line end, even with the LF in the next block */
+			if (r->buf_pos >= r->buf_len && !r->eof)
+				fill_buffer(r);
+			if (r->buf_pos < r->buf_len && r->buf[r->buf_pos] == '\n')
+			{
+				line_append(r, "\n", 1);
+				r->buf_pos++;
+			}
+		}
+		return true;
 	}
 }
 
@@ -385,33 +437,23 @@ convert_line(CsvReader *r, const char *s, int len)
 }
 
 /*
- * Feeds one physical line to libcsv.  A lone CR (old Mac files) also ends
- * a row, so the line is cut after each one and fed piece by piece; at most
- * one row ends per piece.  Returns true when a row is complete, with
- * *consumed set to the bytes of the line fed so far.
+ * Feeds the rest of the current line, from *consumed, to libcsv.  A line
+ * has at most one line end, its last bytes, so at most one row ends in
+ * it.  Returns true when a row is complete, with *consumed at the line's
+ * end.
  */
 static bool
 feed(CsvReader *r, const char *s, int len, int *consumed)
 {
 	int			start = *consumed;
-	int			end = start;
 
-	while (end < len)
-	{
-		if (s[end] == '\r' && end + 1 < len && s[end + 1] != '\n')
-		{
-			end++;
-			break;
-		}
-		end++;
-	}
 	csv_use(r);
-	if (csv_parse(&r->parser, s + start, end - start, on_field, on_row, r) != (size_t) (end - start))
+	if (csv_parse(&r->parser, s + start, len - start, on_field, on_row, r) != (size_t) (len - start))
 		ereport(ERROR,
 				(errcode(ERRCODE_OUT_OF_MEMORY),
 				 errmsg("CSV parser failed in \"%s\" line %lld: %s", r->file->display,
 						(long long) r->line_no, csv_strerror(csv_error(&r->parser)))));
-	*consumed = end;
+	*consumed = len;
 	return r->row_ready;
 }
 
@@ -425,6 +467,7 @@ begin_row(CsvReader *r, int64 offset)
 	r->row_bad_utf8 = false;
 	r->row_unterminated = false;
 	r->row_too_long = false;
+	r->row_line_too_long = false;
 	r->row_line = r->line_no;
 	r->row_offset = offset;
 }
@@ -449,7 +492,7 @@ keep_raw(CsvReader *r, const char *s, int len)
  * go and a field of only those is NULL; a blank line, or with trim a line of
  * only spaces and tabs, is no row).  test/fuzz/fuzz_reader checks that the
  * two paths agree.  Most lines
- * of a drop take this path; anything quoted, or a lone CR, goes to libcsv.
+ * of a drop take this path; anything quoted goes to libcsv.
  * Returns -1 when the line is not for this path, else whether a row came.
  */
 static int
@@ -464,12 +507,11 @@ split_plain_line(CsvReader *r)
 
 	if (memchr(s, r->opts->quote, len) != NULL)
 		return -1;
+	/* the line end: LF, CRLF or CR, and no other (next_line split there) */
 	if (end > 0 && s[end - 1] == '\n')
 		end--;
 	if (end > 0 && s[end - 1] == '\r')
 		end--;
-	if (memchr(s, '\r', end) != NULL)
-		return -1;
 	r->pending = r->cur_len;
 	if (r->opts->trim)
 	{
@@ -534,6 +576,44 @@ feed_pending(CsvReader *r)
 }
 
 /*
+ * A physical line longer than max_row_bytes: its row (the row it starts,
+ * or the one it continues) is given up as too long, and the parser starts
+ * afresh at the next line.  Only the line's first bytes were kept; the
+ * first RAW_LINE_MAX of them, converted as a line is, are the row's raw
+ * text.
+ */
+static ReadResult
+give_up_long_line(CsvReader *r, const char *s, int len)
+{
+	if (r->parser.pstate == PSTATE_ROW_NOT_BEGUN)
+		begin_row(r, r->line_offset);
+	len = Min(len, RAW_LINE_MAX);
+	if (r->opts->encoding != GetDatabaseEncoding())
+	{
+		bool		bad = r->row_bad_utf8;
+
+		len = pg_encoding_mbcliplen(r->opts->encoding, s, len, len);
+		convert_line(r, s, len);
+		r->row_bad_utf8 = bad;
+		s = r->conv.data;
+		len = r->conv.len;
+	}
+	else if (r->opts->encoding == PG_UTF8 && pg_encoding_verifymbstr(PG_UTF8, s, len) != len)
+	{
+		repair_utf8(r, s, len);
+		s = r->conv.data;
+		len = r->conv.len;
+	}
+	keep_raw(r, s, len);
+	start_parser(r);
+	r->cur_len = r->pending = 0;
+	r->row_too_long = true;
+	r->row_line_too_long = true;
+	r->row_ready = true;
+	return READ_ROW;
+}
+
+/*
  * Reads up to the end of the next row.  The row's fields are in r->fields
  * (offsets r->field_off, lengths r->field_len, -1 for NULL), its position in
  * r->row_line / r->row_offset, its raw text in r->raw; r->row_bad_utf8 and
@@ -568,7 +648,7 @@ reader_next_row(CsvReader *r)
 		}
 		r->line_no++;
 		r->line_offset = r->offset;
-		r->offset += r->line.len;
+		r->offset += r->line_bytes;
 		s = r->line.data;
 		len = r->line.len;
 
@@ -587,6 +667,8 @@ reader_next_row(CsvReader *r)
 			r->lines_to_skip--;
 			continue;
 		}
+		if (r->line_too_long)
+			return give_up_long_line(r, s, len);
 
 		if (r->parser.pstate == PSTATE_ROW_NOT_BEGUN)
 			begin_row(r, r->line_offset);
@@ -643,7 +725,7 @@ reader_next_row(CsvReader *r)
 		 * swallowed are read after all.
 		 */
 		if (r->fields.len + (int64) r->parser.entry_pos > (int64) r->max_row_bytes &&
-			r->line.data[r->line.len - 1] == '\n')	/* a last line without one ends at csv_fini */
+			r->line_ended)		/* a last line without one ends at csv_fini */
 		{
 			start_parser(r);
 			r->row_too_long = true;

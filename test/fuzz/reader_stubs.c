@@ -316,3 +316,10 @@ pg_any_to_server(const char *s, int len, int encoding)
 
 /* small, so the fuzzer reaches the row-size cap often */
 int			indicina_max_row_size_kb = 1;
+
+/* LATIN1 is the only other encoding fuzzed: one byte a character */
+int
+pg_encoding_mbcliplen(int encoding, const char *mbstr, int len, int limit)
+{
+	return limit < len ? limit : len;
+}
