@@ -58,6 +58,16 @@ ALTER FOREIGN TABLE latin1_nul OPTIONS (SET encoding 'WIN1252', DROP invalid_utf
 SELECT * FROM latin1_nul;
 SELECT line, code, message FROM file_rejects();
 
+-- 4. gzip: members one after another read as one stream; a truncated
+-- stream and a bad checksum are errors that name the file
+CREATE FOREIGN TABLE gz_multi (id int, name text, line bigint OPTIONS (source 'line'))
+    SERVER files_srv OPTIONS (filename 'gz_multi.csv.gz');
+SELECT * FROM gz_multi;
+CREATE FOREIGN TABLE gz_truncated (id int, name text) SERVER files_srv OPTIONS (filename 'gz_truncated.csv.gz');
+SELECT count(*) FROM gz_truncated;
+CREATE FOREIGN TABLE gz_bad_crc (id int, name text) SERVER files_srv OPTIONS (filename 'gz_bad_crc.csv.gz');
+SELECT count(*) FROM gz_bad_crc;
+
 -- 5. libcsv's buffer stays in its own scan's memory while a function in
 -- the select list runs another scan between two of its rows
 CREATE FOREIGN TABLE quoted_big (a int, b text) SERVER files_srv OPTIONS (filename 'quoted_big.csv.gz');

@@ -13,6 +13,8 @@
 
 #include "postgres.h"
 
+#include <sys/types.h>
+
 #include <csv.h>
 #include <zlib.h>
 
@@ -92,6 +94,8 @@ typedef struct CsvFile
 	char	   *path;			/* absolute, resolved */
 	char	   *display;		/* relative to root, for records and messages */
 	int64		size;			/* bytes on disk */
+	dev_t		dev;			/* what was resolved: the file opened must be it */
+	ino_t		ino;
 } CsvFile;
 
 /* in options.c */
@@ -155,8 +159,14 @@ typedef struct CsvReader
 
 	/* the current file */
 	CsvFile    *file;
-	gzFile		gz;
-	int			fd;
+	int			fd;				/* through fd.c */
+	bool		gzip;			/* inflated block by block */
+	z_stream	zs;
+	bool		zs_live;
+	unsigned char *zbuf;		/* compressed bytes read, not inflated yet */
+	bool		z_in_eof;		/* all of the file read */
+	bool		z_done;			/* the last member ended */
+	int64		raw_read;		/* bytes read from the file */
 	bool		at_file_start;
 
 	/* read buffer and the physical line being assembled */
@@ -211,6 +221,7 @@ extern void reader_open(CsvReader *r, CsvFile *file);
 extern ReadResult reader_next_row(CsvReader *r);
 extern void reader_close(CsvReader *r);
 extern int64 reader_file_progress(CsvReader *r);
+extern int	csv_open_file(const CsvFile *file);
 
 /* ---- the reject log (rejects.c) ---- */
 

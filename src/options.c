@@ -529,6 +529,8 @@ add_pattern(List **files, const char *root, const char *pattern, bool missing_ok
 		f->path = pstrdup(resolved);
 		f->display = pstrdup(resolved + rootlen + 1);
 		f->size = st.st_size;
+		f->dev = st.st_dev;
+		f->ino = st.st_ino;
 		*files = lappend(*files, f);
 	}
 	globfree(&g);

@@ -7,19 +7,23 @@
  *		starts at and the raw text it came from.
  *
  * Memory stays flat: one block, the current line and the current row.
- * libcsv allocates through palloc in the scan's context, and the gzip
- * stream is closed by a memory-context callback, so an error or a cancel
- * in the middle of a file leaks nothing.
+ * Files are opened through fd.c, which closes them at abort; libcsv and
+ * zlib (inflating blocks read here, no gzFile) allocate through palloc in
+ * the scan's context, so an error or a cancel in the middle of a file
+ * leaks nothing.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "mb/pg_wchar.h"
+#include "access/xact.h"
 #include "miscadmin.h"
+#include "storage/fd.h"
 #include "utils/memutils.h"
 
 #include "fdw.h"
@@ -107,23 +111,95 @@ on_row(int c, void *data)
 static void
 close_stream(CsvReader *r)
 {
-	if (r->gz)
+	if (r->zs_live)
 	{
-		gzclose(r->gz);
-		r->gz = NULL;
+		inflateEnd(&r->zs);
+		r->zs_live = false;
 	}
+	r->gzip = false;
 	if (r->fd >= 0)
 	{
-		close(r->fd);
+		CloseTransientFile(r->fd);
 		r->fd = -1;
 	}
 }
 
-/* closes the file if the scan's memory goes away in an error or a cancel */
+/*
+ * Closes the file if the scan's memory goes away without reader_close.
+ * Only in a live transaction: at an abort fd.c has closed it already, and
+ * the number may be another file's by now.
+ */
 static void
 reader_reset_callback(void *arg)
 {
-	close_stream((CsvReader *) arg);
+	CsvReader  *r = (CsvReader *) arg;
+
+	if (!IsTransactionState())
+	{
+		r->fd = -1;
+		r->zs_live = false;		/* its memory goes with the context */
+	}
+	close_stream(r);
+}
+
+/* zlib allocates in the scan's memory: nothing to free after an error */
+static voidpf
+z_alloc(voidpf opaque, uInt items, uInt size)
+{
+	return MemoryContextAllocExtended((MemoryContext) opaque, (Size) items * size, MCXT_ALLOC_NO_OOM);
+}
+
+static void
+z_free(voidpf opaque, voidpf address)
+{
+	pfree(address);
+}
+
+/*
+ * Opens a file of a table for reading, through fd.c (counted, and closed
+ * at abort), and makes sure it is the file csv_resolve_files() resolved
+ * under root: the last component must not be a symbolic link (O_NOFOLLOW)
+ * and the device and inode must be the ones seen then, so a file or a
+ * directory swapped for a symbolic link since cannot lead out of root.
+ * O_NONBLOCK: a FIFO swapped in is refused, not waited on.
+ */
+int
+csv_open_file(const CsvFile *file)
+{
+	struct stat st;
+	int			fd = OpenTransientFile(file->path, O_RDONLY | PG_BINARY | O_NOFOLLOW | O_NONBLOCK);
+
+	if (fd < 0)
+	{
+		if (errno == ELOOP)
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("file \"%s\" was replaced by a symbolic link after it was resolved under the server's root directory",
+							file->display),
+					 errdetail("A symbolic link is followed only when the table's files are resolved, and only within root."),
+					 errhint("Run the query again.")));
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not open \"%s\" for reading: %m", file->display)));
+	}
+	if (fstat(fd, &st) != 0)
+	{
+		int			save_errno = errno;
+
+		CloseTransientFile(fd);
+		errno = save_errno;
+		ereport(ERROR, (errcode_for_file_access(), errmsg("could not stat \"%s\": %m", file->display)));
+	}
+	if (!S_ISREG(st.st_mode) || st.st_dev != file->dev || st.st_ino != file->ino)
+	{
+		CloseTransientFile(fd);
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("file \"%s\" changed after it was resolved under the server's root directory", file->display),
+				 errdetail("The file opened is not the one resolved (another device or inode): it, or a directory on its path, was replaced."),
+				 errhint("Run the query again.")));
+	}
+	return fd;
 }
 
 void
@@ -174,46 +250,37 @@ void
 reader_open(CsvReader *r, CsvFile *file)
 {
 	unsigned char magic[2] = {0, 0};
-	bool		gzip = false;
-	int			fd;
 
 	close_stream(r);
 	r->file = file;
-	fd = open(file->path, O_RDONLY | PG_BINARY, 0);
-	if (fd < 0)
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not open \"%s\" for reading: %m", file->display)));
+	r->fd = csv_open_file(file);
+	r->raw_read = 0;
 	if (r->opts->compression != COMPRESSION_NONE)
 	{
-		if (read(fd, magic, 2) == 2 && magic[0] == 0x1f && magic[1] == 0x8b)
-			gzip = true;
+		if (read(r->fd, magic, 2) == 2 && magic[0] == 0x1f && magic[1] == 0x8b)
+			r->gzip = true;
 		else if (r->opts->compression == COMPRESSION_GZIP)
-		{
-			close(fd);
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_CORRUPTED),
 					 errmsg("\"%s\" is not gzip-compressed", file->display),
 					 errhint("Set compression 'auto' to read plain and gzip files alike.")));
-		}
-		if (lseek(fd, 0, SEEK_SET) != 0)
-		{
-			close(fd);
+		if (lseek(r->fd, 0, SEEK_SET) != 0)
 			ereport(ERROR, (errcode_for_file_access(), errmsg("could not seek in \"%s\": %m", file->display)));
-		}
 	}
-	if (gzip)
+	if (r->gzip)
 	{
-		r->gz = gzdopen(fd, "rb");
-		if (!r->gz)
-		{
-			close(fd);
+		if (r->zbuf == NULL)
+			r->zbuf = MemoryContextAlloc(r->mcxt, READ_BLOCK);
+		memset(&r->zs, 0, sizeof(r->zs));
+		r->zs.zalloc = z_alloc;
+		r->zs.zfree = z_free;
+		r->zs.opaque = (voidpf) r->mcxt;
+		/* 15 + 16: a gzip wrapper, any window size */
+		if (inflateInit2(&r->zs, 15 + 16) != Z_OK)
 			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory opening \"%s\"", file->display)));
-		}
-		gzbuffer(r->gz, READ_BLOCK);
+		r->zs_live = true;
+		r->z_in_eof = r->z_done = false;
 	}
-	else
-		r->fd = fd;
 
 	r->buf_len = r->buf_pos = 0;
 	r->nl_at = r->cr_at = -1;
@@ -233,9 +300,81 @@ reader_open(CsvReader *r, CsvFile *file)
 int64
 reader_file_progress(CsvReader *r)
 {
-	if (r->gz)
-		return (int64) gzoffset(r->gz);
+	if (r->gzip)
+		return r->raw_read - r->zs.avail_in;
 	return r->offset;
+}
+
+static void
+inflate_error(CsvReader *r, const char *msg)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_DATA_CORRUPTED),
+			 errmsg("could not decompress \"%s\" near line %lld: %s",
+					r->file->display, (long long) r->line_no + 1, msg)));
+}
+
+/* more compressed bytes after what is left in zbuf; false at the end of the file */
+static bool
+read_compressed(CsvReader *r)
+{
+	int			keep = r->zs.avail_in;
+	ssize_t		n;
+
+	if (r->z_in_eof)
+		return false;
+	if (keep > 0)
+		memmove(r->zbuf, r->zs.next_in, keep);
+	n = read(r->fd, r->zbuf + keep, READ_BLOCK - keep);
+	if (n < 0)
+		ereport(ERROR, (errcode_for_file_access(), errmsg("could not read \"%s\": %m", r->file->display)));
+	r->raw_read += n;
+	r->zs.next_in = (Bytef *) r->zbuf;
+	r->zs.avail_in = keep + n;
+	if (n == 0)
+		r->z_in_eof = true;
+	return n > 0;
+}
+
+/*
+ * Inflates the next block of a gzip file into r->buf: members one after
+ * another are one stream, and bytes after a member that do not start
+ * another are ignored, as gzread() does.  Returns the bytes inflated, 0 at
+ * the end.
+ */
+static int
+inflate_block(CsvReader *r)
+{
+	z_stream   *zs = &r->zs;
+
+	zs->next_out = (Bytef *) r->buf;
+	zs->avail_out = READ_BLOCK;
+	while (zs->avail_out == READ_BLOCK && !r->z_done)
+	{
+		int			rc;
+
+		if (zs->avail_in == 0 && !read_compressed(r))
+			inflate_error(r, "unexpected end of file");
+		rc = inflate(zs, Z_NO_FLUSH);
+		if (rc == Z_STREAM_END)
+		{
+			/* another member? its magic bytes, maybe in the next read */
+			while (zs->avail_in < 2 && read_compressed(r))
+				;
+			if (zs->avail_in >= 2 && zs->next_in[0] == 0x1f && zs->next_in[1] == 0x8b)
+			{
+				if (inflateReset(zs) != Z_OK)
+					inflate_error(r, zs->msg ? zs->msg : "could not start the next member");
+			}
+			else
+				r->z_done = true;
+		}
+		else if (rc == Z_MEM_ERROR)
+			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory decompressing \"%s\"", r->file->display)));
+		else if (rc != Z_OK && !(rc == Z_BUF_ERROR && zs->avail_in == 0))
+			inflate_error(r, zs->msg ? zs->msg : "corrupt stream");
+	}
+	return READ_BLOCK - zs->avail_out;
 }
 
 static bool
@@ -244,20 +383,8 @@ fill_buffer(CsvReader *r)
 	int			n;
 
 	CHECK_FOR_INTERRUPTS();
-	if (r->gz)
-	{
-		n = gzread(r->gz, r->buf, READ_BLOCK);
-		if (n < 0)
-		{
-			int			zerr;
-			const char *msg = gzerror(r->gz, &zerr);
-
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("could not decompress \"%s\" near line %lld: %s",
-							r->file->display, (long long) r->line_no + 1, msg)));
-		}
-	}
+	if (r->gzip)
+		n = inflate_block(r);
 	else
 	{
 		n = read(r->fd, r->buf, READ_BLOCK);

@@ -11,11 +11,15 @@
  */
 #include "postgres.h"
 
+#include <fcntl.h>
 #include <setjmp.h>
+#include <unistd.h>
 
 #include "lib/stringinfo.h"
 #include "mb/pg_wchar.h"
+#include "access/xact.h"
 #include "miscadmin.h"
+#include "storage/fd.h"
 #include "utils/memutils.h"
 
 sigjmp_buf	fuzz_error_jmp;
@@ -322,4 +326,29 @@ int
 pg_encoding_mbcliplen(int encoding, const char *mbstr, int len, int limit)
 {
 	return limit < len ? limit : len;
+}
+
+/* files: plain open(), the fuzz target's file is never swapped */
+int
+OpenTransientFile(const char *fileName, int fileFlags)
+{
+	return open(fileName, fileFlags, 0);
+}
+
+int
+CloseTransientFile(int fd)
+{
+	return close(fd);
+}
+
+bool
+IsTransactionState(void)
+{
+	return true;
+}
+
+void *
+MemoryContextAllocExtended(MemoryContext context, Size size, int flags)
+{
+	return (flags & MCXT_ALLOC_ZERO) ? palloc0(size) : palloc(size);
 }
