@@ -103,6 +103,31 @@ ALTER FOREIGN TABLE rl OPTIONS (SET reject_limit '9223372036854775807');
 EXPLAIN (COSTS OFF) SELECT * FROM rl;
 SELECT count(*) FROM rl;
 
+-- 7. set rules keep their fingerprints within work_mem x hash_mem_multiplier
+CREATE FOREIGN TABLE many_ids (id int NOT NULL) SERVER files_srv OPTIONS (filename 'many_ids.csv', on_error 'reject');
+SELECT indicina.add_rule('many_ids_unique', 'many_ids', 'unique', '{id}') IS NOT NULL AS added;
+SELECT rule, rows_checked, rows_failed FROM indicina.check('many_ids');
+BEGIN;
+SET LOCAL work_mem = '64kB';
+SET LOCAL hash_mem_multiplier = 1;
+SELECT rule, rows_checked, rows_failed FROM indicina.check('many_ids');
+ROLLBACK;
+-- a references rule whose referenced values do not fit is judged by SQL
+CREATE TABLE known_ids (id int);
+INSERT INTO known_ids SELECT g FROM generate_series(2, 3000) g;
+SELECT indicina.add_rule('many_ids_known', 'many_ids', 'references', '{id}', '{"relation": "known_ids"}')
+       IS NOT NULL AS added;
+SELECT indicina.drop_rule('many_ids', 'many_ids_unique');
+BEGIN;
+SET LOCAL work_mem = '64kB';
+SET LOCAL hash_mem_multiplier = 1;
+SELECT indicina.arm_set_rules('many_ids') AS armed_past_hash_mem;
+SELECT rule, rows_checked, rows_failed, samples FROM indicina.check('many_ids');
+ROLLBACK;
+SELECT indicina.arm_set_rules('many_ids') AS armed;
+SELECT rule, rows_checked, rows_failed, samples FROM indicina.check('many_ids');
+
 DROP SERVER files_srv CASCADE;
 DROP FUNCTION file_rejects();
 DROP FUNCTION count_small();
+DROP TABLE known_ids;

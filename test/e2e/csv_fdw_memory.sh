@@ -64,5 +64,21 @@ is "$reject" "3|ROW_TOO_LONG|1024" "the line is one ROW_TOO_LONG reject with its
 ok $([ "${peak:-999999999}" -lt "$bound_kb" ]; echo $?) "and the backend's peak RSS stays bounded (VmHWM ${peak} kB)"
 echo "# one_line ${line_mb} MB: VmHWM ${peak} kB"
 
+# a set rule on the CR-only file with a small hash_mem: it stops at the
+# limit with the error naming the settings, having pre-sized nothing past it
+q -c "SELECT indicina.add_rule('cr_id_unique', 'cr_only', 'unique', '{id}')" >/dev/null
+out=$(psql -qX -At -d "$db" 2>&1 <<'SQL'
+SET work_mem = '1MB';
+SET hash_mem_multiplier = 2;
+SELECT rows_failed FROM indicina.check('cr_only') WHERE rule = 'cr_id_unique';
+SELECT peak_kb();
+SQL
+)
+peak=$(grep -E '^[0-9]+$' <<<"$out" | tail -1)
+like "$out" 'ERROR:  set rule "cr_id_unique" of "cr_only" needs more memory than work_mem x hash_mem_multiplier (2048 kB)' \
+   "a unique rule over ${cr_rows} rows with hash_mem 2 MB stops with the error naming the settings"
+ok $([ "${peak:-999999999}" -lt "$bound_kb" ]; echo $?) "with the backend's peak RSS bounded (VmHWM ${peak} kB)"
+echo "# unique rule, hash_mem 2 MB, ${cr_mb} MB file: VmHWM ${peak} kB"
+
 psql -qX -c "DROP DATABASE $db" >/dev/null
 done_testing
