@@ -200,8 +200,8 @@ fdw_init(void)
 {
 	DefineCustomIntVariable("indicina.max_row_size",
 							"Size past which an indicina_csv row is rejected as ROW_TOO_LONG.",
-							"A row that grows this large is usually a quote that was never closed; the scan starts afresh at the next line.",
-							&indicina_max_row_size_kb, 16 * 1024, 1, 1024 * 1024,
+							"A row that grows this large is usually a quote that was never closed, or a file with no line ends; the scan starts afresh at the next line.",
+							&indicina_max_row_size_kb, 16 * 1024, 1, 256 * 1024,
 							PGC_USERSET, GUC_UNIT_KB, NULL, NULL, NULL);
 	DefineCustomBoolVariable("indicina.dry_run",
 							 "Makes indicina_csv scans count bad rows and rule failures without recording or stopping.",
@@ -754,7 +754,7 @@ reject_row(CsvScanState *st, const char *code, const char *column, const char *v
 				 errhint("Set on_error 'reject' to keep the good rows and record the bad ones in indicina.load_errors.")));
 	log_record(st, code, column, value, value_len, message);
 	if (st->opts.reject_limit >= 0 && !st->opts.reject_limit_percent &&
-		st->rows_rejected > (int64) st->opts.reject_limit)
+		st->rows_rejected > st->opts.reject_limit_rows)
 		reject_limit_exceeded(st, psprintf("%lld of %lld rows read were rejected; the last in \"%s\" line %lld: %s",
 										   (long long) st->rows_rejected, (long long) st->rows_read,
 										   r->file->display, (long long) r->row_line, message));
@@ -1004,7 +1004,9 @@ scan_next(CsvScanState *st, Datum *values, bool *nulls)
 		/* structural defects first: they hold whatever columns the query needs */
 		if (r->row_too_long)
 		{
-			reject_row(st, "ROW_TOO_LONG", NULL, NULL, 0,
+			reject_row(st, "ROW_TOO_LONG", NULL, NULL, 0, r->row_line_too_long ?
+					   psprintf("Line %lld is longer than indicina.max_row_size (%d kB); the scan skipped to its end.",
+								(long long) r->line_no, indicina_max_row_size_kb) :
 					   psprintf("The row passed indicina.max_row_size (%d kB) at line %lld; a quote is probably not closed.",
 								indicina_max_row_size_kb, (long long) r->line_no));
 			continue;

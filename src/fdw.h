@@ -13,6 +13,8 @@
 
 #include "postgres.h"
 
+#include <sys/types.h>
+
 #include <csv.h>
 #include <zlib.h>
 
@@ -74,7 +76,8 @@ typedef struct CsvOptions
 	bool		fill_missing;
 	bool		invalid_utf8_replace;
 	OnError		on_error;
-	double		reject_limit;	/* < 0: none */
+	double		reject_limit;	/* < 0: none; else the percentage, or the count */
+	int64		reject_limit_rows;	/* the count, exactly */
 	bool		reject_limit_percent;
 	bool		missing_columns_null;
 } CsvOptions;
@@ -91,6 +94,8 @@ typedef struct CsvFile
 	char	   *path;			/* absolute, resolved */
 	char	   *display;		/* relative to root, for records and messages */
 	int64		size;			/* bytes on disk */
+	dev_t		dev;			/* what was resolved: the file opened must be it */
+	ino_t		ino;
 } CsvFile;
 
 /* in options.c */
@@ -154,16 +159,27 @@ typedef struct CsvReader
 
 	/* the current file */
 	CsvFile    *file;
-	gzFile		gz;
-	int			fd;
+	int			fd;				/* through fd.c */
+	bool		gzip;			/* inflated block by block */
+	z_stream	zs;
+	bool		zs_live;
+	unsigned char *zbuf;		/* compressed bytes read, not inflated yet */
+	bool		z_in_eof;		/* all of the file read */
+	bool		z_done;			/* the last member ended */
+	int64		raw_read;		/* bytes read from the file */
 	bool		at_file_start;
 
 	/* read buffer and the physical line being assembled */
 	char	   *buf;
 	int			buf_len;
 	int			buf_pos;
+	int			nl_at;			/* the block's next LF and CR (buf_len: none; */
+	int			cr_at;			/* before buf_pos: not searched yet) */
 	bool		eof;
-	StringInfoData line;
+	StringInfoData line;		/* at most max_row_bytes of it */
+	int64		line_bytes;		/* the whole line's */
+	bool		line_ended;		/* by LF, CRLF or CR (not the end of the file) */
+	bool		line_too_long;	/* past max_row_bytes: only its start kept */
 	StringInfoData conv;		/* a converted or repaired copy of the line */
 	StringInfoData esc;			/* the line with escapes rewritten for libcsv */
 	int64		line_no;		/* physical lines started in this file */
@@ -186,6 +202,7 @@ typedef struct CsvReader
 	bool		row_bad_utf8;
 	bool		row_unterminated;
 	bool		row_too_long;	/* given up after max_row_bytes */
+	bool		row_line_too_long;	/* ... on one line with no line end before it */
 	int64		max_row_bytes;
 	int64		row_line;
 	int64		row_offset;
@@ -204,6 +221,7 @@ extern void reader_open(CsvReader *r, CsvFile *file);
 extern ReadResult reader_next_row(CsvReader *r);
 extern void reader_close(CsvReader *r);
 extern int64 reader_file_progress(CsvReader *r);
+extern int	csv_open_file(const CsvFile *file);
 
 /* ---- the reject log (rejects.c) ---- */
 

@@ -35,31 +35,28 @@
 #define HASH_CHUNK (1024 * 1024)
 
 static char *
-file_sha256(const char *path, const char *display)
+file_sha256(const CsvFile *f)
 {
 	pg_cryptohash_ctx *ctx = pg_cryptohash_create(PG_SHA256);
 	uint8		digest[PG_SHA256_DIGEST_LENGTH];
 	char	   *buf = palloc(HASH_CHUNK);
 	char	   *hex = palloc(PG_SHA256_DIGEST_LENGTH * 2 + 1);
-	int			fd = OpenTransientFile(path, O_RDONLY | PG_BINARY);
+	int			fd = csv_open_file(f);	/* the file resolved, not a link swapped in */
 	ssize_t		n;
 	int			i;
-
-	if (fd < 0)
-		ereport(ERROR, (errcode_for_file_access(), errmsg("could not open \"%s\": %m", display)));
 	if (ctx == NULL || pg_cryptohash_init(ctx) < 0)
 		elog(ERROR, "could not initialize SHA-256");
 	while ((n = read(fd, buf, HASH_CHUNK)) > 0)
 	{
 		CHECK_FOR_INTERRUPTS();
 		if (pg_cryptohash_update(ctx, (uint8 *) buf, n) < 0)
-			elog(ERROR, "could not compute SHA-256 of \"%s\"", display);
+			elog(ERROR, "could not compute SHA-256 of \"%s\"", f->display);
 	}
 	if (n < 0)
-		ereport(ERROR, (errcode_for_file_access(), errmsg("could not read \"%s\": %m", display)));
+		ereport(ERROR, (errcode_for_file_access(), errmsg("could not read \"%s\": %m", f->display)));
 	CloseTransientFile(fd);
 	if (pg_cryptohash_final(ctx, digest, sizeof(digest)) < 0)
-		elog(ERROR, "could not compute SHA-256 of \"%s\"", display);
+		elog(ERROR, "could not compute SHA-256 of \"%s\"", f->display);
 	pg_cryptohash_free(ctx);
 	for (i = 0; i < PG_SHA256_DIGEST_LENGTH; i++)
 		snprintf(hex + 2 * i, 3, "%02x", digest[i]);
@@ -117,7 +114,7 @@ indicina_source_files(PG_FUNCTION_ARGS)
 		 */
 		values[2] = TimestampTzGetDatum(time_t_to_timestamptz(st.st_mtim.tv_sec) + st.st_mtim.tv_nsec / 1000);
 		if (want)
-			values[3] = CStringGetTextDatum(file_sha256(f->path, f->display));
+			values[3] = CStringGetTextDatum(file_sha256(f));
 		else
 			nulls[3] = true;
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);

@@ -13,6 +13,7 @@
  */
 #include "postgres.h"
 
+#include <ctype.h>
 #include <glob.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -92,26 +93,49 @@ enum_option_error(DefElem *def, const char *allowed)
 			 errhint("Valid values are %s.", allowed)));
 }
 
-/* parses "100", "0", "2.5%" into the options */
+/*
+ * parses reject_limit: a count of rows from 1 to 9223372036854775807
+ * ("100"), or a percentage of the rows read above 0 and at most 100
+ * ("2.5%").  Digits only, with one optional decimal point in a percentage:
+ * no sign, exponent, space, "inf" or "nan".
+ */
 static void
 parse_reject_limit(DefElem *def, CsvOptions *opts)
 {
 	char	   *v = defGetString(def);
-	char	   *end;
-	double		d;
 	int			len = strlen(v);
+	bool		percent = len > 0 && v[len - 1] == '%';
+	int			digits = percent ? len - 1 : len;
+	bool		ok = digits > 0 && isdigit((unsigned char) v[0]) && isdigit((unsigned char) v[digits - 1]);
+	bool		point = false;
+	int			i;
 
-	opts->reject_limit_percent = len > 0 && v[len - 1] == '%';
-	errno = 0;
-	d = strtod(v, &end);
-	if (end == v || errno || (opts->reject_limit_percent ? end != v + len - 1 : *end != '\0') ||
-		d < 0 || (opts->reject_limit_percent && d > 100) ||
-		(!opts->reject_limit_percent && d != floor(d)))
+	for (i = 0; ok && i < digits; i++)
+	{
+		if (v[i] == '.' && percent && !point)
+			point = true;
+		else if (!isdigit((unsigned char) v[i]))
+			ok = false;
+	}
+	if (ok && percent)
+	{
+		opts->reject_limit = strtod(v, NULL);
+		ok = opts->reject_limit > 0 && opts->reject_limit <= 100;
+		opts->reject_limit_rows = 0;
+	}
+	else if (ok)
+	{
+		errno = 0;
+		opts->reject_limit_rows = strtoll(v, NULL, 10);
+		ok = errno == 0 && opts->reject_limit_rows > 0;
+		opts->reject_limit = (double) opts->reject_limit_rows;
+	}
+	if (!ok)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
 				 errmsg("invalid value for option \"reject_limit\": \"%s\"", v),
-				 errhint("Give a number of rows, such as 100, or a percentage of the rows read, such as 1%%.")));
-	opts->reject_limit = d;
+				 errhint("Give a number of rows from 1 to 9223372036854775807, such as 100, or a percentage of the rows read above 0 and at most 100, such as 1%% or 0.5%%.")));
+	opts->reject_limit_percent = percent;
 }
 
 /* applies one table- or server-level option to opts (already validated by name) */
@@ -425,7 +449,7 @@ csv_reject_limit_text(const CsvOptions *opts)
 		return pstrdup("none");
 	if (opts->reject_limit_percent)
 		return psprintf("%g%%", opts->reject_limit);
-	return psprintf("%.0f", opts->reject_limit);
+	return psprintf(INT64_FORMAT, opts->reject_limit_rows);
 }
 
 static int
@@ -505,6 +529,8 @@ add_pattern(List **files, const char *root, const char *pattern, bool missing_ok
 		f->path = pstrdup(resolved);
 		f->display = pstrdup(resolved + rootlen + 1);
 		f->size = st.st_size;
+		f->dev = st.st_dev;
+		f->ino = st.st_ino;
 		*files = lappend(*files, f);
 	}
 	globfree(&g);

@@ -7,19 +7,23 @@
  *		starts at and the raw text it came from.
  *
  * Memory stays flat: one block, the current line and the current row.
- * libcsv allocates through palloc in the scan's context, and the gzip
- * stream is closed by a memory-context callback, so an error or a cancel
- * in the middle of a file leaks nothing.
+ * Files are opened through fd.c, which closes them at abort; libcsv and
+ * zlib (inflating blocks read here, no gzFile) allocate through palloc in
+ * the scan's context, so an error or a cancel in the middle of a file
+ * leaks nothing.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "mb/pg_wchar.h"
+#include "access/xact.h"
 #include "miscadmin.h"
+#include "storage/fd.h"
 #include "utils/memutils.h"
 
 #include "fdw.h"
@@ -27,8 +31,20 @@
 
 #define READ_BLOCK (64 * 1024)
 
-/* libcsv's allocations go to the scan's memory context */
+/*
+ * libcsv's allocations go to the scan's memory context.  libcsv passes no
+ * argument to its allocator, so the context is a static, set before every
+ * call into libcsv (csv_use): another scan may have run, and its memory
+ * gone, since this one last called.  A buffer libcsv already has is grown
+ * by repalloc, in the context it was allocated in.
+ */
 static MemoryContext csv_alloc_context;
+
+static inline void
+csv_use(CsvReader *r)
+{
+	csv_alloc_context = r->mcxt;
+}
 
 static void *
 csv_realloc(void *ptr, size_t size)
@@ -95,23 +111,95 @@ on_row(int c, void *data)
 static void
 close_stream(CsvReader *r)
 {
-	if (r->gz)
+	if (r->zs_live)
 	{
-		gzclose(r->gz);
-		r->gz = NULL;
+		inflateEnd(&r->zs);
+		r->zs_live = false;
 	}
+	r->gzip = false;
 	if (r->fd >= 0)
 	{
-		close(r->fd);
+		CloseTransientFile(r->fd);
 		r->fd = -1;
 	}
 }
 
-/* closes the file if the scan's memory goes away in an error or a cancel */
+/*
+ * Closes the file if the scan's memory goes away without reader_close.
+ * Only in a live transaction: at an abort fd.c has closed it already, and
+ * the number may be another file's by now.
+ */
 static void
 reader_reset_callback(void *arg)
 {
-	close_stream((CsvReader *) arg);
+	CsvReader  *r = (CsvReader *) arg;
+
+	if (!IsTransactionState())
+	{
+		r->fd = -1;
+		r->zs_live = false;		/* its memory goes with the context */
+	}
+	close_stream(r);
+}
+
+/* zlib allocates in the scan's memory: nothing to free after an error */
+static voidpf
+z_alloc(voidpf opaque, uInt items, uInt size)
+{
+	return MemoryContextAllocExtended((MemoryContext) opaque, (Size) items * size, MCXT_ALLOC_NO_OOM);
+}
+
+static void
+z_free(voidpf opaque, voidpf address)
+{
+	pfree(address);
+}
+
+/*
+ * Opens a file of a table for reading, through fd.c (counted, and closed
+ * at abort), and makes sure it is the file csv_resolve_files() resolved
+ * under root: the last component must not be a symbolic link (O_NOFOLLOW)
+ * and the device and inode must be the ones seen then, so a file or a
+ * directory swapped for a symbolic link since cannot lead out of root.
+ * O_NONBLOCK: a FIFO swapped in is refused, not waited on.
+ */
+int
+csv_open_file(const CsvFile *file)
+{
+	struct stat st;
+	int			fd = OpenTransientFile(file->path, O_RDONLY | PG_BINARY | O_NOFOLLOW | O_NONBLOCK);
+
+	if (fd < 0)
+	{
+		if (errno == ELOOP)
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("file \"%s\" was replaced by a symbolic link after it was resolved under the server's root directory",
+							file->display),
+					 errdetail("A symbolic link is followed only when the table's files are resolved, and only within root."),
+					 errhint("Run the query again.")));
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not open \"%s\" for reading: %m", file->display)));
+	}
+	if (fstat(fd, &st) != 0)
+	{
+		int			save_errno = errno;
+
+		CloseTransientFile(fd);
+		errno = save_errno;
+		ereport(ERROR, (errcode_for_file_access(), errmsg("could not stat \"%s\": %m", file->display)));
+	}
+	if (!S_ISREG(st.st_mode) || st.st_dev != file->dev || st.st_ino != file->ino)
+	{
+		CloseTransientFile(fd);
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("file \"%s\" changed after it was resolved under the server's root directory", file->display),
+				 errdetail("The file opened is not the one resolved (another device or inode): it, or a directory on its path, was replaced."),
+				 errhint("Run the query again.")));
+	}
+	return fd;
 }
 
 void
@@ -145,7 +233,7 @@ reader_init(CsvReader *r, const CsvOptions *opts, bool count_only, MemoryContext
 static void
 start_parser(CsvReader *r)
 {
-	csv_alloc_context = r->mcxt;
+	csv_use(r);
 	if (r->parser_live)
 		csv_free(&r->parser);
 	if (csv_init(&r->parser, CSV_EMPTY_IS_NULL) != 0)
@@ -162,48 +250,40 @@ void
 reader_open(CsvReader *r, CsvFile *file)
 {
 	unsigned char magic[2] = {0, 0};
-	bool		gzip = false;
-	int			fd;
 
 	close_stream(r);
 	r->file = file;
-	fd = open(file->path, O_RDONLY | PG_BINARY, 0);
-	if (fd < 0)
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not open \"%s\" for reading: %m", file->display)));
+	r->fd = csv_open_file(file);
+	r->raw_read = 0;
 	if (r->opts->compression != COMPRESSION_NONE)
 	{
-		if (read(fd, magic, 2) == 2 && magic[0] == 0x1f && magic[1] == 0x8b)
-			gzip = true;
+		if (read(r->fd, magic, 2) == 2 && magic[0] == 0x1f && magic[1] == 0x8b)
+			r->gzip = true;
 		else if (r->opts->compression == COMPRESSION_GZIP)
-		{
-			close(fd);
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_CORRUPTED),
 					 errmsg("\"%s\" is not gzip-compressed", file->display),
 					 errhint("Set compression 'auto' to read plain and gzip files alike.")));
-		}
-		if (lseek(fd, 0, SEEK_SET) != 0)
-		{
-			close(fd);
+		if (lseek(r->fd, 0, SEEK_SET) != 0)
 			ereport(ERROR, (errcode_for_file_access(), errmsg("could not seek in \"%s\": %m", file->display)));
-		}
 	}
-	if (gzip)
+	if (r->gzip)
 	{
-		r->gz = gzdopen(fd, "rb");
-		if (!r->gz)
-		{
-			close(fd);
+		if (r->zbuf == NULL)
+			r->zbuf = MemoryContextAlloc(r->mcxt, READ_BLOCK);
+		memset(&r->zs, 0, sizeof(r->zs));
+		r->zs.zalloc = z_alloc;
+		r->zs.zfree = z_free;
+		r->zs.opaque = (voidpf) r->mcxt;
+		/* 15 + 16: a gzip wrapper, any window size */
+		if (inflateInit2(&r->zs, 15 + 16) != Z_OK)
 			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory opening \"%s\"", file->display)));
-		}
-		gzbuffer(r->gz, READ_BLOCK);
+		r->zs_live = true;
+		r->z_in_eof = r->z_done = false;
 	}
-	else
-		r->fd = fd;
 
 	r->buf_len = r->buf_pos = 0;
+	r->nl_at = r->cr_at = -1;
 	r->eof = false;
 	r->at_file_start = true;
 	r->line_no = 0;
@@ -220,9 +300,81 @@ reader_open(CsvReader *r, CsvFile *file)
 int64
 reader_file_progress(CsvReader *r)
 {
-	if (r->gz)
-		return (int64) gzoffset(r->gz);
+	if (r->gzip)
+		return r->raw_read - r->zs.avail_in;
 	return r->offset;
+}
+
+static void
+inflate_error(CsvReader *r, const char *msg)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_DATA_CORRUPTED),
+			 errmsg("could not decompress \"%s\" near line %lld: %s",
+					r->file->display, (long long) r->line_no + 1, msg)));
+}
+
+/* more compressed bytes after what is left in zbuf; false at the end of the file */
+static bool
+read_compressed(CsvReader *r)
+{
+	int			keep = r->zs.avail_in;
+	ssize_t		n;
+
+	if (r->z_in_eof)
+		return false;
+	if (keep > 0)
+		memmove(r->zbuf, r->zs.next_in, keep);
+	n = read(r->fd, r->zbuf + keep, READ_BLOCK - keep);
+	if (n < 0)
+		ereport(ERROR, (errcode_for_file_access(), errmsg("could not read \"%s\": %m", r->file->display)));
+	r->raw_read += n;
+	r->zs.next_in = (Bytef *) r->zbuf;
+	r->zs.avail_in = keep + n;
+	if (n == 0)
+		r->z_in_eof = true;
+	return n > 0;
+}
+
+/*
+ * Inflates the next block of a gzip file into r->buf: members one after
+ * another are one stream, and bytes after a member that do not start
+ * another are ignored, as gzread() does.  Returns the bytes inflated, 0 at
+ * the end.
+ */
+static int
+inflate_block(CsvReader *r)
+{
+	z_stream   *zs = &r->zs;
+
+	zs->next_out = (Bytef *) r->buf;
+	zs->avail_out = READ_BLOCK;
+	while (zs->avail_out == READ_BLOCK && !r->z_done)
+	{
+		int			rc;
+
+		if (zs->avail_in == 0 && !read_compressed(r))
+			inflate_error(r, "unexpected end of file");
+		rc = inflate(zs, Z_NO_FLUSH);
+		if (rc == Z_STREAM_END)
+		{
+			/* another member? its magic bytes, maybe in the next read */
+			while (zs->avail_in < 2 && read_compressed(r))
+				;
+			if (zs->avail_in >= 2 && zs->next_in[0] == 0x1f && zs->next_in[1] == 0x8b)
+			{
+				if (inflateReset(zs) != Z_OK)
+					inflate_error(r, zs->msg ? zs->msg : "could not start the next member");
+			}
+			else
+				r->z_done = true;
+		}
+		else if (rc == Z_MEM_ERROR)
+			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory decompressing \"%s\"", r->file->display)));
+		else if (rc != Z_OK && !(rc == Z_BUF_ERROR && zs->avail_in == 0))
+			inflate_error(r, zs->msg ? zs->msg : "corrupt stream");
+	}
+	return READ_BLOCK - zs->avail_out;
 }
 
 static bool
@@ -231,20 +383,8 @@ fill_buffer(CsvReader *r)
 	int			n;
 
 	CHECK_FOR_INTERRUPTS();
-	if (r->gz)
-	{
-		n = gzread(r->gz, r->buf, READ_BLOCK);
-		if (n < 0)
-		{
-			int			zerr;
-			const char *msg = gzerror(r->gz, &zerr);
-
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("could not decompress \"%s\" near line %lld: %s",
-							r->file->display, (long long) r->line_no + 1, msg)));
-		}
-	}
+	if (r->gzip)
+		n = inflate_block(r);
 	else
 	{
 		n = read(r->fd, r->buf, READ_BLOCK);
@@ -255,40 +395,91 @@ fill_buffer(CsvReader *r)
 	}
 	r->buf_len = n;
 	r->buf_pos = 0;
+	r->nl_at = r->cr_at = -1;
 	if (n == 0)
 		r->eof = true;
 	return n > 0;
 }
 
 /*
- * Collects the next physical line (with its newline, if any) into r->line.
+ * Appends n bytes of the current physical line to r->line, keeping at most
+ * r->max_row_bytes of it: past that the line is only counted
+ * (r->line_bytes) and flagged, so no line, however long, is held whole.
+ */
+static inline void
+line_append(CsvReader *r, const char *s, int n)
+{
+	r->line_bytes += n;
+	if (unlikely(r->line.len + (int64) n > r->max_row_bytes))
+	{
+		r->line_too_long = true;
+		n = (int) Max(r->max_row_bytes - r->line.len, 0);
+	}
+	if (n > 0)
+		appendBinaryStringInfo(&r->line, s, n);
+}
+
+/*
+ * Collects the next physical line into r->line, with its line end: LF,
+ * CRLF or a lone CR, whichever comes first.  A CR or LF inside a quoted
+ * field ends a physical line too; the line goes to libcsv with it, so the
+ * field keeps it.  The next LF and the next CR of the block are searched
+ * once each and remembered, so LF files pay one search for a CR per block.
  * Returns false at the end of the file.
  */
 static bool
 next_line(CsvReader *r)
 {
 	resetStringInfo(&r->line);
+	r->line_bytes = 0;
+	r->line_too_long = false;
+	r->line_ended = false;
 	for (;;)
 	{
-		char	   *start,
-				   *nl;
-		int			avail;
+		int			pos,
+					end,
+					n;
+		bool		cr;
 
 		if (r->buf_pos >= r->buf_len && (r->eof || !fill_buffer(r)))
-			return r->line.len > 0;
-		start = r->buf + r->buf_pos;
-		avail = r->buf_len - r->buf_pos;
-		nl = memchr(start, '\n', avail);
-		if (nl)
+			return r->line_bytes > 0;
+		pos = r->buf_pos;
+		if (r->nl_at < pos)
 		{
-			int			n = (int) (nl - start) + 1;
+			char	   *p = memchr(r->buf + pos, '\n', r->buf_len - pos);
 
-			appendBinaryStringInfo(&r->line, start, n);
-			r->buf_pos += n;
-			return true;
+			r->nl_at = p ? (int) (p - r->buf) : r->buf_len;
 		}
-		appendBinaryStringInfo(&r->line, start, avail);
-		r->buf_pos = r->buf_len;
+		if (r->cr_at < pos)
+		{
+			char	   *p = memchr(r->buf + pos, '\r', r->buf_len - pos);
+
+			r->cr_at = p ? (int) (p - r->buf) : r->buf_len;
+		}
+		end = Min(r->nl_at, r->cr_at);
+		if (end >= r->buf_len)
+		{
+			line_append(r, r->buf + pos, r->buf_len - pos);
+			r->buf_pos = r->buf_len;
+			continue;
+		}
+		n = end - pos + 1;
+		cr = r->buf[end] == '\r';
+		line_append(r, r->buf + pos, n);
+		r->buf_pos += n;
+		r->line_ended = true;
+		if (cr)
+		{
+			/* CRLF is one line end, even with the LF in the next block */
+			if (r->buf_pos >= r->buf_len && !r->eof)
+				fill_buffer(r);
+			if (r->buf_pos < r->buf_len && r->buf[r->buf_pos] == '\n')
+			{
+				line_append(r, "\n", 1);
+				r->buf_pos++;
+			}
+		}
+		return true;
 	}
 }
 
@@ -321,7 +512,8 @@ static const uint16 win1252_high[32] = {
 
 /*
  * LATIN1 or WIN1252 to UTF-8 into r->conv, never failing: an undefined
- * WIN1252 byte becomes U+FFFD.  Other conversions go through PostgreSQL's.
+ * WIN1252 byte becomes U+FFFD, and so does a NUL, which also flags the row
+ * as the UTF-8 check does (a reject unless invalid_utf8 is 'replace').  Other conversions go through PostgreSQL's.
  */
 static void
 convert_line(CsvReader *r, const char *s, int len)
@@ -336,6 +528,13 @@ convert_line(CsvReader *r, const char *s, int len)
 			unsigned char c = (unsigned char) s[i];
 			unsigned int cp = c;
 
+			if (c == 0)
+			{
+				/* no text datum may hold a NUL: flagged, as UTF-8 verification flags it */
+				r->row_bad_utf8 = true;
+				appendBinaryStringInfo(&r->conv, "\xEF\xBF\xBD", 3);
+				continue;
+			}
 			if (c < 0x80)
 			{
 				appendStringInfoCharMacro(&r->conv, (char) c);
@@ -365,32 +564,23 @@ convert_line(CsvReader *r, const char *s, int len)
 }
 
 /*
- * Feeds one physical line to libcsv.  A lone CR (old Mac files) also ends
- * a row, so the line is cut after each one and fed piece by piece; at most
- * one row ends per piece.  Returns true when a row is complete, with
- * *consumed set to the bytes of the line fed so far.
+ * Feeds the rest of the current line, from *consumed, to libcsv.  A line
+ * has at most one line end, its last bytes, so at most one row ends in
+ * it.  Returns true when a row is complete, with *consumed at the line's
+ * end.
  */
 static bool
 feed(CsvReader *r, const char *s, int len, int *consumed)
 {
 	int			start = *consumed;
-	int			end = start;
 
-	while (end < len)
-	{
-		if (s[end] == '\r' && end + 1 < len && s[end + 1] != '\n')
-		{
-			end++;
-			break;
-		}
-		end++;
-	}
-	if (csv_parse(&r->parser, s + start, end - start, on_field, on_row, r) != (size_t) (end - start))
+	csv_use(r);
+	if (csv_parse(&r->parser, s + start, len - start, on_field, on_row, r) != (size_t) (len - start))
 		ereport(ERROR,
 				(errcode(ERRCODE_OUT_OF_MEMORY),
 				 errmsg("CSV parser failed in \"%s\" line %lld: %s", r->file->display,
 						(long long) r->line_no, csv_strerror(csv_error(&r->parser)))));
-	*consumed = end;
+	*consumed = len;
 	return r->row_ready;
 }
 
@@ -404,6 +594,7 @@ begin_row(CsvReader *r, int64 offset)
 	r->row_bad_utf8 = false;
 	r->row_unterminated = false;
 	r->row_too_long = false;
+	r->row_line_too_long = false;
 	r->row_line = r->line_no;
 	r->row_offset = offset;
 }
@@ -428,7 +619,7 @@ keep_raw(CsvReader *r, const char *s, int len)
  * go and a field of only those is NULL; a blank line, or with trim a line of
  * only spaces and tabs, is no row).  test/fuzz/fuzz_reader checks that the
  * two paths agree.  Most lines
- * of a drop take this path; anything quoted, or a lone CR, goes to libcsv.
+ * of a drop take this path; anything quoted goes to libcsv.
  * Returns -1 when the line is not for this path, else whether a row came.
  */
 static int
@@ -443,12 +634,11 @@ split_plain_line(CsvReader *r)
 
 	if (memchr(s, r->opts->quote, len) != NULL)
 		return -1;
+	/* the line end: LF, CRLF or CR, and no other (next_line split there) */
 	if (end > 0 && s[end - 1] == '\n')
 		end--;
 	if (end > 0 && s[end - 1] == '\r')
 		end--;
-	if (memchr(s, '\r', end) != NULL)
-		return -1;
 	r->pending = r->cur_len;
 	if (r->opts->trim)
 	{
@@ -513,6 +703,44 @@ feed_pending(CsvReader *r)
 }
 
 /*
+ * A physical line longer than max_row_bytes: its row (the row it starts,
+ * or the one it continues) is given up as too long, and the parser starts
+ * afresh at the next line.  Only the line's first bytes were kept; the
+ * first RAW_LINE_MAX of them, converted as a line is, are the row's raw
+ * text.
+ */
+static ReadResult
+give_up_long_line(CsvReader *r, const char *s, int len)
+{
+	if (r->parser.pstate == PSTATE_ROW_NOT_BEGUN)
+		begin_row(r, r->line_offset);
+	len = Min(len, RAW_LINE_MAX);
+	if (r->opts->encoding != GetDatabaseEncoding())
+	{
+		bool		bad = r->row_bad_utf8;
+
+		len = pg_encoding_mbcliplen(r->opts->encoding, s, len, len);
+		convert_line(r, s, len);
+		r->row_bad_utf8 = bad;
+		s = r->conv.data;
+		len = r->conv.len;
+	}
+	else if (r->opts->encoding == PG_UTF8 && pg_encoding_verifymbstr(PG_UTF8, s, len) != len)
+	{
+		repair_utf8(r, s, len);
+		s = r->conv.data;
+		len = r->conv.len;
+	}
+	keep_raw(r, s, len);
+	start_parser(r);
+	r->cur_len = r->pending = 0;
+	r->row_too_long = true;
+	r->row_line_too_long = true;
+	r->row_ready = true;
+	return READ_ROW;
+}
+
+/*
  * Reads up to the end of the next row.  The row's fields are in r->fields
  * (offsets r->field_off, lengths r->field_len, -1 for NULL), its position in
  * r->row_line / r->row_offset, its raw text in r->raw; r->row_bad_utf8 and
@@ -540,13 +768,14 @@ reader_next_row(CsvReader *r)
 			if (r->parser.pstate == PSTATE_ROW_NOT_BEGUN)
 				return READ_END_OF_FILE;
 			r->row_unterminated = r->parser.pstate == PSTATE_FIELD_BEGUN && r->parser.quoted;
+			csv_use(r);
 			csv_fini(&r->parser, on_field, on_row, r);
 			r->row_ready = true;
 			return READ_ROW;
 		}
 		r->line_no++;
 		r->line_offset = r->offset;
-		r->offset += r->line.len;
+		r->offset += r->line_bytes;
 		s = r->line.data;
 		len = r->line.len;
 
@@ -565,6 +794,8 @@ reader_next_row(CsvReader *r)
 			r->lines_to_skip--;
 			continue;
 		}
+		if (r->line_too_long)
+			return give_up_long_line(r, s, len);
 
 		if (r->parser.pstate == PSTATE_ROW_NOT_BEGUN)
 			begin_row(r, r->line_offset);
@@ -621,7 +852,7 @@ reader_next_row(CsvReader *r)
 		 * swallowed are read after all.
 		 */
 		if (r->fields.len + (int64) r->parser.entry_pos > (int64) r->max_row_bytes &&
-			r->line.data[r->line.len - 1] == '\n')	/* a last line without one ends at csv_fini */
+			r->line_ended)		/* a last line without one ends at csv_fini */
 		{
 			start_parser(r);
 			r->row_too_long = true;
@@ -637,7 +868,7 @@ reader_close(CsvReader *r)
 	close_stream(r);
 	if (r->parser_live)
 	{
-		csv_alloc_context = r->mcxt;
+		csv_use(r);
 		csv_free(&r->parser);
 		r->parser_live = false;
 	}

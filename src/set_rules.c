@@ -39,6 +39,7 @@
 #include "catalog/pg_type.h"
 #include "common/int.h"
 #include "common/hashfn.h"
+#include "executor/nodeHash.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
@@ -82,6 +83,20 @@ typedef enum SetRuleKind
 	SET_CONTINUITY
 } SetRuleKind;
 
+/*
+ * What one rule may hold: work_mem x hash_mem_multiplier, as one hash
+ * aggregate of a query may (get_hash_memory_limit()).  Every big
+ * allocation of the rule is charged, the old and the new table both while
+ * a table grows, so the rule never holds more.
+ */
+typedef struct MemBudget
+{
+	Size		used;
+	Size		limit;
+	const char *rule;
+	Oid			relid;
+} MemBudget;
+
 /* an open-addressing set of 128-bit fingerprints; {0, 0} marks a free slot */
 typedef struct Fingerprint
 {
@@ -98,6 +113,7 @@ typedef struct FpSet
 	uint64		mask;
 	uint64		count;
 	MemoryContext cxt;			/* where it grows: not the row's memory */
+	MemBudget  *budget;			/* the rule's */
 } FpSet;
 
 /* one row as balance_continuity needs it */
@@ -153,6 +169,7 @@ struct SetRule
 	/* fail */
 	double		fail_limit;
 	bool		fail_percent;
+	MemBudget	budget;			/* its sets' and rows' memory */
 	/* this scan's results */
 	int64		checked;
 	int64		failed;
@@ -184,7 +201,7 @@ struct SetRuleSet
 	int64		cont_n,
 				cont_cap;
 	void	   *cont_raw;
-	FpSet		cont_customer_ids;
+	FpSet		cont_customer_ids;	/* charged to the continuity rule */
 	char	  **cont_customers; /* text of each customer, NULL for a NULL */
 	int32		cont_ncustomers,
 				cont_customers_cap;
@@ -230,18 +247,85 @@ alloc_big(MemoryContext cxt, Size size, void **raw)
 	return p;
 }
 
+/* what alloc_big takes for size bytes */
+static inline Size
+big_bytes(Size size)
+{
+	return size < HUGE_PAGE ? size : size + HUGE_PAGE;
+}
+
+static inline bool
+budget_fits(const MemBudget *b, Size bytes)
+{
+	return b->used + bytes <= b->limit;
+}
+
+/*
+ * Charges bytes to a rule about to allocate them, or stops the scan with
+ * an error that names the settings to raise: the rule's verdicts are given
+ * as the rows stream past, so it can neither spill nor hand over to the
+ * batch's SQL once the scan has begun.
+ */
 static void
-fpset_init_in(FpSet *s, uint64 slots, bool payload, MemoryContext cxt)
+budget_charge(MemBudget *b, Size bytes, uint64 entries)
+{
+	if (!budget_fits(b, bytes))
+		ereport(ERROR,
+				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+				 errmsg("set rule \"%s\" of \"%s\" needs more memory than work_mem x hash_mem_multiplier (%zu kB)",
+						b->rule, get_rel_name(b->relid), b->limit / 1024),
+				 errdetail("It holds %llu entries in %zu kB and would need %zu kB more.",
+						   (unsigned long long) entries, b->used / 1024, (bytes + 1023) / 1024),
+				 errhint("Raise work_mem or hash_mem_multiplier for the load, e.g. SET work_mem = '256MB' (run_pipeline sets its own: ALTER FUNCTION indicina.run_pipeline SET work_mem).")));
+	b->used += bytes;
+}
+
+static inline void
+budget_release(MemBudget *b, Size bytes)
+{
+	Assert(b->used >= bytes);
+	b->used -= bytes;
+}
+
+/* what a set of slots slots takes */
+static inline Size
+fpset_bytes(uint64 slots, int stride, bool payload)
+{
+	return big_bytes(sizeof(Fingerprint) * slots * Max(stride, 1)) + (payload ? sizeof(int32) * slots : 0);
+}
+
+static void
+fpset_init_in(FpSet *s, uint64 slots, bool payload, MemoryContext cxt, MemBudget *budget)
 {
 	Size		bytes = sizeof(Fingerprint) * slots * Max(s->stride, 1);
 
 	s->stride = Max(s->stride, 1);
 	s->cxt = cxt;
+	s->budget = budget;
+	budget_charge(budget, fpset_bytes(slots, s->stride, payload), s->count);
 	s->slots = alloc_big(cxt, bytes, &s->raw);
 	memset(s->slots, 0, bytes);
 	s->payload = payload ? MemoryContextAllocHuge(cxt, sizeof(int32) * slots) : NULL;
 	s->mask = slots - 1;
 	s->count = 0;
+}
+
+static void
+fpset_free(FpSet *s)
+{
+	budget_release(s->budget, fpset_bytes(s->mask + 1, s->stride, s->payload != NULL));
+	pfree(s->raw);
+	if (s->payload)
+		pfree(s->payload);
+	s->raw = NULL;
+	s->payload = NULL;
+}
+
+/* the next fpset_add of a new fingerprint would double the table */
+static inline bool
+fpset_full(const FpSet *s)
+{
+	return (s->count + 1) * 4 > (s->mask + 1) * 3;
 }
 
 #define FP_AT(s, i) ((s)->slots[(i) * (s)->stride])
@@ -265,7 +349,7 @@ fpset_grow(FpSet *s)
 	FpSet		old = *s;
 	uint64		i;
 
-	fpset_init_in(s, (old.mask + 1) * 2, old.payload != NULL, old.cxt);
+	fpset_init_in(s, (old.mask + 1) * 2, old.payload != NULL, old.cxt, old.budget);
 	for (i = 0; i <= old.mask; i++)
 	{
 		uint64		j;
@@ -278,26 +362,27 @@ fpset_grow(FpSet *s)
 			s->payload[j] = old.payload[i];
 	}
 	s->count = old.count;
-	pfree(old.raw);
-	if (old.payload)
-		pfree(old.payload);
+	fpset_free(&old);
 }
 
-/* an empty set made big enough for n fingerprints, so it never grows on the way */
+/*
+ * An empty set made big enough for n fingerprints, so it never grows on
+ * the way; no bigger than the rule's budget allows.
+ */
 static void
 fpset_reserve(FpSet *s, uint64 n)
 {
 	uint64		slots = s->mask + 1;
+	bool		payload = s->payload != NULL;
+	Size		avail = s->budget->limit - s->budget->used + fpset_bytes(s->mask + 1, s->stride, payload);
 
 	Assert(s->count == 0);
-	while (n * 4 > slots * 3)
+	while (n * 4 > slots * 3 && fpset_bytes(slots * 2, s->stride, payload) <= avail)
 		slots *= 2;
 	if (slots == s->mask + 1)
 		return;
-	pfree(s->raw);
-	if (s->payload)
-		pfree(s->payload);
-	fpset_init_in(s, slots, s->payload != NULL, s->cxt);
+	fpset_free(s);
+	fpset_init_in(s, slots, payload, s->cxt, s->budget);
 }
 
 /* adds fp; true when it was there already.  *slot: where it is */
@@ -312,7 +397,7 @@ fpset_add(FpSet *s, Fingerprint fp, uint64 *slot)
 			*slot = i;
 		return true;
 	}
-	if (unlikely((s->count + 1) * 4 > (s->mask + 1) * 3))
+	if (unlikely(fpset_full(s)))
 	{
 		fpset_grow(s);
 		i = fpset_slot(s, fp);
@@ -483,7 +568,7 @@ load_references(SetRule *r, TupleDesc desc, const char *relation, const char *co
 		return false;
 	}
 	/* SPI calls leave SPI's own memory current: the set lives in the rules' */
-	fpset_init_in(&r->seen, 1024, false, cxt);
+	fpset_init_in(&r->seen, 1024, false, cxt, &r->budget);
 	while (SPI_processed > 0)
 	{
 		uint64		i;
@@ -492,6 +577,14 @@ load_references(SetRule *r, TupleDesc desc, const char *relation, const char *co
 		{
 			bool		isnull;
 			Datum		v = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
+
+			/* values past the budget: the SQL judges the rule, over the batch */
+			if (fpset_full(&r->seen) &&
+				!budget_fits(&r->budget, fpset_bytes((r->seen.mask + 1) * 2, r->seen.stride, false)))
+			{
+				SPI_cursor_close(portal);
+				return false;
+			}
 
 			resetStringInfo(&buf);
 			append_value(&buf, v, isnull, a->attlen, a->attbyval);
@@ -599,6 +692,7 @@ indicina_arm_set_rules(PG_FUNCTION_ARGS)
 	uint64		n,
 				i;
 	ArrayBuildState *names;
+	Size		limit = get_hash_memory_limit();
 
 	armed = NULL;				/* whatever was armed before is not for this scan */
 	armed_lxid = InvalidLocalTransactionId;
@@ -640,6 +734,9 @@ indicina_arm_set_rules(PG_FUNCTION_ARGS)
 			int			j;
 
 			r->name = pstrdup(SPI_getvalue(tup, qdesc, 1));
+			r->budget.limit = limit;
+			r->budget.rule = r->name;
+			r->budget.relid = relid;
 			r->severity = strcmp(severity, "reject") == 0 ? SEVERITY_REJECT :
 				strcmp(severity, "warn") == 0 ? SEVERITY_WARN : SEVERITY_FAIL;
 			r->code = psprintf("%s:%s", r->severity == SEVERITY_REJECT ? "RULE" : "WARN", r->name);
@@ -673,7 +770,7 @@ indicina_arm_set_rules(PG_FUNCTION_ARGS)
 						atts[k++] = j;
 				}
 				ok = set_keys(r, desc, atts, k);
-				fpset_init_in(&r->seen, 1024, false, cxt);
+				fpset_init_in(&r->seen, 1024, false, cxt, &r->budget);
 			}
 			else if (strcmp(kind, "unique") == 0)
 			{
@@ -683,7 +780,7 @@ indicina_arm_set_rules(PG_FUNCTION_ARGS)
 				/* against another table: the SQL's join */
 				ok = !DatumGetBool(SPI_getbinval(tup, qdesc, 7, &isnull)) && nelems > 0 &&
 					set_keys(r, desc, atts, nelems);
-				fpset_init_in(&r->seen, 1024, false, cxt);
+				fpset_init_in(&r->seen, 1024, false, cxt, &r->budget);
 			}
 			else if (strcmp(kind, "references") == 0)
 			{
@@ -722,9 +819,9 @@ indicina_arm_set_rules(PG_FUNCTION_ARGS)
 	{
 		SetRule    *u = &set->rules[1];
 
-		pfree(u->seen.raw);
+		fpset_free(&u->seen);
 		u->seen.stride = 2;
-		fpset_init_in(&u->seen, 1024, false, cxt);
+		fpset_init_in(&u->seen, 1024, false, cxt, &u->budget);
 		set->rules[0].guard = u;
 	}
 	if (!ok || set->nrules == 0)
@@ -735,8 +832,9 @@ indicina_arm_set_rules(PG_FUNCTION_ARGS)
 	if (set->continuity)
 	{
 		old = MemoryContextSwitchTo(cxt);
-		fpset_init_in(&set->cont_customer_ids, 1024, true, cxt);
+		fpset_init_in(&set->cont_customer_ids, 1024, true, cxt, &set->continuity->budget);
 		set->cont_customers_cap = 1024;
+		budget_charge(&set->continuity->budget, sizeof(char *) * set->cont_customers_cap, 0);
 		set->cont_customers = palloc(sizeof(char *) * set->cont_customers_cap);
 		MemoryContextSwitchTo(old);
 	}
@@ -910,13 +1008,17 @@ keep_continuity_row(SetRuleSet *set, SetRule *r, Datum *values, bool *nulls, int
 		ContinuityRow *rows;
 
 		/* past a million rows by half again: less to copy than doubling past a close estimate */
-		set->cont_cap = set->cont_cap >= 1024 * 1024 ? set->cont_cap + set->cont_cap / 2 : Max(set->cont_cap * 2, 65536);
-		rows = alloc_big(set->cxt, sizeof(ContinuityRow) * set->cont_cap, &raw);
+		int64		cap = set->cont_cap >= 1024 * 1024 ? set->cont_cap + set->cont_cap / 2 : Max(set->cont_cap * 2, 65536);
+
+		budget_charge(&r->budget, big_bytes(sizeof(ContinuityRow) * cap), set->cont_n);
+		rows = alloc_big(set->cxt, sizeof(ContinuityRow) * cap, &raw);
 		if (set->cont_rows)
 		{
 			memcpy(rows, set->cont_rows, sizeof(ContinuityRow) * set->cont_n);
 			pfree(set->cont_raw);
+			budget_release(&r->budget, big_bytes(sizeof(ContinuityRow) * set->cont_cap));
 		}
+		set->cont_cap = cap;
 		set->cont_rows = rows;
 		set->cont_raw = raw;
 	}
@@ -928,11 +1030,15 @@ keep_continuity_row(SetRuleSet *set, SetRule *r, Datum *values, bool *nulls, int
 
 		if (set->cont_ncustomers == set->cont_customers_cap)
 		{
+			budget_charge(&r->budget, sizeof(char *) * set->cont_customers_cap * 2, set->cont_ncustomers);
+			set->cont_customers = repalloc_huge(set->cont_customers, sizeof(char *) * set->cont_customers_cap * 2);
+			budget_release(&r->budget, sizeof(char *) * set->cont_customers_cap);
 			set->cont_customers_cap *= 2;
-			set->cont_customers = repalloc_huge(set->cont_customers, sizeof(char *) * set->cont_customers_cap);
 		}
 		set->cont_customers[set->cont_ncustomers] = nulls[r->customer] ? NULL :
 			OutputFunctionCall(&r->customer_out, values[r->customer]);
+		if (set->cont_customers[set->cont_ncustomers])
+			budget_charge(&r->budget, strlen(set->cont_customers[set->cont_ncustomers]) + 1, set->cont_ncustomers);
 		set->cont_customer_ids.payload[slot] = set->cont_ncustomers++;
 		MemoryContextSwitchTo(old);
 	}
@@ -1113,6 +1219,8 @@ order_continuity_rows(SetRuleSet *set)
 
 	if (set->cont_n < 2)
 		return;
+	budget_charge(&set->continuity->budget, sizeof(int64) * ((Size) set->cont_ncustomers + 1) +
+				  big_bytes(sizeof(ContinuityRow) * set->cont_n), set->cont_n);
 	start = palloc_extended(sizeof(int64) * ((Size) set->cont_ncustomers + 1), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
 	for (i = 0; i < set->cont_n; i++)
 		start[set->cont_rows[i].customer + 1]++;
@@ -1136,6 +1244,8 @@ order_continuity_rows(SetRuleSet *set)
 	}
 	pfree(start);
 	pfree(set->cont_raw);
+	budget_release(&set->continuity->budget, sizeof(int64) * ((Size) set->cont_ncustomers + 1) +
+				   big_bytes(sizeof(ContinuityRow) * set->cont_cap));
 	set->cont_rows = sorted;
 	set->cont_raw = raw;
 	set->cont_cap = set->cont_n;
@@ -1230,8 +1340,8 @@ set_rules_check_fail(SetRuleSet *set, const char *relname, Oid relid, int64 scan
  * duplicate_rows with no unique rule to lean on) and the continuity rows
  * are made that big at once.  Growing by doubling would zero and copy
  * nearly as much again (a fifth of the set rules' time on 5M rows).  Past
- * PRESIZE_MAX_ROWS they grow as they fill, as they do when the estimate
- * falls short.
+ * PRESIZE_MAX_ROWS, or past what the rule's budget allows, they grow as
+ * they fill, as they do when the estimate falls short.
  */
 #define PRESIZE_MAX_ROWS (16 * 1024 * 1024)
 
@@ -1252,8 +1362,15 @@ set_rules_expect_rows(SetRuleSet *set, double rows)
 			fpset_reserve(&r->seen, n);
 		if (r->kind == SET_CONTINUITY && set->cont_cap == 0)
 		{
-			set->cont_cap = n;
-			set->cont_rows = alloc_big(set->cxt, sizeof(ContinuityRow) * n, &set->cont_raw);
+			/* half the rule's budget at most: its customers need room too */
+			uint64		fit = (r->budget.limit - Min(r->budget.used, r->budget.limit)) / 2 / sizeof(ContinuityRow);
+			uint64		rows_n = Min(n, fit);
+
+			if (rows_n < 65536)
+				continue;
+			budget_charge(&r->budget, big_bytes(sizeof(ContinuityRow) * rows_n), 0);
+			set->cont_cap = rows_n;
+			set->cont_rows = alloc_big(set->cxt, sizeof(ContinuityRow) * rows_n, &set->cont_raw);
 		}
 	}
 }

@@ -18,6 +18,7 @@
 #include "postgres.h"
 
 #include <setjmp.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "mb/pg_wchar.h"
@@ -52,7 +53,13 @@ read_all(const CsvOptions *opts, bool fast_path, Row *rows, int maxrows)
 	int			n = 0;
 
 #define r (*rp)
+	struct stat st;
+
 	file.path = file.display = path;
+	if (stat(path, &st) != 0)
+		abort();
+	file.dev = st.st_dev;		/* the file resolved, as csv_resolve_files records it */
+	file.ino = st.st_ino;
 	if (sigsetjmp(fuzz_error_jmp, 0) != 0)
 		return -1;
 	reader_init(&r, opts, false, CurrentMemoryContext);

@@ -11,11 +11,15 @@
  */
 #include "postgres.h"
 
+#include <fcntl.h>
 #include <setjmp.h>
+#include <unistd.h>
 
 #include "lib/stringinfo.h"
 #include "mb/pg_wchar.h"
+#include "access/xact.h"
 #include "miscadmin.h"
+#include "storage/fd.h"
 #include "utils/memutils.h"
 
 sigjmp_buf	fuzz_error_jmp;
@@ -316,3 +320,35 @@ pg_any_to_server(const char *s, int len, int encoding)
 
 /* small, so the fuzzer reaches the row-size cap often */
 int			indicina_max_row_size_kb = 1;
+
+/* LATIN1 is the only other encoding fuzzed: one byte a character */
+int
+pg_encoding_mbcliplen(int encoding, const char *mbstr, int len, int limit)
+{
+	return limit < len ? limit : len;
+}
+
+/* files: plain open(), the fuzz target's file is never swapped */
+int
+OpenTransientFile(const char *fileName, int fileFlags)
+{
+	return open(fileName, fileFlags, 0);
+}
+
+int
+CloseTransientFile(int fd)
+{
+	return close(fd);
+}
+
+bool
+IsTransactionState(void)
+{
+	return true;
+}
+
+void *
+MemoryContextAllocExtended(MemoryContext context, Size size, int flags)
+{
+	return (flags & MCXT_ALLOC_ZERO) ? palloc0(size) : palloc(size);
+}
