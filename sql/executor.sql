@@ -149,9 +149,64 @@ SELECT count(*) AS rows_returned,
        AS per_tuple_memory_bounded
   FROM all_bad;
 
+-- ---- the generic input path: data errors become rejects, nothing else ----
+CREATE FUNCTION regress_exec_check(v text) RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+    IF v = 'b' THEN
+        RETURN 1 / 0 = 1;            -- class 22: the row is rejected
+    ELSIF v = 'c' THEN
+        RAISE EXCEPTION 'not a data error: %', v USING ERRCODE = 'P0001';
+    END IF;
+    RETURN true;
+END $$;
+CREATE DOMAIN checked_text AS text CHECK (regress_exec_check(VALUE) AND VALUE <> 'a');
+CREATE FOREIGN TABLE slow (id int, v checked_text) SERVER exec_files OPTIONS (filename 'slow.csv', on_error 'reject');
+SELECT * FROM slow;
+SELECT line, column_name, code, message FROM indicina.load_errors
+ WHERE scan_id = currval('indicina.scan_id_seq') ORDER BY line;
+CREATE FOREIGN TABLE raising (id int, v checked_text) SERVER exec_files OPTIONS (filename 'raise.csv', on_error 'reject');
+SELECT * FROM raising;
+ALTER FOREIGN TABLE raising OPTIONS (SET on_error 'skip');
+SELECT * FROM raising;
+-- a statement timeout inside an input function stops the scan
+CREATE FUNCTION regress_exec_sleep(v text) RETURNS boolean LANGUAGE sql AS $$ SELECT pg_sleep(2) IS NOT NULL $$;
+CREATE DOMAIN sleepy_text AS text CHECK (regress_exec_sleep(VALUE));
+CREATE FOREIGN TABLE sleepy (id int, v sleepy_text) SERVER exec_files OPTIONS (filename 'slow.csv', on_error 'reject');
+SET statement_timeout = '400ms';
+SELECT * FROM sleepy;
+RESET statement_timeout;
+
+-- ---- a parallel survey over a column with no fast parser ----
+CREATE FOREIGN TABLE gen (id int, addr inet) SERVER exec_files OPTIONS (files 'gen*.csv', on_error 'reject');
+SET indicina.survey = on;
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+-- the inet column keeps the scan in one process (its input function needs a subtransaction)
+EXPLAIN (COSTS OFF) SELECT count(addr) FROM gen;
+SELECT count(addr), count(*) FROM gen;
+-- without it the survey may run in parallel
+EXPLAIN (COSTS OFF) SELECT count(id) FROM gen;
+SELECT count(id) FROM gen;
+RESET indicina.survey;
+-- a load beside a parallel plan: the query runs in parallel mode, where a
+-- subtransaction cannot start, so a bad value is an error, not a reject
+CREATE TABLE many AS SELECT g AS id FROM generate_series(1, 1000) g;
+ANALYZE many;
+SET min_parallel_table_scan_size = 0;
+EXPLAIN (COSTS OFF) SELECT g.id, g.addr, (SELECT count(*) FROM many) FROM gen g;
+SELECT g.id, g.addr, (SELECT count(*) FROM many) FROM gen g;
+SET max_parallel_workers_per_gather = 0;
+SELECT g.id, g.addr, (SELECT count(*) FROM many) FROM gen g;
+RESET max_parallel_workers_per_gather;
+RESET min_parallel_table_scan_size;
+RESET parallel_setup_cost;
+RESET parallel_tuple_cost;
+
 DROP VIEW joined;
-DROP TABLE paths, dirty_paths, outer_rows;
+DROP TABLE many, paths, dirty_paths, outer_rows;
 DROP FUNCTION scan_records(bigint), explain_counts(text);
 DROP SERVER exec_files CASCADE;
+DROP DOMAIN checked_text, sleepy_text;
+DROP FUNCTION regress_exec_check(text), regress_exec_sleep(text);
 DROP OWNED BY regress_exec_reader;
 DROP ROLE regress_exec_reader;

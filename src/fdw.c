@@ -349,10 +349,48 @@ online_cores(void)
 	return n > 0 ? (int) Min(n, 1024) : 1;
 }
 
+/*
+ * Whether a scan of the relation would convert a column through its
+ * type's input function: the columns the query needs, the NOT NULL ones
+ * and those of its row rules, as scan_begin picks them for a survey.
+ */
+static bool
+converts_generic(RelOptInfo *rel, Oid relid)
+{
+	List	   *attnums = needed_attnums(rel, relid);
+	Relation	r = table_open(relid, AccessShareLock);
+	TupleDesc	desc = RelationGetDescr(r);
+	bool	   *needed = palloc0(sizeof(bool) * desc->natts);
+	bool		generic = false;
+	ListCell   *lc;
+	int			i;
+
+	foreach(lc, attnums)
+		needed[lfirst_int(lc) - 1] = true;
+	row_rules_mark_needed(row_rules_load(r, CurrentMemoryContext), needed);
+	for (i = 0; i < desc->natts && !generic; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		CsvColumnOptions copts;
+
+		if (att->attisdropped || !(needed[i] || att->attnotnull))
+			continue;
+		csv_get_column_options(relid, att->attnum, &copts);
+		generic = copts.source == SOURCE_DATA && converter_is_generic(att->atttypid);
+	}
+	table_close(r, AccessShareLock);
+	return generic;
+}
+
+/*
+ * A survey may run in parallel (parallel_files.c), unless it converts a
+ * column through its type's input function: catching that function's
+ * errors takes a subtransaction, which a parallel worker cannot start.
+ */
 static bool
 csvIsForeignScanParallelSafe(PlannerInfo *root, RelOptInfo *rel, RangeTblEntry *rte)
 {
-	return parallel_files_allowed(rte->relid);
+	return parallel_files_allowed(rte->relid) && !converts_generic(rel, rte->relid);
 }
 
 /*
@@ -926,7 +964,23 @@ check_reject_percent(CsvScanState *st, bool at_end)
 										   (long long) st->rows_rejected, (long long) st->rows_read, pct));
 }
 
-/* a generic type's input function, under a subtransaction when errors must not escape */
+/* a data error (SQLSTATE class 22 or 23): the value's fault, not the query's */
+static bool
+is_data_error(int sqlerrcode)
+{
+	return ERRCODE_TO_CATEGORY(sqlerrcode) == ERRCODE_DATA_EXCEPTION ||
+		ERRCODE_TO_CATEGORY(sqlerrcode) == ERRCODE_INTEGRITY_CONSTRAINT_VIOLATION;
+}
+
+/*
+ * A generic type's input function.  When errors must not escape, it runs
+ * under a subtransaction and a data error becomes a reject; anything else
+ * (a cancel, statement_timeout, out of memory, an error of the function's
+ * own) is raised again.  A query in parallel mode cannot start a
+ * subtransaction (surveys are planned in one process when they would
+ * need one: csvIsForeignScanParallelSafe), so there a bad value stops the
+ * query with a hint.
+ */
 static bool
 run_generic(CsvScanState *st, ColumnConverter *cv, const char *s, int len, Datum *out, CoerceError *err)
 {
@@ -936,6 +990,31 @@ run_generic(CsvScanState *st, ColumnConverter *cv, const char *s, int len, Datum
 
 	if (st->opts.on_error == ON_ERROR_STOP)
 		return converter_run(cv, s, len, out, err);
+	if (IsInParallelMode())
+	{
+		PG_TRY();
+		{
+			converter_run(cv, s, len, out, err);
+		}
+		PG_CATCH();
+		{
+			ErrorData  *edata;
+
+			MemoryContextSwitchTo(oldcxt);
+			edata = CopyErrorData();
+			if (!is_data_error(edata->sqlerrcode))
+				PG_RE_THROW();
+			FlushErrorState();
+			ereport(ERROR,
+					(errcode(edata->sqlerrcode),
+					 errmsg("%s", edata->message),
+					 errdetail("Column %s has type %s, whose input function cannot reject a row while the query runs in parallel mode.",
+							   cv->name, format_type_be(cv->typid)),
+					 errhint("Run the query with max_parallel_workers_per_gather = 0 to reject such rows.")));
+		}
+		PG_END_TRY();
+		return true;
+	}
 	BeginInternalSubTransaction(NULL);
 	MemoryContextSwitchTo(oldcxt);
 	PG_TRY();
@@ -955,6 +1034,8 @@ run_generic(CsvScanState *st, ColumnConverter *cv, const char *s, int len, Datum
 		RollbackAndReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(oldcxt);
 		CurrentResourceOwner = oldowner;
+		if (!is_data_error(edata->sqlerrcode))
+			ReThrowError(edata);
 		coerce_fail(err, COERCE_INVALID_VALUE, "%s", edata->message);
 		FreeErrorData(edata);
 		ok = false;
