@@ -53,9 +53,10 @@ SELECT indicina.add_rule('a_min', 'dirty', 'range', '{a}', '{"min": 3}', 'fail',
 CREATE TABLE outer_rows (k int);
 INSERT INTO outer_rows VALUES (1), (2), (3);
 ANALYZE outer_rows;
+-- every record of a scan, WARN: flags included
 CREATE FUNCTION scan_records(scan bigint) RETURNS TABLE (file text, line bigint, code text, n bigint)
 LANGUAGE sql AS $$
-  SELECT file, line, code, count(*) FROM indicina.load_errors WHERE scan_id = scan
+  SELECT file, line, code, count(*) FROM indicina.read_load_errors() WHERE scan_id = scan
    GROUP BY file, line, code ORDER BY file, line, code $$;
 -- a single pass: its rows, counts and records
 SELECT indicina.reset_scan_stats();
@@ -90,6 +91,26 @@ BEGIN
 END $$;
 SELECT * FROM explain_counts('SELECT * FROM dirty');
 SELECT * FROM explain_counts('SELECT * FROM joined');
+-- set rules armed for the scan (as stage() arms them): judged per pass too
+SELECT indicina.add_rule('one_per_file', 'dirty', 'unique', '{f}', severity => 'warn') > 0 AS added;
+BEGIN;
+SELECT indicina.arm_set_rules('dirty');
+SELECT indicina.reset_scan_stats();
+SELECT f, line, a FROM dirty ORDER BY f, line;
+SELECT currval('indicina.scan_id_seq') AS single_set_scan \gset
+SELECT rule, phase, rows_checked, rows_failed FROM indicina.scan_rule_stats() ORDER BY phase, rule;
+COMMIT;
+BEGIN;
+SELECT indicina.arm_set_rules('dirty');
+SELECT indicina.reset_scan_stats();
+SELECT k, count(*), sum(a) FROM joined GROUP BY k ORDER BY k;
+SELECT currval('indicina.scan_id_seq') AS joined_set_scan \gset
+SELECT rule, phase, rows_checked, rows_failed FROM indicina.scan_rule_stats() ORDER BY phase, rule;
+COMMIT;
+SELECT * FROM scan_records(:joined_set_scan);
+SELECT (SELECT array_agg(r) FROM scan_records(:joined_set_scan) r)
+     = (SELECT array_agg(r) FROM scan_records(:single_set_scan) r) AS same_records;
+SELECT indicina.drop_rule('dirty', 'one_per_file');
 -- passes that stop early (a LIMIT per outer row), then a whole one: every
 -- record still once
 SELECT k, x.a FROM (VALUES (1), (2), (10)) o(k) CROSS JOIN LATERAL (SELECT a FROM dirty LIMIT k) x ORDER BY k, x.a;
