@@ -208,6 +208,11 @@ SELECT count(addr), count(*) FROM gen;
 -- without it the survey may run in parallel
 EXPLAIN (COSTS OFF) SELECT count(id) FROM gen;
 SELECT count(id) FROM gen;
+-- a rescanned Gather (below a nested loop): each pass reads every row once
+EXPLAIN (COSTS OFF) SELECT k, c FROM outer_rows CROSS JOIN LATERAL (SELECT count(id) + k * 0 AS c FROM gen) g;
+SELECT k, c FROM outer_rows CROSS JOIN LATERAL (SELECT count(id) + k * 0 AS c FROM gen) g ORDER BY k;
+SELECT rows_read, rows_rejected
+  FROM explain_counts('SELECT k, c FROM outer_rows CROSS JOIN LATERAL (SELECT count(id) + k * 0 AS c FROM gen) g');
 RESET indicina.survey;
 -- a load beside a parallel plan: the query runs in parallel mode, where a
 -- subtransaction cannot start, so a bad value is an error, not a reject

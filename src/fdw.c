@@ -1434,7 +1434,9 @@ csvIterateForeignScan(ForeignScanState *node)
 /*
  * The scan starts over: the next Iterate starts a new pass (its file
  * filter read again, its counts from nothing).  Until then the last
- * pass's counts stand, for EXPLAIN and the stats saved at the end.
+ * pass's counts stand, for EXPLAIN and the stats saved at the end.  A
+ * pass that a parallel rescan just started (ReInitializeDSM may come
+ * first) and that has read nothing yet stands.
  */
 static void
 csvReScanForeignScan(ForeignScanState *node)
@@ -1446,6 +1448,8 @@ csvReScanForeignScan(ForeignScanState *node)
 		reader_close(&st->reader);
 		st->file_open = false;
 	}
+	else if (st->pass_started && st->ncounts == 0 && !st->pass_done)
+		return;
 	st->pass_started = false;
 }
 
@@ -1494,6 +1498,13 @@ csvReInitializeDSMForeignScan(ForeignScanState *node, ParallelContext *pcxt, voi
 {
 	CsvScanState *st = (CsvScanState *) node->fdw_state;
 
+	/*
+	 * Called before or after ReScan: either way the last pass's workers are
+	 * done (their rows count for EXPLAIN) and a new pass starts here, with
+	 * the files the Gather's parameters name now.
+	 */
+	parallel_files_counts(coordinate, &st->worker_rows_read, &st->worker_rows_rejected);
+	st->pass_started = false;
 	scan_start_pass(st);
 	if (parallel_files_size(st->files) > st->dsm_size)
 		parallel_files_check(coordinate, st->files, st->relname);	/* reports the change */
