@@ -111,6 +111,25 @@ SELECT * FROM scan_records(:joined_set_scan);
 SELECT (SELECT array_agg(r) FROM scan_records(:joined_set_scan) r)
      = (SELECT array_agg(r) FROM scan_records(:single_set_scan) r) AS same_records;
 SELECT indicina.drop_rule('dirty', 'one_per_file');
+-- balance_continuity, judged when a pass reaches its end: recorded once,
+-- also when the only pass that read its row was stopped by a LIMIT
+CREATE FOREIGN TABLE cont (customer_id text, transaction_date date, transaction_amount numeric(14,2),
+                           balance numeric(14,2))
+    SERVER exec_files OPTIONS (filename 'continuity.csv', on_error 'reject');
+SELECT indicina.add_rule('cont', 'cont', 'balance_continuity', severity => 'warn') > 0 AS added;
+BEGIN;
+SELECT indicina.arm_set_rules('cont');
+SELECT indicina.reset_scan_stats();
+SELECT k, count(*) FROM outer_rows CROSS JOIN LATERAL (SELECT * FROM cont WHERE balance > k - 100 OFFSET 0) c
+ GROUP BY k ORDER BY k;
+SELECT rule, phase, rows_checked, rows_failed FROM indicina.scan_rule_stats();
+COMMIT;
+SELECT * FROM scan_records(currval('indicina.scan_id_seq'));
+BEGIN;
+SELECT indicina.arm_set_rules('cont');
+SELECT k, x.balance FROM (VALUES (2), (10)) o(k) CROSS JOIN LATERAL (SELECT balance FROM cont LIMIT k) x ORDER BY k, 2;
+COMMIT;
+SELECT * FROM scan_records(currval('indicina.scan_id_seq'));
 -- passes that stop early (a LIMIT per outer row), then a whole one: every
 -- record still once
 SELECT k, x.a FROM (VALUES (1), (2), (10)) o(k) CROSS JOIN LATERAL (SELECT a FROM dirty LIMIT k) x ORDER BY k, x.a;
