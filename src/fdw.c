@@ -851,6 +851,9 @@ open_next_file(CsvScanState *st)
 	old = MemoryContextSwitchTo(st->scan_cxt);
 	reader_open(&st->reader, (CsvFile *) list_nth(st->all_files, index));
 	MemoryContextSwitchTo(old);
+	/* a pass opens each file once (csv_resolve_files leaves no duplicates) */
+	if (st->ncounts >= list_length(st->all_files))
+		elog(ERROR, "indicina_csv scan of \"%s\" opened more files than it has", st->relname);
 	st->cur_counts = &st->counts[st->ncounts++];
 	st->cur_counts->file = st->reader.file->display;
 	st->cur_counts->index = index;
