@@ -1507,6 +1507,11 @@ csvReInitializeDSMForeignScan(ForeignScanState *node, ParallelContext *pcxt, voi
 	 * the files the Gather's parameters name now.
 	 */
 	parallel_files_counts(coordinate, &st->worker_rows_read, &st->worker_rows_rejected);
+	if (st->file_open)
+	{
+		reader_close(&st->reader);
+		st->file_open = false;
+	}
 	st->pass_started = false;
 	scan_start_pass(st);
 	if (parallel_files_size(st->files) > st->dsm_size)
