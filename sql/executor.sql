@@ -247,6 +247,7 @@ RESET min_parallel_table_scan_size;
 RESET parallel_setup_cost;
 RESET parallel_tuple_cost;
 
+SELECT indicina.drop_rule('dirty', 'a_max'), indicina.drop_rule('dirty', 'b_short'), indicina.drop_rule('cont', 'cont');
 DROP VIEW joined;
 DROP TABLE many, paths, dirty_paths, outer_rows;
 DROP FUNCTION scan_records(bigint), explain_counts(text);
