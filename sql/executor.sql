@@ -143,7 +143,9 @@ SELECT currval('indicina.scan_id_seq') AS by_file_scan \gset
 SELECT * FROM scan_records(:by_file_scan);
 -- a pass past a fail rule's threshold still stops the scan
 SELECT indicina.add_rule('a_min', 'dirty', 'range', '{a}', '{"min": 3}', 'fail', '1', replace => true) > 0 AS replaced;
+\set VERBOSITY terse
 SELECT count(*) FROM joined;
+\set VERBOSITY default
 SELECT indicina.drop_rule('dirty', 'a_min');
 RESET enable_hashjoin;
 RESET enable_mergejoin;
