@@ -155,6 +155,29 @@ converter_init(ColumnConverter *cv, Form_pg_attribute att, const CsvColumnOption
 	}
 }
 
+/* Whether converter_init gives a column of this type the input-function path (keep the two in step). */
+bool
+converter_is_generic(Oid typid)
+{
+	switch (typid)
+	{
+		case TEXTOID:
+		case VARCHAROID:
+		case INT2OID:
+		case INT4OID:
+		case INT8OID:
+		case NUMERICOID:
+		case FLOAT4OID:
+		case FLOAT8OID:
+		case DATEOID:
+		case TIMESTAMPOID:
+		case BOOLOID:
+			return false;
+		default:
+			return true;
+	}
+}
+
 /* a number through the plain or the lenient parser, checked against the type */
 static bool
 convert_decimal(ColumnConverter *cv, const char *s, int len, ParsedDecimal *d, CoerceError *err)

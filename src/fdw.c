@@ -57,10 +57,12 @@
 #define REJECT_PERCENT_MIN_ROWS 1000
 #define PROGRESS_EVERY 1024
 
-/* rows of one file of a scan: rows read = returned + rejected, per file too */
+/* rows of one file of a pass: rows read = returned + rejected, per file too */
 typedef struct FileCounts
 {
 	const char *file;
+	int			index;			/* the file's place in all_files */
+	int64		last_line;		/* the line of the last row read */
 	int64		rows_read;
 	int64		rows_rejected;	/* all rejects, rule rejects included */
 	int64		rows_quarantined;	/* by a reject rule */
@@ -80,8 +82,22 @@ typedef struct CsvScanState
 	CsvOptions	opts;
 	Relation	rel;
 	char	   *relname;
-	List	   *files;
+	List	   *all_files;		/* resolved once, when the scan begins */
+	List	   *files;			/* this pass's: all_files, or those the file filter names */
+	int		   *file_index;		/* per file of this pass: its place in all_files */
 	ListCell   *next_file;
+	ExprState  *file_filter;	/* the file filter's value (fdw_exprs), or NULL */
+	bool		filter_is_array;
+	ExprContext *econtext;		/* where the filter is evaluated */
+	bool		pass_started;	/* this pass's files are known and its state reset */
+	bool		pass_done;		/* this pass read its last row */
+	int			passes;			/* passes started (a rescan starts one) */
+	int64		earlier_rows_read;	/* rows of the passes before this one, for EXPLAIN */
+	int64		earlier_rows_rejected;
+	int64	   *logged_through; /* per file of all_files: the last line an earlier pass recorded */
+	int64	   *finished_through;	/* ... and the last covered by a pass that reached its end */
+	int64		cur_logged_through; /* the open file's logged_through */
+	Size		dsm_size;		/* a parallel scan's shared file list */
 	void	   *parallel;		/* a parallel survey's shared files, or NULL */
 	bool		counts_shared;	/* a worker: its rows added to the shared counts */
 	int64		worker_rows_read;	/* the leader: its workers' rows, for EXPLAIN */
@@ -117,12 +133,12 @@ typedef struct CsvScanState
 	SetVerdict set_verdict;
 	MonthFlows *month_flows;	/* customer-months run_pipeline armed, or NULL */
 	bool		dry_run;		/* indicina.dry_run: count, record nothing, never stop */
-	FileCounts *counts;			/* per file opened, for indicina.scan_file_stats */
+	FileCounts *counts;			/* per file this pass opened, for indicina.scan_file_stats */
 	int			ncounts;
 	FileCounts *cur_counts;
 	bool		stats_saved;
 	MemoryContext scan_cxt;
-	MemoryContext row_cxt;
+	MemoryContext row_cxt;		/* reset at every row: the executor's per-tuple context */
 } CsvScanState;
 
 /* for the error context: where the scan is */
@@ -159,9 +175,9 @@ static bool csvAnalyzeForeignTable(Relation relation, AcquireSampleRowsFunc *fun
  * Helper functions
  */
 static CsvScanState *scan_begin(Relation rel, List *needed_attnums, MemoryContext parent, bool log_rejects,
-								bool prune, List *only_files);
+								MemoryContext row_cxt);
+static void scan_start_pass(CsvScanState *st);
 static bool scan_next(CsvScanState *st, Datum *values, bool *nulls);
-static List *prune_files(List *files, List *names);
 static void log_record(CsvScanState *st, const char *code, const char *column, const char *value,
 					   int value_len, const char *message);
 static void scan_end(CsvScanState *st);
@@ -333,10 +349,48 @@ online_cores(void)
 	return n > 0 ? (int) Min(n, 1024) : 1;
 }
 
+/*
+ * Whether a scan of the relation would convert a column through its
+ * type's input function: the columns the query needs, the NOT NULL ones
+ * and those of its row rules, as scan_begin picks them for a survey.
+ */
+static bool
+converts_generic(RelOptInfo *rel, Oid relid)
+{
+	List	   *attnums = needed_attnums(rel, relid);
+	Relation	r = table_open(relid, AccessShareLock);
+	TupleDesc	desc = RelationGetDescr(r);
+	bool	   *needed = palloc0(sizeof(bool) * desc->natts);
+	bool		generic = false;
+	ListCell   *lc;
+	int			i;
+
+	foreach(lc, attnums)
+		needed[lfirst_int(lc) - 1] = true;
+	row_rules_mark_needed(row_rules_load(r, CurrentMemoryContext), needed);
+	for (i = 0; i < desc->natts && !generic; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		CsvColumnOptions copts;
+
+		if (att->attisdropped || !(needed[i] || att->attnotnull))
+			continue;
+		csv_get_column_options(relid, att->attnum, &copts);
+		generic = copts.source == SOURCE_DATA && converter_is_generic(att->atttypid);
+	}
+	table_close(r, AccessShareLock);
+	return generic;
+}
+
+/*
+ * A survey may run in parallel (parallel_files.c), unless it converts a
+ * column through its type's input function: catching that function's
+ * errors takes a subtransaction, which a parallel worker cannot start.
+ */
 static bool
 csvIsForeignScanParallelSafe(PlannerInfo *root, RelOptInfo *rel, RangeTblEntry *rte)
 {
-	return parallel_files_allowed(rte->relid);
+	return parallel_files_allowed(rte->relid) && !converts_generic(rel, rte->relid);
 }
 
 /*
@@ -446,8 +500,14 @@ expected_rows(List *files)
 	return rows;
 }
 
+/*
+ * Sets up a scan: options, files, converters, rules, the reject log.
+ * Nothing that depends on a parameter (the file filter's value) is known
+ * yet: each pass starts with scan_start_pass.  Per-row work happens in
+ * row_cxt, reset at every row; NULL makes one of the scan's own.
+ */
 static CsvScanState *
-scan_begin(Relation rel, List *needed, MemoryContext parent, bool log_rejects, bool prune, List *only_files)
+scan_begin(Relation rel, List *needed, MemoryContext parent, bool log_rejects, MemoryContext row_cxt)
 {
 	CsvScanState *st;
 	MemoryContext scan_cxt = AllocSetContextCreate(parent, "indicina_csv scan", ALLOCSET_DEFAULT_SIZES);
@@ -456,20 +516,21 @@ scan_begin(Relation rel, List *needed, MemoryContext parent, bool log_rejects, b
 	Oid			relid = RelationGetRelid(rel);
 	ListCell   *lc;
 	int			i;
+	int			nfiles;
 	bool		count_only = true;
 
 	st = palloc0(sizeof(CsvScanState));
 	st->scan_cxt = scan_cxt;
-	st->row_cxt = AllocSetContextCreate(scan_cxt, "indicina_csv row", ALLOCSET_DEFAULT_SIZES);
+	st->row_cxt = row_cxt ? row_cxt : AllocSetContextCreate(scan_cxt, "indicina_csv row", ALLOCSET_DEFAULT_SIZES);
 	st->rel = rel;
 	st->relname = pstrdup(RelationGetRelationName(rel));
 	csv_get_options(relid, &st->opts);
-	st->files = csv_resolve_files(&st->opts, false);
-	if (prune)
-		st->files = prune_files(st->files, only_files);
-	foreach(lc, st->files)
-		st->total_bytes += ((CsvFile *) lfirst(lc))->size;
-	st->next_file = list_head(st->files);
+	st->all_files = csv_resolve_files(&st->opts, false);
+	nfiles = Max(list_length(st->all_files), 1);
+	st->file_index = palloc0(sizeof(int) * nfiles);
+	st->logged_through = palloc0(sizeof(int64) * nfiles);
+	st->finished_through = palloc0(sizeof(int64) * nfiles);
+	st->counts = palloc0(sizeof(FileCounts) * nfiles);
 
 	st->natts = desc->natts;
 	st->needed = palloc0(sizeof(bool) * st->natts);
@@ -497,16 +558,12 @@ scan_begin(Relation rel, List *needed, MemoryContext parent, bool log_rejects, b
 		row_rules_mark_needed(st->rules, st->needed);
 		st->set_rules = set_rules_take(relid, scan_cxt);
 		set_rules_mark_needed(st->set_rules, st->needed);
-		if (st->set_rules)
-			set_rules_expect_rows(st->set_rules, expected_rows(st->files));
 		if (!st->dry_run)
 		{
 			st->month_flows = month_flows_take(relid);
 			month_flows_mark_needed(st->month_flows, st->needed);
 		}
 	}
-	st->counts = palloc0(sizeof(FileCounts) * Max(list_length(st->files), 1));
-
 	for (i = 0; i < st->natts; i++)
 	{
 		Form_pg_attribute att = TupleDescAttr(desc, i);
@@ -572,11 +629,121 @@ scan_begin(Relation rel, List *needed, MemoryContext parent, bool log_rejects, b
 		pgstat_progress_start_command(PROGRESS_COMMAND_COPY, relid);
 		pgstat_progress_update_param(PROGRESS_COPY_COMMAND, PROGRESS_COPY_COMMAND_FROM);
 		pgstat_progress_update_param(PROGRESS_COPY_TYPE, PROGRESS_COPY_TYPE_FILE);
-		pgstat_progress_update_param(PROGRESS_COPY_BYTES_TOTAL, st->total_bytes);
 		st->progress = true;
 	}
 	MemoryContextSwitchTo(old);
 	return st;
+}
+
+/* the names a file filter's value holds: a text, or the elements of a text[] */
+static List *
+filter_names(CsvScanState *st)
+{
+	List	   *names = NIL;
+	bool		isnull;
+	Datum		value = ExecEvalExprSwitchContext(st->file_filter, st->econtext, &isnull);
+
+	/* NULL matches no file */
+	if (isnull)
+		return NIL;
+	if (st->filter_is_array)
+	{
+		Datum	   *elems;
+		bool	   *enulls;
+		int			n,
+					i;
+
+		deconstruct_array(DatumGetArrayTypeP(value), TEXTOID, -1, false, TYPALIGN_INT, &elems, &enulls, &n);
+		for (i = 0; i < n; i++)
+			if (!enulls[i])
+				names = lappend(names, TextDatumGetCString(elems[i]));
+	}
+	else
+		names = list_make1(TextDatumGetCString(value));
+	return names;
+}
+
+/*
+ * Starts a pass over the files: the first, or again after a rescan.  The
+ * file filter's value is read now, when its parameters are set (a
+ * correlated subquery, a LATERAL reference, a nested loop set them only
+ * when the scan runs), and every per-pass count starts from nothing, so
+ * that each pass gives exactly the rows, counts and verdicts a single scan
+ * gives.  What an earlier pass recorded in the reject log is not recorded
+ * again: a pass records a file's rows only past the last line an earlier
+ * pass of the scan read in that file.
+ */
+static void
+scan_start_pass(CsvScanState *st)
+{
+	MemoryContext old;
+	ListCell   *lc;
+	int			i;
+
+	if (st->pass_started)
+		return;
+	if (st->passes > 0)
+	{
+		for (i = 0; i < st->ncounts; i++)
+			st->logged_through[st->counts[i].index] = Max(st->logged_through[st->counts[i].index],
+														  st->counts[i].last_line);
+		st->earlier_rows_read += st->rows_read + st->worker_rows_read;
+		st->earlier_rows_rejected += st->rows_rejected + st->worker_rows_rejected;
+		st->rows_read = st->rows_returned = st->rows_rejected = st->rows_warned = 0;
+		st->worker_rows_read = st->worker_rows_rejected = 0;
+		st->counts_shared = false;
+		memset(st->counts, 0, sizeof(FileCounts) * st->ncounts);
+		st->ncounts = 0;
+		st->cur_counts = NULL;
+		st->bytes_before = 0;
+		row_rules_reset(st->rules);
+		set_rules_reset(st->set_rules);
+		if (st->month_flows)
+			month_flows_rescan(st->month_flows);
+	}
+
+	old = MemoryContextSwitchTo(st->scan_cxt);
+	if (st->files != st->all_files)
+		list_free(st->files);
+	st->files = st->all_files;
+	if (st->file_filter)
+	{
+		List	   *names;
+		List	   *kept = NIL;
+
+		MemoryContextSwitchTo(st->econtext->ecxt_per_tuple_memory);
+		names = filter_names(st);
+		MemoryContextSwitchTo(st->scan_cxt);
+		foreach(lc, st->all_files)
+		{
+			ListCell   *ln;
+
+			foreach(ln, names)
+				if (strcmp(((CsvFile *) lfirst(lc))->display, (char *) lfirst(ln)) == 0)
+				{
+					st->file_index[list_length(kept)] = foreach_current_index(lc);
+					kept = lappend(kept, lfirst(lc));
+					break;
+				}
+		}
+		st->files = kept;
+	}
+	else
+		for (i = 0; i < list_length(st->all_files); i++)
+			st->file_index[i] = i;
+	MemoryContextSwitchTo(old);
+
+	st->total_bytes = 0;
+	foreach(lc, st->files)
+		st->total_bytes += ((CsvFile *) lfirst(lc))->size;
+	st->next_file = list_head(st->files);
+	if (st->passes == 0 && st->set_rules)
+		set_rules_expect_rows(st->set_rules, expected_rows(st->files));
+	if (st->progress)
+		pgstat_progress_update_param(PROGRESS_COPY_BYTES_TOTAL, st->total_bytes);
+	st->passes++;
+	st->pass_done = false;
+	st->pass_started = true;
 }
 
 /*
@@ -648,6 +815,9 @@ map_header(CsvScanState *st, bool from_header)
 static bool
 open_next_file(CsvScanState *st)
 {
+	MemoryContext old;
+	int			index;
+
 	if (st->file_open)
 	{
 		st->bytes_before += st->reader.file->size;
@@ -668,17 +838,26 @@ open_next_file(CsvScanState *st)
 			}
 			return false;
 		}
-		reader_open(&st->reader, (CsvFile *) list_nth(st->files, i));
+		index = st->file_index[i];
 	}
 	else
 	{
 		if (st->next_file == NULL)
 			return false;
-		reader_open(&st->reader, (CsvFile *) lfirst(st->next_file));
+		index = st->file_index[list_cell_number(st->files, st->next_file)];
 		st->next_file = lnext(st->files, st->next_file);
 	}
+	/* the reader's state lives as long as the scan, not the row */
+	old = MemoryContextSwitchTo(st->scan_cxt);
+	reader_open(&st->reader, (CsvFile *) list_nth(st->all_files, index));
+	MemoryContextSwitchTo(old);
+	/* a pass opens each file once (csv_resolve_files leaves no duplicates) */
+	if (st->ncounts >= list_length(st->all_files))
+		elog(ERROR, "indicina_csv scan of \"%s\" opened more files than it has", st->relname);
 	st->cur_counts = &st->counts[st->ncounts++];
 	st->cur_counts->file = st->reader.file->display;
+	st->cur_counts->index = index;
+	st->cur_logged_through = st->logged_through[index];
 	st->file_open = true;
 	st->header_pending = st->opts.header != HEADER_FALSE;
 	if (!st->header_pending)
@@ -686,24 +865,6 @@ open_next_file(CsvScanState *st)
 	else
 		st->reader.count_only = false;	/* the header's names are needed even for count(*) */
 	return true;
-}
-
-/* the files whose names are in names, in their order */
-static List *
-prune_files(List *files, List *names)
-{
-	List	   *kept = NIL;
-	ListCell   *lc,
-			   *ln;
-
-	foreach(lc, files)
-		foreach(ln, names)
-			if (strcmp(((CsvFile *) lfirst(lc))->display, (char *) lfirst(ln)) == 0)
-			{
-				kept = lappend(kept, lfirst(lc));
-				break;
-			}
-	return kept;
 }
 
 static bool
@@ -767,7 +928,8 @@ log_record(CsvScanState *st, const char *code, const char *column, const char *v
 {
 	CsvReader  *r = &st->reader;
 
-	if (st->rejects)
+	/* an earlier pass of this scan recorded this row already */
+	if (st->rejects && r->row_line > st->cur_logged_through)
 	{
 		RejectRecord rec;
 
@@ -805,7 +967,23 @@ check_reject_percent(CsvScanState *st, bool at_end)
 										   (long long) st->rows_rejected, (long long) st->rows_read, pct));
 }
 
-/* a generic type's input function, under a subtransaction when errors must not escape */
+/* a data error (SQLSTATE class 22 or 23): the value's fault, not the query's */
+static bool
+is_data_error(int sqlerrcode)
+{
+	return ERRCODE_TO_CATEGORY(sqlerrcode) == ERRCODE_DATA_EXCEPTION ||
+		ERRCODE_TO_CATEGORY(sqlerrcode) == ERRCODE_INTEGRITY_CONSTRAINT_VIOLATION;
+}
+
+/*
+ * A generic type's input function.  When errors must not escape, it runs
+ * under a subtransaction and a data error becomes a reject; anything else
+ * (a cancel, statement_timeout, out of memory, an error of the function's
+ * own) is raised again.  A query in parallel mode cannot start a
+ * subtransaction (surveys are planned in one process when they would
+ * need one: csvIsForeignScanParallelSafe), so there a bad value stops the
+ * query with a hint.
+ */
 static bool
 run_generic(CsvScanState *st, ColumnConverter *cv, const char *s, int len, Datum *out, CoerceError *err)
 {
@@ -815,6 +993,31 @@ run_generic(CsvScanState *st, ColumnConverter *cv, const char *s, int len, Datum
 
 	if (st->opts.on_error == ON_ERROR_STOP)
 		return converter_run(cv, s, len, out, err);
+	if (IsInParallelMode())
+	{
+		PG_TRY();
+		{
+			converter_run(cv, s, len, out, err);
+		}
+		PG_CATCH();
+		{
+			ErrorData  *edata;
+
+			MemoryContextSwitchTo(oldcxt);
+			edata = CopyErrorData();
+			if (!is_data_error(edata->sqlerrcode))
+				PG_RE_THROW();
+			FlushErrorState();
+			ereport(ERROR,
+					(errcode(edata->sqlerrcode),
+					 errmsg("%s", edata->message),
+					 errdetail("Column %s has type %s, whose input function cannot reject a row while the query runs in parallel mode.",
+							   cv->name, format_type_be(cv->typid)),
+					 errhint("Run the query with max_parallel_workers_per_gather = 0 to reject such rows.")));
+		}
+		PG_END_TRY();
+		return true;
+	}
 	BeginInternalSubTransaction(NULL);
 	MemoryContextSwitchTo(oldcxt);
 	PG_TRY();
@@ -834,6 +1037,8 @@ run_generic(CsvScanState *st, ColumnConverter *cv, const char *s, int len, Datum
 		RollbackAndReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(oldcxt);
 		CurrentResourceOwner = oldowner;
+		if (!is_data_error(edata->sqlerrcode))
+			ReThrowError(edata);
 		coerce_fail(err, COERCE_INVALID_VALUE, "%s", edata->message);
 		FreeErrorData(edata);
 		ok = false;
@@ -930,7 +1135,8 @@ finish_set_rules(CsvScanState *st)
 			st->rows_warned++;
 			st->counts[f[i].file].rows_warned++;
 		}
-		if (st->rejects)
+		/* a pass that reached its end before recorded this one */
+		if (st->rejects && f[i].line > st->finished_through[st->counts[f[i].file].index])
 		{
 			RejectRecord rec;
 
@@ -949,13 +1155,19 @@ finish_set_rules(CsvScanState *st)
 			reject_log_add(st->rejects, &rec);
 		}
 	}
+	for (i = 0; i < st->ncounts; i++)
+		st->finished_through[st->counts[i].index] = Max(st->finished_through[st->counts[i].index],
+														st->counts[i].last_line);
 	if (!st->dry_run)
 		set_rules_check_fail(st->set_rules, st->relname, RelationGetRelid(st->rel), st->scan_id, true);
 }
 
 /*
  * The next good row into values/nulls; false at the end of the last file.
- * Bad rows are rejected on the way.
+ * Bad rows are rejected on the way.  Everything a row needs is allocated
+ * in row_cxt, reset at the next row: a million rejected rows in one call
+ * cost one row's memory.  The row returned lives there until the next
+ * call.
  */
 static bool
 scan_next(CsvScanState *st, Datum *values, bool *nulls)
@@ -964,7 +1176,12 @@ scan_next(CsvScanState *st, Datum *values, bool *nulls)
 	ScanPosition pos = {st, NULL};
 	ErrorContextCallback errcb;
 	bool		result = false;
+	MemoryContext caller_cxt;
 
+	scan_start_pass(st);
+	if (st->pass_done)
+		return false;
+	caller_cxt = MemoryContextSwitchTo(st->row_cxt);
 	errcb.callback = scan_error_callback;
 	errcb.arg = &pos;
 	errcb.previous = error_context_stack;
@@ -976,6 +1193,7 @@ scan_next(CsvScanState *st, Datum *values, bool *nulls)
 		bool		bad = false;
 
 		CHECK_FOR_INTERRUPTS();
+		MemoryContextReset(st->row_cxt);
 		if (!st->file_open && !open_next_file(st))
 			break;
 		if (reader_next_row(r) == READ_END_OF_FILE)
@@ -993,6 +1211,7 @@ scan_next(CsvScanState *st, Datum *values, bool *nulls)
 		}
 		st->rows_read++;
 		st->cur_counts->rows_read++;
+		st->cur_counts->last_line = r->row_line;
 		if (st->progress && st->rows_read % PROGRESS_EVERY == 0)
 		{
 			pgstat_progress_update_param(PROGRESS_COPY_BYTES_PROCESSED,
@@ -1037,10 +1256,7 @@ scan_next(CsvScanState *st, Datum *values, bool *nulls)
 			continue;
 		}
 
-		MemoryContextReset(st->row_cxt);
 		{
-			MemoryContext old = MemoryContextSwitchTo(st->row_cxt);
-
 			for (i = 0; i < st->natts && !bad; i++)
 			{
 				int			f;
@@ -1087,10 +1303,8 @@ scan_next(CsvScanState *st, Datum *values, bool *nulls)
 					if (st->notnull[i])
 					{
 						bad = true;
-						MemoryContextSwitchTo(old);
 						reject_row(st, "NULL_VALUE", st->conv[i].name, NULL, 0,
 								   psprintf("Column %s is NOT NULL and the field is empty.", st->conv[i].name));
-						old = MemoryContextSwitchTo(st->row_cxt);
 					}
 					continue;
 				}
@@ -1103,26 +1317,16 @@ scan_next(CsvScanState *st, Datum *values, bool *nulls)
 				if (!ok)
 				{
 					bad = true;
-					MemoryContextSwitchTo(old);
-					reject_row(st, coerce_code_name(err.code), st->conv[i].name, s, len, pstrdup(err.reason));
-					old = MemoryContextSwitchTo(st->row_cxt);
+					reject_row(st, coerce_code_name(err.code), st->conv[i].name, s, len, err.reason);
 					break;
 				}
 				nulls[i] = false;
 			}
-			MemoryContextSwitchTo(old);
 		}
 		if (bad)
 			continue;
-		if (st->rules || st->set_rules)
-		{
-			MemoryContext old = MemoryContextSwitchTo(st->row_cxt);
-			bool		keep = apply_rules(st, values, nulls);
-
-			MemoryContextSwitchTo(old);
-			if (!keep)
-				continue;
-		}
+		if ((st->rules || st->set_rules) && !apply_rules(st, values, nulls))
+			continue;
 		check_reject_percent(st, false);
 		st->rows_returned++;
 		if (st->month_flows)
@@ -1132,22 +1336,20 @@ scan_next(CsvScanState *st, Datum *values, bool *nulls)
 	}
 	if (!result)
 	{
+		/* the end of this pass: once, however often the executor asks again */
+		st->pass_done = true;
 		check_reject_percent(st, true);
 		if (!st->dry_run)
 			row_rules_check_fail(st->rules, st->relname, RelationGetRelid(st->rel), st->scan_id, true);
 		if (st->set_rules)
-		{
-			MemoryContext old = MemoryContextSwitchTo(st->row_cxt);
-
 			finish_set_rules(st);
-			MemoryContextSwitchTo(old);
-		}
 		if (st->month_flows)
 			month_flows_done(st->month_flows);
 		if (st->rejects)
 			reject_log_flush(st->rejects);
 	}
 	error_context_stack = errcb.previous;
+	MemoryContextSwitchTo(caller_cxt);
 	return result;
 }
 
@@ -1191,16 +1393,14 @@ csvBeginForeignScan(ForeignScanState *node, int eflags)
 {
 	ForeignScan *plan = (ForeignScan *) node->ss.ps.plan;
 	List	   *needed = (List *) linitial(plan->fdw_private);
-	List	   *only_files = NIL;
-	bool		prune;
+	CsvScanState *st;
 
 	if (eflags & EXEC_FLAG_EXPLAIN_ONLY)
 	{
 		/* EXPLAIN without ANALYZE: only what the plan shows */
-		CsvScanState *st = palloc0(sizeof(CsvScanState));
-
+		st = palloc0(sizeof(CsvScanState));
 		csv_get_options(RelationGetRelid(node->ss.ss_currentRelation), &st->opts);
-		st->files = csv_resolve_files(&st->opts, true);
+		st->all_files = csv_resolve_files(&st->opts, true);
 		st->relname = RelationGetRelationName(node->ss.ss_currentRelation);
 		node->fdw_state = st;
 		return;
@@ -1212,31 +1412,16 @@ csvBeginForeignScan(ForeignScanState *node, int eflags)
 				 errmsg("a parallel scan of indicina_csv table \"%s\" can only be a survey",
 						RelationGetRelationName(node->ss.ss_currentRelation)),
 				 errhint("Plan the query again with indicina.survey off.")));
-	prune = list_length(plan->fdw_private) > 1;
-	if (prune)
+	st = scan_begin(node->ss.ss_currentRelation, needed, CurrentMemoryContext, true,
+					node->ss.ps.ps_ExprContext->ecxt_per_tuple_memory);
+	/* a file filter: its value is read when each pass starts (scan_start_pass) */
+	if (list_length(plan->fdw_private) > 1)
 	{
-		/* the file filter's value, now that parameters are known */
-		ExprState  *es = ExecInitExpr(linitial(plan->fdw_exprs), (PlanState *) node);
-		bool		isnull;
-		Datum		value = ExecEvalExprSwitchContext(es, node->ss.ps.ps_ExprContext, &isnull);
-
-		if (!isnull && intVal(lsecond(plan->fdw_private)) == 2)
-		{
-			Datum	   *elems;
-			bool	   *enulls;
-			int			n,
-						i;
-
-			deconstruct_array(DatumGetArrayTypeP(value), TEXTOID, -1, false, TYPALIGN_INT, &elems, &enulls, &n);
-			for (i = 0; i < n; i++)
-				if (!enulls[i])
-					only_files = lappend(only_files, TextDatumGetCString(elems[i]));
-		}
-		else if (!isnull)
-			only_files = list_make1(TextDatumGetCString(value));
+		st->file_filter = ExecInitExpr(linitial(plan->fdw_exprs), (PlanState *) node);
+		st->filter_is_array = intVal(lsecond(plan->fdw_private)) == 2;
+		st->econtext = node->ss.ps.ps_ExprContext;
 	}
-	node->fdw_state = scan_begin(node->ss.ss_currentRelation, needed, CurrentMemoryContext, true,
-								 prune, only_files);
+	node->fdw_state = st;
 }
 
 static TupleTableSlot *
@@ -1251,22 +1436,26 @@ csvIterateForeignScan(ForeignScanState *node)
 	return slot;
 }
 
+/*
+ * The scan starts over: the next Iterate starts a new pass (its file
+ * filter read again, its counts from nothing).  Until then the last
+ * pass's counts stand, for EXPLAIN and the stats saved at the end.  A
+ * pass that a parallel rescan just started (ReInitializeDSM may come
+ * first) and that has read nothing yet stands.
+ */
 static void
 csvReScanForeignScan(ForeignScanState *node)
 {
 	CsvScanState *st = (CsvScanState *) node->fdw_state;
 
 	if (st->file_open)
+	{
 		reader_close(&st->reader);
-	st->file_open = false;
-	st->next_file = list_head(st->files);
-	st->bytes_before = 0;
-	st->rows_read = st->rows_returned = st->rows_rejected = 0;
-	st->worker_rows_read = st->worker_rows_rejected = 0;
-	st->counts_shared = false;
-	set_rules_reset(st->set_rules);
-	if (st->month_flows)
-		month_flows_rescan(st->month_flows);
+		st->file_open = false;
+	}
+	else if (st->pass_started && st->ncounts == 0 && !st->pass_done)
+		return;
+	st->pass_started = false;
 }
 
 static void
@@ -1288,10 +1477,15 @@ csvEndForeignScan(ForeignScanState *node)
  * ---------------------------------------------------------------------
  */
 
+/* the parameters a Gather passes on are set by now: the pass's files are known */
 static Size
 csvEstimateDSMForeignScan(ForeignScanState *node, ParallelContext *pcxt)
 {
-	return parallel_files_size(((CsvScanState *) node->fdw_state)->files);
+	CsvScanState *st = (CsvScanState *) node->fdw_state;
+
+	scan_start_pass(st);
+	st->dsm_size = parallel_files_size(st->files);
+	return st->dsm_size;
 }
 
 static void
@@ -1303,10 +1497,28 @@ csvInitializeDSMForeignScan(ForeignScanState *node, ParallelContext *pcxt, void 
 	st->parallel = coordinate;
 }
 
+/* a rescan of the Gather: this pass's files, which must fit the space first estimated */
 static void
 csvReInitializeDSMForeignScan(ForeignScanState *node, ParallelContext *pcxt, void *coordinate)
 {
-	parallel_files_reset(coordinate);
+	CsvScanState *st = (CsvScanState *) node->fdw_state;
+
+	/*
+	 * Called before or after ReScan: either way the last pass's workers are
+	 * done (their rows count for EXPLAIN) and a new pass starts here, with
+	 * the files the Gather's parameters name now.
+	 */
+	parallel_files_counts(coordinate, &st->worker_rows_read, &st->worker_rows_rejected);
+	if (st->file_open)
+	{
+		reader_close(&st->reader);
+		st->file_open = false;
+	}
+	st->pass_started = false;
+	scan_start_pass(st);
+	if (parallel_files_size(st->files) > st->dsm_size)
+		parallel_files_check(coordinate, st->files, st->relname);	/* reports the change */
+	parallel_files_init(coordinate, st->files);
 }
 
 static void
@@ -1314,6 +1526,7 @@ csvInitializeWorkerForeignScan(ForeignScanState *node, shm_toc *toc, void *coord
 {
 	CsvScanState *st = (CsvScanState *) node->fdw_state;
 
+	scan_start_pass(st);
 	parallel_files_check(coordinate, st->files, st->relname);
 	st->parallel = coordinate;
 }
@@ -1337,7 +1550,8 @@ csvExplainForeignScan(ForeignScanState *node, ExplainState *es)
 	int64		bytes = 0;
 
 	initStringInfo(&names);
-	foreach(lc, st->files)
+	/* the last pass's files; before any, those a pass could read */
+	foreach(lc, st->passes > 0 ? st->files : st->all_files)
 	{
 		CsvFile    *f = (CsvFile *) lfirst(lc);
 
@@ -1351,9 +1565,17 @@ csvExplainForeignScan(ForeignScanState *node, ExplainState *es)
 	ExplainPropertyText("Reject Limit", csv_reject_limit_text(&st->opts), es);
 	if (es->analyze && st->scan_cxt)
 	{
-		/* a parallel survey's: the leader's rows and its workers' */
-		ExplainPropertyInteger("Rows Read", NULL, st->rows_read + st->worker_rows_read, es);
-		ExplainPropertyInteger("Rows Rejected", NULL, st->rows_rejected + st->worker_rows_rejected, es);
+		/*
+		 * Per pass, as PostgreSQL shows a node's rows per loop; a parallel
+		 * survey's are the leader's rows and its workers'
+		 */
+		double		passes = Max(st->passes, 1);
+
+		ExplainPropertyFloat("Rows Read", NULL,
+							 (st->earlier_rows_read + st->rows_read + st->worker_rows_read) / passes, 0, es);
+		ExplainPropertyFloat("Rows Rejected", NULL,
+							 (st->earlier_rows_rejected + st->rows_rejected + st->worker_rows_rejected) / passes,
+							 0, es);
 		if (st->rejects)
 			ExplainPropertyInteger("Scan Id", NULL, st->scan_id, es);
 	}
@@ -1382,7 +1604,7 @@ csv_acquire_sample_rows(Relation onerel, int elevel, HeapTuple *rows, int targro
 	for (i = 1; i <= desc->natts; i++)
 		if (!TupleDescAttr(desc, i - 1)->attisdropped)
 			all = lappend_int(all, i);
-	st = scan_begin(onerel, all, CurrentMemoryContext, false, false, NIL);
+	st = scan_begin(onerel, all, CurrentMemoryContext, false, NULL);
 	/* ANALYZE never stops on a bad row: it samples the good ones */
 	if (st->opts.on_error == ON_ERROR_STOP)
 		st->opts.on_error = ON_ERROR_SKIP;

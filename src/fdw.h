@@ -145,6 +145,7 @@ extern void converter_init(ColumnConverter *cv, Form_pg_attribute att, const Csv
 						   MemoryContext mcxt);
 extern bool converter_run(ColumnConverter *cv, const char *s, int len, Datum *out, CoerceError *err);
 extern void converter_check_format(Oid typid, const char *format);
+extern bool converter_is_generic(Oid typid);
 
 /* ---- the streaming reader (reader.c) ---- */
 

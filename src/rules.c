@@ -1148,6 +1148,23 @@ row_rules_check_fail(RowRuleSet *set, const char *relname, Oid relid, int64 scan
 	}
 }
 
+/* a rescan reads the rows again: every rule starts from nothing */
+void
+row_rules_reset(RowRuleSet *set)
+{
+	int			i;
+
+	if (set == NULL)
+		return;
+	set->checked = 0;
+	for (i = 0; i < set->nrules; i++)
+	{
+		set->rules[i].failed = 0;
+		set->rules[i].nsamples = 0;
+		resetStringInfo(&set->rules[i].samples);
+	}
+}
+
 /*
  * One failing row into a rule's samples (a JSON array's elements), up to
  * RULE_SAMPLES of them; detail only when given.  Row and set rules alike.
