@@ -772,7 +772,7 @@ log_record(CsvScanState *st, const char *code, const char *column, const char *v
 		RejectRecord rec;
 
 		rec.scan_id = st->scan_id;
-		rec.relation = st->relname;
+		rec.relid = RelationGetRelid(st->rel);
 		rec.file = r->file->display;
 		rec.line = r->row_line;
 		rec.byte_offset = r->row_offset;
@@ -935,7 +935,7 @@ finish_set_rules(CsvScanState *st)
 			RejectRecord rec;
 
 			rec.scan_id = st->scan_id;
-			rec.relation = st->relname;
+			rec.relid = RelationGetRelid(st->rel);
 			rec.file = names[f[i].file];
 			rec.line = f[i].line;
 			rec.byte_offset = -1;
