@@ -232,7 +232,6 @@ extern void reject_log_add(RejectLog *log, const RejectRecord *rec);
 extern void reject_log_flush(RejectLog *log);
 extern int64 reject_next_scan_id(void);
 extern void log_append(const char *file, const char *old_file, int64 max_bytes, StringInfo buf, bool quiet);
-extern bool indicina_log_raw_rows;
 
 /* reading a log file (the reject log, the journal) line by line */
 typedef struct LogReader

@@ -51,6 +51,7 @@
 #include "utils/wait_event.h"
 
 #include "fdw.h"
+#include "indicina.h"
 
 #define REJECT_DIR "pg_indicina"
 #define REJECT_FILE REJECT_DIR "/load_errors.log"

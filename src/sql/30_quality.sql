@@ -767,7 +767,12 @@ BEGIN
         RAISE EXCEPTION 'quality rule "%" failed on % of % rows of %, above its threshold %',
                         r.name, v_failed, checked, relation,
                         r.fail_threshold::text || CASE WHEN r.fail_threshold_percent THEN '%' ELSE '' END
-            USING ERRCODE = 'check_violation', DETAIL = 'Failing rows: ' || v_samples::text,
+            USING ERRCODE = 'check_violation',
+                  -- the rows' values stay out of the server log unless asked for
+                  DETAIL = 'Failing rows: ' || CASE WHEN current_setting('indicina.log_raw_rows', true) = 'on'
+                      THEN v_samples
+                      ELSE (SELECT coalesce(jsonb_agg(s - '{value,detail}'::text[]), '[]') FROM jsonb_array_elements(v_samples) s)
+                      END::text,
                   HINT = 'Rules of severity fail stop the run; fix the data or change the rule''s threshold.';
     END IF;
     RETURN res;
