@@ -95,6 +95,8 @@ typedef struct JournalCache
 
 static JournalCache cache;
 
+static void cache_read(LogReader *r, LogDamage *damage, MemoryContext tmp);
+
 /* the statement that was last told about damaged lines, and how many */
 static TimestampTz warned_at;
 static int64 warned_count;
@@ -196,30 +198,47 @@ cache_refresh(LogDamage *damage)
 	}
 	r.lineno = cache.lineno;
 	tmp = AllocSetContextCreate(CurrentMemoryContext, "indicina journal line", ALLOCSET_DEFAULT_SIZES);
-	while (log_read_line(&r))
+	/* let go of the lock at once on an error (a cancel): a writer may be waiting */
+	PG_TRY();
 	{
-		bool		whole;
-
-		CHECK_FOR_INTERRUPTS();
-		whole = r.complete && cache_line(r.line.data, r.line.len, tmp);
-		if (!r.complete)
-		{
-			/* a torn last line: reported, and read again next time */
-			log_damage_add(damage, &r);
-			break;
-		}
-		if (!whole)
-		{
-			log_damage_add(&cache.damage, &r);
-			log_damage_add(damage, &r);
-		}
-		cache.end = log_reader_end(&r);
-		cache.lineno = r.lineno;
+		cache_read(&r, damage, tmp);
 	}
+	PG_CATCH();
+	{
+		CloseTransientFile(lock);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
 	log_reader_close(&r);
 	MemoryContextDelete(tmp);
 	CloseTransientFile(lock);
 	return true;
+}
+
+/* the lines from where the cache ends into the cache */
+static void
+cache_read(LogReader *r, LogDamage *damage, MemoryContext tmp)
+{
+	while (log_read_line(r))
+	{
+		bool		whole;
+
+		CHECK_FOR_INTERRUPTS();
+		whole = r->complete && cache_line(r->line.data, r->line.len, tmp);
+		if (!r->complete)
+		{
+			/* a torn last line: reported, and read again next time */
+			log_damage_add(damage, r);
+			break;
+		}
+		if (!whole)
+		{
+			log_damage_add(&cache.damage, r);
+			log_damage_add(damage, r);
+		}
+		cache.end = log_reader_end(r);
+		cache.lineno = r->lineno;
+	}
 }
 
 /* indicina.journal_read(kind text): every entry of that kind, oldest first */

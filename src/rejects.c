@@ -682,8 +682,18 @@ indicina_load_errors(PG_FUNCTION_ARGS)
 	lock = log_lock_file(REJECT_FILE, LOCK_SH);
 	if (lock < 0)
 		return (Datum) 0;
-	read_log_file(REJECT_FILE_OLD, rsinfo->setResult, rsinfo->setDesc, &damage_old);
-	read_log_file(REJECT_FILE, rsinfo->setResult, rsinfo->setDesc, &damage);
+	/* let go of the lock at once on an error (a cancel): an aborting scan may need it */
+	PG_TRY();
+	{
+		read_log_file(REJECT_FILE_OLD, rsinfo->setResult, rsinfo->setDesc, &damage_old);
+		read_log_file(REJECT_FILE, rsinfo->setResult, rsinfo->setDesc, &damage);
+	}
+	PG_CATCH();
+	{
+		CloseTransientFile(lock);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
 	CloseTransientFile(lock);
 	log_damage_report(&damage_old, REJECT_FILE_OLD);
 	log_damage_report(&damage, REJECT_FILE);
@@ -723,7 +733,10 @@ clear_file(const char *path, Oid only_relid)
 		appendBinaryStringInfo(&copy, r.line.data, r.line.len);
 		whole = split_record(&r, fields, &db, &relid);
 		if (whole && record_is_ours(db, relid, only_relid))
-			n++, changed = true;
+		{
+			n++;
+			changed = true;
+		}
 		else if (!whole && !OidIsValid(only_relid))
 			changed = true;
 		else
@@ -771,8 +784,17 @@ indicina_clear_load_errors(PG_FUNCTION_ARGS)
 	lock = log_lock_file(REJECT_FILE, LOCK_EX);
 	if (lock < 0)
 		PG_RETURN_INT64(0);
-	n += clear_file(REJECT_FILE_OLD, only_relid);
-	n += clear_file(REJECT_FILE, only_relid);
+	PG_TRY();
+	{
+		n += clear_file(REJECT_FILE_OLD, only_relid);
+		n += clear_file(REJECT_FILE, only_relid);
+	}
+	PG_CATCH();
+	{
+		CloseTransientFile(lock);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
 	CloseTransientFile(lock);
 	PG_RETURN_INT64(n);
 }
