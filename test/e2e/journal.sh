@@ -9,6 +9,11 @@ q() { psql -qX -At -v ON_ERROR_STOP=1 -d indicina_journal "$@"; }
 q -c "CREATE EXTENSION indicina"
 pgdata=$(q -c "SHOW data_directory")
 journal="$pgdata/pg_indicina/journal.log"
+# the cluster's journal is put aside and put back at the end, so the torn
+# line made here stays out of the other tests' journal
+saved=$(mktemp -u "$pgdata/pg_indicina/journal.saved.XXXXXX")
+[ -f "$journal" ] && mv "$journal" "$saved"
+trap '[ -f "$saved" ] && mv -f "$saved" "$journal"' EXIT
 
 run_once() { q -c "SELECT indicina.run_end(indicina.run_begin('journal_test', '{\"n\": $1}'), 'finished', '{\"rows\": $1}')"; }
 run_once 1 >/dev/null

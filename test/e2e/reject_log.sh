@@ -9,6 +9,11 @@ work=$(scratch_dir)
 locker=
 cleanup() {
     [ -n "$locker" ] && kill "$locker" 2>/dev/null
+    if [ -n "${pgdata:-}" ] && [ -d "$work/saved" ]; then
+        rm -f "$log" "$log.1"
+        mv "$work/saved"/* "$pgdata/pg_indicina/" 2>/dev/null
+        rmdir "$work/saved"
+    fi
     psql -qX -c "ALTER SYSTEM RESET indicina.load_errors_max_size" -c "SELECT pg_reload_conf()" >/dev/null 2>&1
     rm -rf "$work"
 }
@@ -23,6 +28,9 @@ qa() { psql -qX -At -v ON_ERROR_STOP=1 -d indicina_rl_a "$@"; }
 qb() { psql -qX -At -v ON_ERROR_STOP=1 -d indicina_rl_b "$@"; }
 pgdata=$(qa -c "SHOW data_directory")
 log="$pgdata/pg_indicina/load_errors.log"
+# the rounds below remove the log: the cluster's is put aside and put back
+mkdir -p "$work/saved"
+for f in "$log" "$log.1"; do [ -f "$f" ] && mv "$f" "$work/saved/"; done
 
 # ---- fixtures: every bad row names its file, so a record says where it came from
 mkdir -p "$work/files"
