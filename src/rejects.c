@@ -232,6 +232,7 @@ log_append(const char *file, const char *old_file, int64 max_bytes, StringInfo b
 	struct stat st;
 	char		last;
 	bool		torn;
+	bool		ended;
 
 	if (buf->len == 0)
 		return;
@@ -262,14 +263,14 @@ log_append(const char *file, const char *old_file, int64 max_bytes, StringInfo b
 		break;
 	}
 	torn = st.st_size > 0 && pread(fd, &last, 1, st.st_size - 1) == 1 && last != '\n';
-	if ((torn && write(fd, "\n", 1) != 1) || write(fd, buf->data, buf->len) != buf->len)
+	ended = torn && write(fd, "\n", 1) == 1;
+	if (torn != ended || write(fd, buf->data, buf->len) != buf->len)
 	{
 		int			save = errno;
-
 		int			rc;
 
 		/* a failed truncate leaves a torn line: the next append ends it */
-		rc = ftruncate(fd, st.st_size + (torn ? 1 : 0));
+		rc = ftruncate(fd, st.st_size + (ended ? 1 : 0));
 		(void) rc;
 		CloseTransientFile(fd);
 		errno = save ? save : ENOSPC;
