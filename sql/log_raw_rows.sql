@@ -26,8 +26,9 @@ SHOW indicina.log_raw_rows;
 
 -- off (the default): no value in the message
 SELECT raw_error('SELECT * FROM raw_rows');                                  -- a reject rule under on_error 'stop'
-ALTER FOREIGN TABLE raw_rows OPTIONS (SET on_error 'reject', ADD reject_limit '0');
+ALTER FOREIGN TABLE raw_rows OPTIONS (SET on_error 'reject', SET filename 'raw_rows_two.csv', ADD reject_limit '1');
 SELECT raw_error('SELECT * FROM raw_rows');                                  -- reject_limit exceeded
+ALTER FOREIGN TABLE raw_rows OPTIONS (SET filename 'raw_rows.csv', SET reject_limit '10%');
 UPDATE indicina.quality_rules SET severity = 'fail' WHERE name = 'bvn_length';
 SELECT raw_error('SELECT * FROM raw_rows');                                  -- a fail rule past its threshold
 -- a set rule judged in SQL over a table
@@ -53,8 +54,9 @@ SET indicina.log_raw_rows = on;
 UPDATE indicina.quality_rules SET severity = 'reject' WHERE name = 'bvn_length';
 ALTER FOREIGN TABLE raw_rows OPTIONS (SET on_error 'stop', DROP reject_limit);
 SELECT raw_error('SELECT * FROM raw_rows');
-ALTER FOREIGN TABLE raw_rows OPTIONS (SET on_error 'reject', ADD reject_limit '0');
+ALTER FOREIGN TABLE raw_rows OPTIONS (SET on_error 'reject', SET filename 'raw_rows_two.csv', ADD reject_limit '1');
 SELECT raw_error('SELECT * FROM raw_rows');
+ALTER FOREIGN TABLE raw_rows OPTIONS (SET filename 'raw_rows.csv', SET reject_limit '10%');
 UPDATE indicina.quality_rules SET severity = 'fail' WHERE name = 'bvn_length';
 SELECT raw_error('SELECT * FROM raw_rows');
 SELECT raw_error($$SELECT * FROM indicina.load_checked('raw_plain', 'raw_target')$$);
