@@ -4,6 +4,7 @@
 #
 #   tools/test.sh            everything: pg_regress, pgTAP, end-to-end
 #   tools/test.sh regress    only one suite (regress | tap | e2e)
+#   REGRESS="csv_fdw quality" tools/test.sh regress   only these pg_regress files
 #
 # Installs missing Debian packages first when run as root; otherwise prints
 # the apt-get line to run.
@@ -34,7 +35,9 @@ failed=0
 run_regress() {
     local out="$log_dir/regress.log" rc=0 ok bad
     echo "== pg_regress (sql/, expected/)"
-    make -s installcheck >"$out" 2>&1 || rc=$?
+    # the fixtures are read by the server: from the world-readable copy
+    make -s installcheck ${server_dir:+REGRESS_INPUTDIR="$server_dir/regress"} \
+        ${REGRESS:+REGRESS="$REGRESS"} >"$out" 2>&1 || rc=$?
     grep -E '^(test| ) *[a-z_0-9]+ +\.\.\. ' "$out" || true
     ok=$(grep -cE '\.\.\. ok' "$out" || true)
     bad=$(grep -cE '\.\.\. FAILED' "$out" || true)
