@@ -76,11 +76,12 @@ is "$logged" "$rejected" "every rejected row is in load_errors ($rejected)"
 is "$(agg_drift)" 0 "agg_customer_month equals a plain-SQL recomputation over the fact"
 is "$(features_drift)" 0 "customer_risk_features equals a plain-SQL recomputation over the aggregates and loans"
 
-# ---- a second run changes nothing, fast ----
+# ---- a second run changes nothing ----
+# its time is a figure, not an assertion (speed is benchmarked: bench/pipeline.sh)
 before=$(facts)
 start=$(date +%s%N); run >/dev/null; ms=$(( ($(date +%s%N) - start) / 1000000 ))
 is "$(facts)" "$before" "a second run changes nothing ($before)"
-ok "$([ "$ms" -lt 1000 ] && echo 0 || echo 1)" "a second run with no new files takes under a second (${ms} ms, psql included)"
+echo "# a second run with no new files took ${ms} ms (psql included; a figure, not asserted)"
 
 # ---- a re-delivery under another name is skipped ----
 cp "$work/landing/statements/bank_statements_001.csv" "$work/landing/statements/resent_001.csv"
