@@ -85,6 +85,9 @@ GRANT indicina_operator TO regress_fuzzer;
 GRANT USAGE ON SCHEMA public, dw, mart, indicina TO regress_fuzzer;
 GRANT SELECT ON ALL TABLES IN SCHEMA public, dw, mart, indicina TO regress_fuzzer;
 ALTER ROLE regress_fuzzer IN DATABASE $db SET statement_timeout = '1s';
+-- every query in the server log, so a crash's query is there whole (the
+-- crash report cuts it at track_activity_query_size)
+ALTER ROLE regress_fuzzer IN DATABASE $db SET log_statement = 'all';
 SQL
 is "$(q -c "SELECT rolsuper OR pg_has_role('regress_fuzzer', 'pg_signal_backend', 'MEMBER')
                    OR pg_has_role('regress_fuzzer', 'pg_read_server_files', 'MEMBER')
@@ -115,18 +118,32 @@ errors=$(grep -E '^[0-9]+'$'\t' "$work/report" | awk '{ n += $1 } END { print n 
 echo "# sqlsmith: ${ran:-0} queries run (seed $seed, $secs s), $errors errors, statement_timeout 1s; exit $rc"
 echo "# the most frequent errors (count, start of message):"
 grep -E '^[0-9]+'$'\t' "$work/report" | sort -rn | head -6 | sed 's/^/#   /'
-# kept for a look at what ran: sqlsmith's report and the server log's part
-if [ -d "$repo/build/test-logs" ]; then
-    cp "$work/sqlsmith.err" "$repo/build/test-logs/sqlsmith-report.log"
-    cp "$work/server.log" "$repo/build/test-logs/sqlsmith-server.log"
-fi
+# kept for a look at what ran: sqlsmith's report (and below, on a failure,
+# the server log's part)
+[ -d "$repo/build/test-logs" ] && cp "$work/sqlsmith.err" "$repo/build/test-logs/sqlsmith-report.log"
 ok "$([ -s "$log" ]; echo $?)" "the server log is read ($log)"
 is "$crashes" 0 "no query crashed a backend (terminated by signal)"
 is "$traps" 0 "no assertion failed (TRAP:)"
 is "$sanitizer" 0 "no sanitizer report"
 if [ "$crashes" -gt 0 ] || [ "$traps" -gt 0 ] || [ "$sanitizer" -gt 0 ]; then
     grep -E -A3 'terminated by signal|TRAP:|AddressSanitizer|runtime error:' "$work/server.log" \
-        | cut -c1-2000 | head -60 | sed 's/^/#   /'
+        | cut -c1-300 | head -40 | sed 's/^/#   /'
+    # the whole query of each crashed backend: its last logged statement
+    for pid in $(sed -n 's/.*server process (PID \([0-9]*\)) was terminated by signal.*/\1/p' "$work/server.log"); do
+        echo "-- backend $pid"
+        awk -v pid="[$pid] " 'index($0, pid) && index($0, "LOG:  statement: ") {
+                                  q = substr($0, index($0, "LOG:  statement: ") + 17); inq = 1; next }
+                              inq && /^\t/ { q = q "\n" substr($0, 2); next }
+                              { inq = 0 }
+                              END { print q }' "$work/server.log"
+        echo ";"
+    done >"$work/crashes.sql"
+    echo "# the crashing queries (also in build/test-logs/sqlsmith-crashes.sql):"
+    head -c 20000 "$work/crashes.sql" | sed 's/^/#   /'
+    if [ -d "$repo/build/test-logs" ]; then
+        cp "$work/crashes.sql" "$repo/build/test-logs/sqlsmith-crashes.sql"
+        cp "$work/server.log" "$repo/build/test-logs/sqlsmith-server.log"
+    fi
 fi
 is "$rc/${ran:-0}" "0/$queries" "sqlsmith ran its $queries queries to the end"
 [ "$rc" -eq 0 ] || tail -5 "$work/sqlsmith.err" | sed 's/^/#   /'
