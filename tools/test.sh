@@ -5,6 +5,9 @@
 #   tools/test.sh            everything: pg_regress, pgTAP, end-to-end
 #   tools/test.sh regress    only one suite (regress | tap | e2e)
 #   REGRESS="csv_fdw quality" tools/test.sh regress   only these pg_regress files
+#   tools/test.sh checked [SUITE]   the same against a checking server built from
+#                            Debian's source (cassert, ASan, UBSan); see
+#                            docs/operations.md.  Not part of the default run.
 #
 # Installs missing Debian packages first when run as root; otherwise prints
 # the apt-get line to run.
@@ -15,6 +18,15 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 
 suites=${1:-all}
 [ "$suites" = --inside-cluster ] && suites=${2:-all}
+
+if [ "${1:-}" = checked ]; then
+    # shellcheck source=tools/lib/checked.sh
+    . "$repo/tools/lib/checked.sh"
+    ensure_deps
+    build_and_stage
+    checked_run "${2:-all}"
+    exit $?
+fi
 
 if [ "${1:-}" != --inside-cluster ]; then
     ensure_deps
@@ -88,7 +100,7 @@ case "$suites" in
     regress) run_regress ;;
     tap) run_tap ;;
     e2e) run_e2e ;;
-    *) echo "usage: tools/test.sh [all|regress|tap|e2e]" >&2; exit 2 ;;
+    *) echo "usage: tools/test.sh [checked] [all|regress|tap|e2e]" >&2; exit 2 ;;
 esac
 
 echo "logs: $log_dir"

@@ -12,6 +12,12 @@ if ! git -C "$repo" rev-parse --verify -q HEAD >/dev/null; then
     done_testing
     exit
 fi
+if [ -n "${INDICINA_CHECKED:-}" ]; then
+    # its own run would be on Debian's server, not the checked one
+    echo "ok 1 # skip under tools/test.sh checked"
+    done_testing
+    exit
+fi
 home=$(mktemp -d "${TMPDIR:-/tmp}/indicina-home.XXXXXX")
 trap 'rm -rf "$home"' EXIT
 chmod 700 "$home"
