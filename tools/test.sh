@@ -5,6 +5,7 @@
 #   tools/test.sh            everything: pg_regress, pgTAP, end-to-end
 #   tools/test.sh regress    only one suite (regress | tap | e2e)
 #   REGRESS="csv_fdw quality" tools/test.sh regress   only these pg_regress files
+#   E2E=sqlsmith tools/test.sh e2e   only the end-to-end scripts matching test/e2e/$E2E.sh
 #   tools/test.sh checked [SUITE]   the same against a checking server built from
 #                            Debian's source (cassert, ASan, UBSan); see
 #                            docs/operations.md.  Not part of the default run.
@@ -85,7 +86,7 @@ run_tap() {
 run_e2e() {
     local t out rc
     echo "== end-to-end (test/e2e/*.sh)"
-    for t in test/e2e/*.sh; do
+    for t in test/e2e/${E2E:-*}.sh; do
         out="$log_dir/e2e-$(basename "$t" .sh).log"
         rc=0
         bash "$t" >"$out" 2>&1 || rc=$?
