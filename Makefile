@@ -67,6 +67,12 @@ all: $(GENERATOR)
 $(GENERATOR): tools/gen/indicina_gen.c
 	$(CC) -O2 -g -Wall -Wextra $(WERROR) -o $@ $< -lz
 
+# pg_regress reads sql/ and expected/ from here and sets PG_ABS_SRCDIR to it;
+# tools/test.sh passes a world-readable copy, since the server reads test/data
+ifdef REGRESS_INPUTDIR
+REGRESS_OPTS += --inputdir=$(REGRESS_INPUTDIR)
+endif
+
 .PHONY: test demo
 test:
 	tools/test.sh
