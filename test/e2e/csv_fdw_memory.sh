@@ -13,6 +13,18 @@ set -uo pipefail
 cr_mb=${INDICINA_MEMORY_CR_MB:-200}
 line_mb=${INDICINA_MEMORY_LINE_MB:-200}
 bound_kb=$((100 * 1024))   # far above a scan's own memory, far below the files
+# Under ASan (tools/test.sh checked) freed memory sits in the sanitizer's
+# quarantine (256 MB by default), so resident memory says nothing about the
+# scan's: there the scans still run (for the sanitizer) and the peaks are
+# printed, not judged.
+bounded() {  # bounded PEAK_KB DESCRIPTION
+    if [ "${INDICINA_CHECKED:-}" = 1 ]; then
+        tap_n=$((tap_n + 1))
+        echo "ok $tap_n - $2 # SKIP peak RSS is not the scan's under ASan"
+    else
+        ok $([ "${1:-999999999}" -lt "$bound_kb" ]; echo $?) "$2"
+    fi
+}
 work=$(scratch_dir)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/landing"
@@ -53,7 +65,7 @@ out=$(q -c "SELECT count(*), max(line), sum(length(name)) FROM cr_only" -c "SELE
 counts=$(sed -n 1p <<<"$out"); peak=$(sed -n 2p <<<"$out")
 is "$counts" "$cr_rows|$((cr_rows + 1))|$cr_names" \
    "a ${cr_mb} MB CR-only file: every row, each on its own line (the last is line $((cr_rows + 1)))"
-ok $([ "${peak:-999999999}" -lt "$bound_kb" ]; echo $?) "and the backend's peak RSS stays bounded (VmHWM ${peak} kB)"
+bounded "$peak" "and the backend's peak RSS stays bounded (VmHWM ${peak} kB)"
 echo "# cr_only ${cr_mb} MB: VmHWM ${peak} kB"
 
 out=$(q -c "SELECT string_agg(id || ':' || name || '@' || line, ' ' ORDER BY line) FROM one_line" \
@@ -63,7 +75,7 @@ out=$(q -c "SELECT string_agg(id || ':' || name || '@' || line, ' ' ORDER BY lin
 rows=$(sed -n 1p <<<"$out"); peak=$(sed -n 2p <<<"$out"); reject=$(sed -n 3p <<<"$out")
 is "$rows" "1:before@2 3:after@4" "a ${line_mb} MB line: the lines around it are read"
 is "$reject" "3|ROW_TOO_LONG|1024" "the line is one ROW_TOO_LONG reject with its first 1 kB as raw text"
-ok $([ "${peak:-999999999}" -lt "$bound_kb" ]; echo $?) "and the backend's peak RSS stays bounded (VmHWM ${peak} kB)"
+bounded "$peak" "and the backend's peak RSS stays bounded (VmHWM ${peak} kB)"
 echo "# one_line ${line_mb} MB: VmHWM ${peak} kB"
 
 # a set rule on the CR-only file with a small hash_mem: it stops at the
@@ -79,7 +91,7 @@ SQL
 peak=$(grep -E '^[0-9]+$' <<<"$out" | tail -1)
 like "$out" 'ERROR:  set rule "cr_id_unique" of "cr_only" needs more memory than work_mem x hash_mem_multiplier (2048 kB)' \
    "a unique rule over ${cr_rows} rows with hash_mem 2 MB stops with the error naming the settings"
-ok $([ "${peak:-999999999}" -lt "$bound_kb" ]; echo $?) "with the backend's peak RSS bounded (VmHWM ${peak} kB)"
+bounded "$peak" "with the backend's peak RSS bounded (VmHWM ${peak} kB)"
 echo "# unique rule, hash_mem 2 MB, ${cr_mb} MB file: VmHWM ${peak} kB"
 
 psql -qX -c "DROP DATABASE $db" >/dev/null
