@@ -127,7 +127,22 @@ GRANT EXECUTE ON FUNCTION
     indicina.pipeline_step(jsonb, text, timestamptz, jsonb),
     indicina.plan_files(name, text, regclass),
     indicina.record_ledger(name, bigint, text, regclass, regclass, regclass, name),
-    indicina.record_ledger_stamps(name)
+    indicina.record_ledger_stamps(name),
+    -- run_pipeline's steps, one function each (40_warehouse.sql)
+    indicina.pipeline_begin(regclass, regclass, name, boolean),
+    indicina.pipeline_plan_files(indicina.pipeline_run),
+    indicina.pipeline_replace_corrected_files(indicina.pipeline_run),
+    indicina.pipeline_nothing_new(indicina.pipeline_run),
+    indicina.pipeline_stage_loans(indicina.pipeline_run, text[]),
+    indicina.pipeline_dimensions(indicina.pipeline_run, text[]),
+    indicina.pipeline_customer_versions(indicina.pipeline_run),
+    indicina.pipeline_arm_customers(indicina.pipeline_run),
+    indicina.pipeline_loan_facts(indicina.pipeline_run),
+    indicina.pipeline_transactions(indicina.pipeline_run, text[], date, date),
+    indicina.pipeline_aggregates(indicina.pipeline_run, date, date, date[], boolean),
+    indicina.pipeline_customer_months(indicina.pipeline_run, date, date, date[], boolean),
+    indicina.pipeline_risk_features(indicina.pipeline_run),
+    indicina.pipeline_ledger(indicina.pipeline_run, regclass)
     TO indicina_operator;
 GRANT SELECT ON indicina.quality_rules, indicina.load_errors, indicina.runs, indicina.quality_results,
                 indicina.quality_summary, indicina.pipeline_runs

@@ -82,7 +82,21 @@ INSERT INTO expected_operator VALUES
     ('indicina.pipeline_step(jsonb,text,timestamp with time zone,jsonb)'),
     ('indicina.plan_files(name,text,regclass)'),
     ('indicina.record_ledger(name,bigint,text,regclass,regclass,regclass,name)'),
-    ('indicina.record_ledger_stamps(name)');
+    ('indicina.record_ledger_stamps(name)'),
+    ('indicina.pipeline_begin(regclass,regclass,name,boolean)'),
+    ('indicina.pipeline_plan_files(indicina.pipeline_run)'),
+    ('indicina.pipeline_replace_corrected_files(indicina.pipeline_run)'),
+    ('indicina.pipeline_nothing_new(indicina.pipeline_run)'),
+    ('indicina.pipeline_stage_loans(indicina.pipeline_run,text[])'),
+    ('indicina.pipeline_dimensions(indicina.pipeline_run,text[])'),
+    ('indicina.pipeline_customer_versions(indicina.pipeline_run)'),
+    ('indicina.pipeline_arm_customers(indicina.pipeline_run)'),
+    ('indicina.pipeline_loan_facts(indicina.pipeline_run)'),
+    ('indicina.pipeline_transactions(indicina.pipeline_run,text[],date,date)'),
+    ('indicina.pipeline_aggregates(indicina.pipeline_run,date,date,date[],boolean)'),
+    ('indicina.pipeline_customer_months(indicina.pipeline_run,date,date,date[],boolean)'),
+    ('indicina.pipeline_risk_features(indicina.pipeline_run)'),
+    ('indicina.pipeline_ledger(indicina.pipeline_run,regclass)');
 
 -- superuser only: the FDW's handler and validator (the server calls them
 -- without an EXECUTE check), declaring and changing rules (their
