@@ -948,8 +948,7 @@ BEGIN
 
         v_t := clock_timestamp();
         IF v_loan_files IS NULL AND v_txn_files IS NULL AND v_replaced IS NULL THEN
-            -- nothing new: the warehouse is as it should be
-            PERFORM indicina.pipeline_nothing_new(r);
+            PERFORM indicina.pipeline_nothing_new(r);   -- the warehouse is as it should be
             v_steps := indicina.pipeline_step(v_steps, 'nothing new', v_t);
             EXIT work;
         END IF;
@@ -987,11 +986,9 @@ BEGIN
     END work;
     EXECUTE format($q$
         SELECT jsonb_build_object('files', count(*), 'rows_read', coalesce(sum(rows_read), 0),
-                                  'rows_loaded', coalesce(sum(rows_loaded), 0),
-                                  'rows_rejected', coalesce(sum(rows_rejected), 0),
-                                  'rows_warned', coalesce(sum(rows_warned), 0))
-          FROM %I.file_ledger WHERE run_id = $1 AND status = 'loaded'$q$, target)
-        USING r.run_id INTO v_totals;
+                                  'rows_loaded', coalesce(sum(rows_loaded), 0), 'rows_rejected',
+                                  coalesce(sum(rows_rejected), 0), 'rows_warned', coalesce(sum(rows_warned), 0))
+          FROM %I.file_ledger WHERE run_id = $1 AND status = 'loaded'$q$, target) USING r.run_id INTO v_totals;
     v_steps := indicina.pipeline_step(v_steps, 'total', v_start, v_totals);
     PERFORM indicina.run_end(r.run_id, 'finished', v_totals || jsonb_build_object('steps', v_steps));
     RETURN QUERY SELECT r.run_id, s->>'step', (s->>'ms')::bigint, s - '{step,ms}'::text[]
