@@ -51,62 +51,20 @@ COMMENT ON FUNCTION indicina.check_rule_expression(regclass, text) IS
 -- Declaring rules: everything is checked here, not at 2 a.m.
 -- ---------------------------------------------------------------------
 
-CREATE FUNCTION indicina.add_rule(
-    name        text,
-    relation    regclass,
-    kind        text,
-    columns     text[] DEFAULT '{}',
-    params      jsonb DEFAULT '{}',
-    severity    text DEFAULT 'reject',
-    threshold   text DEFAULT '0',
-    enabled     boolean DEFAULT true,
-    description text DEFAULT NULL,
-    replace     boolean DEFAULT false)
-RETURNS bigint
+/*
+ * add_rule's checks of a rule's columns: each exists, and the kind guards
+ * exactly one (or, unique, at least one; or names what it needs in params
+ * and takes none).  Returns the type of the one column, or NULL.
+ */
+CREATE FUNCTION indicina.check_rule_columns(name text, relation regclass, kind text, columns text[]) RETURNS regtype
 LANGUAGE plpgsql
--- no SET search_path: relation names in params resolve as the caller sees them
+-- no SET search_path, as add_rule
 AS $$
 DECLARE
     v_col     text;
     v_type    regtype;
     v_ncols   int := coalesce(cardinality(columns), 0);
-    v_key     text;
-    v_allowed text[];
-    v_id      bigint;
-    v_pct     boolean := false;
-    v_limit   numeric;
-    v_min     text := params->>'min';
-    v_max     text := params->>'max';
-    v_checked text;
 BEGIN
-    IF name IS NULL OR name !~ '^[a-z][a-z0-9_]{0,62}$' THEN
-        RAISE EXCEPTION 'invalid rule name %', coalesce(quote_literal(name), 'NULL')
-            USING ERRCODE = 'invalid_name',
-                  HINT = 'A rule name is a lower-case letter followed by up to 62 lower-case letters, digits or underscores.';
-    END IF;
-    IF relation IS NULL THEN
-        RAISE EXCEPTION 'rule "%" needs a relation', name USING ERRCODE = 'null_value_not_allowed';
-    END IF;
-    IF kind IS NULL OR kind NOT IN ('not_null', 'accepted_values', 'range', 'regex', 'length', 'not_future',
-            'expression', 'unique', 'references', 'row_count', 'freshness', 'duplicate_rows', 'balance_continuity') THEN
-        RAISE EXCEPTION 'unknown rule kind %', coalesce(quote_literal(kind), 'NULL')
-            USING ERRCODE = 'invalid_parameter_value',
-                  HINT = 'Row kinds: not_null, accepted_values, range, regex, length, not_future, expression. '
-                      || 'Set kinds: unique, references, row_count, freshness, duplicate_rows, balance_continuity.';
-    END IF;
-    IF severity IS NULL OR severity NOT IN ('reject', 'warn', 'fail') THEN
-        RAISE EXCEPTION 'unknown severity %', coalesce(quote_literal(severity), 'NULL')
-            USING ERRCODE = 'invalid_parameter_value', HINT = 'Severities: reject, warn, fail.';
-    END IF;
-    IF severity = 'reject' AND kind IN ('row_count', 'freshness') THEN
-        RAISE EXCEPTION 'a % rule judges the whole batch and cannot reject rows', kind
-            USING ERRCODE = 'invalid_parameter_value', HINT = 'Use severity warn or fail.';
-    END IF;
-    IF params IS NULL OR jsonb_typeof(params) <> 'object' THEN
-        RAISE EXCEPTION 'params of rule "%" must be a JSON object', name USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-
-    -- every column exists
     FOREACH v_col IN ARRAY coalesce(columns, '{}') LOOP
         IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute
                        WHERE attrelid = relation AND attname = v_col AND attnum > 0 AND NOT attisdropped) THEN
@@ -127,8 +85,17 @@ BEGIN
     IF v_ncols = 1 THEN
         SELECT atttypid::regtype INTO v_type FROM pg_catalog.pg_attribute WHERE attrelid = relation AND attname = columns[1];
     END IF;
+    RETURN v_type;
+END;
+$$;
 
-    -- only the parameters the kind knows
+-- add_rule's check that params holds only the parameters the kind knows
+CREATE FUNCTION indicina.check_rule_param_names(kind text, params jsonb) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_key     text;
+    v_allowed text[];
+BEGIN
     v_allowed := CASE kind
         WHEN 'accepted_values' THEN '{values,domain}'
         WHEN 'range' THEN '{min,max,min_inclusive,max_inclusive}'
@@ -150,7 +117,25 @@ BEGIN
                                   ELSE 'It takes: ' || array_to_string(v_allowed, ', ') || '.' END;
         END IF;
     END LOOP;
+END;
+$$;
 
+/*
+ * add_rule's checks of the parameters of a row rule kind (and of
+ * freshness, which shares not_future's): raises on a wrong definition.
+ * Returns the checked expression of an expression rule, or NULL.
+ */
+CREATE FUNCTION indicina.check_row_rule_params(name text, relation regclass, kind text, columns text[], params jsonb,
+                                               column_type regtype) RETURNS text
+LANGUAGE plpgsql
+-- no SET search_path, as add_rule
+AS $$
+DECLARE
+    v_checked text;
+    v_limit   numeric;
+    v_min     text := params->>'min';
+    v_max     text := params->>'max';
+BEGIN
     CASE kind
     WHEN 'accepted_values' THEN
         IF (params ? 'values') = (params ? 'domain') THEN
@@ -171,13 +156,13 @@ BEGIN
         -- the bounds must be values of the column's type, in order
         BEGIN
             EXECUTE format('SELECT CASE WHEN %1$L::%2$s %3$s %4$L::%2$s THEN 1 END',
-                           v_min, v_type,
+                           v_min, column_type,
                            CASE WHEN coalesce((params->>'min_inclusive')::bool, true)
                                  AND coalesce((params->>'max_inclusive')::bool, true) THEN '>' ELSE '>=' END,
                            v_max)
                 INTO v_limit;
         EXCEPTION WHEN data_exception THEN
-            RAISE EXCEPTION 'range bounds of rule "%" are not values of type %: %', name, v_type, SQLERRM
+            RAISE EXCEPTION 'range bounds of rule "%" are not values of type %: %', name, column_type, SQLERRM
                 USING ERRCODE = 'invalid_parameter_value';
         END;
         IF v_limit = 1 THEN
@@ -202,8 +187,8 @@ BEGIN
             RAISE EXCEPTION 'rule "%": min % is above max %', name, v_min, v_max USING ERRCODE = 'invalid_parameter_value';
         END IF;
     WHEN 'not_future', 'freshness' THEN
-        IF v_type NOT IN ('date'::regtype, 'timestamp'::regtype, 'timestamptz'::regtype) THEN
-            RAISE EXCEPTION 'a % rule needs a date or timestamp column; % is %', kind, columns[1], v_type
+        IF column_type NOT IN ('date'::regtype, 'timestamp'::regtype, 'timestamptz'::regtype) THEN
+            RAISE EXCEPTION 'a % rule needs a date or timestamp column; % is %', kind, columns[1], column_type
                 USING ERRCODE = 'datatype_mismatch';
         END IF;
         IF kind = 'freshness' AND coalesce(params->>'max_age_days', '') !~ '^\d+$' THEN
@@ -216,7 +201,31 @@ BEGIN
         IF params->>'sql' IS NULL THEN
             RAISE EXCEPTION 'an expression rule needs "sql"' USING ERRCODE = 'invalid_parameter_value';
         END IF;
+        -- a statement, not RETURN: an error's QUERY line names the call
         SELECT indicina.check_rule_expression(relation, params->>'sql') INTO v_checked;
+        RETURN v_checked;
+    ELSE
+        NULL;
+    END CASE;
+    RETURN NULL;
+END;
+$$;
+
+/*
+ * add_rule's checks of the parameters of a set rule kind: raises on a
+ * wrong definition.  Returns params with the relations they name
+ * schema-qualified (as the caller's search_path resolves them now).
+ */
+CREATE FUNCTION indicina.check_set_rule_params(name text, relation regclass, kind text, columns text[], params jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql
+-- no SET search_path: relation names in params resolve as the caller sees them
+AS $$
+DECLARE
+    v_min     text := params->>'min';
+    v_max     text := params->>'max';
+BEGIN
+    CASE kind
     WHEN 'unique' THEN
         IF params ? 'against' THEN
             PERFORM indicina.check_columns_exist(name, (params->>'against')::regclass, columns);
@@ -247,6 +256,64 @@ BEGIN
     ELSE
         NULL;
     END CASE;
+    RETURN params;
+END;
+$$;
+
+CREATE FUNCTION indicina.add_rule(
+    name        text,
+    relation    regclass,
+    kind        text,
+    columns     text[] DEFAULT '{}',
+    params      jsonb DEFAULT '{}',
+    severity    text DEFAULT 'reject',
+    threshold   text DEFAULT '0',
+    enabled     boolean DEFAULT true,
+    description text DEFAULT NULL,
+    replace     boolean DEFAULT false)
+RETURNS bigint
+LANGUAGE plpgsql
+-- no SET search_path: relation names in params resolve as the caller sees them
+AS $$
+DECLARE
+    column_type regtype;    -- of the one column a rule guards
+    v_id      bigint;
+    v_pct     boolean := false;
+    v_limit   numeric;
+    v_checked text;
+BEGIN
+    IF name IS NULL OR name !~ '^[a-z][a-z0-9_]{0,62}$' THEN
+        RAISE EXCEPTION 'invalid rule name %', coalesce(quote_literal(name), 'NULL')
+            USING ERRCODE = 'invalid_name',
+                  HINT = 'A rule name is a lower-case letter followed by up to 62 lower-case letters, digits or underscores.';
+    END IF;
+    IF relation IS NULL THEN
+        RAISE EXCEPTION 'rule "%" needs a relation', name USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF kind IS NULL OR kind NOT IN ('not_null', 'accepted_values', 'range', 'regex', 'length', 'not_future',
+            'expression', 'unique', 'references', 'row_count', 'freshness', 'duplicate_rows', 'balance_continuity') THEN
+        RAISE EXCEPTION 'unknown rule kind %', coalesce(quote_literal(kind), 'NULL')
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Row kinds: not_null, accepted_values, range, regex, length, not_future, expression. '
+                      || 'Set kinds: unique, references, row_count, freshness, duplicate_rows, balance_continuity.';
+    END IF;
+    IF severity IS NULL OR severity NOT IN ('reject', 'warn', 'fail') THEN
+        RAISE EXCEPTION 'unknown severity %', coalesce(quote_literal(severity), 'NULL')
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'Severities: reject, warn, fail.';
+    END IF;
+    IF severity = 'reject' AND kind IN ('row_count', 'freshness') THEN
+        RAISE EXCEPTION 'a % rule judges the whole batch and cannot reject rows', kind
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'Use severity warn or fail.';
+    END IF;
+    IF params IS NULL OR jsonb_typeof(params) <> 'object' THEN
+        RAISE EXCEPTION 'params of rule "%" must be a JSON object', name USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+
+    column_type := indicina.check_rule_columns(name, relation, kind, columns);
+    PERFORM indicina.check_rule_param_names(kind, params);
+
+    v_checked := indicina.check_row_rule_params(name, relation, kind, columns, params, column_type);
+    params := indicina.check_set_rule_params(name, relation, kind, columns, params);
 
     -- the fail threshold: a count ('10') or a percentage ('1.5%')
     IF threshold IS NULL OR threshold !~ '^\s*\d+(\.\d+)?\s*%?\s*$' THEN
