@@ -470,6 +470,82 @@ END;
 $$;
 
 /*
+ * set_rule_failures of a unique rule: every row of the batch whose key an
+ * earlier row (files in byte order, then line) already has, and with
+ * "against", every row whose key is already in that relation.
+ */
+CREATE FUNCTION indicina.set_rule_unique_failures(r indicina.quality_rules, batch regclass, file_col name,
+                                                  line_col name)
+RETURNS TABLE (row_ctid tid, file text, line bigint, value text, detail text)
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    -- files in byte order, as the scan reads them
+    ord text := concat_ws(', ', quote_ident(file_col) || ' COLLATE "C"', quote_ident(line_col), 'ctid');
+    bf text := CASE WHEN file_col IS NULL THEN 'NULL::text' ELSE 'b.' || quote_ident(file_col) END;
+    bl text := CASE WHEN line_col IS NULL THEN 'NULL::bigint' ELSE 'b.' || quote_ident(line_col) END;
+    keys text := (SELECT string_agg(quote_ident(c), ', ') FROM unnest(r.columns) c);
+BEGIN
+    -- hash the keys first; only keys seen twice are sorted to find the first
+    RETURN QUERY EXECUTE format(
+        'WITH dup AS (SELECT %4$s FROM %6$s WHERE (%4$s) IS NOT NULL GROUP BY %4$s HAVING count(*) > 1)
+         SELECT ctid, f, l, k, %1$L FROM (
+             SELECT b.ctid, %2$s AS f, %3$s AS l, concat_ws('', '', %7$s) AS k,
+                    row_number() OVER (PARTITION BY %7$s ORDER BY %8$s) AS rn
+               FROM %6$s b JOIN dup USING (%4$s)) s
+          WHERE rn > 1',
+        'duplicate of an earlier row of this batch', bf, bl, keys, ord, batch,
+        (SELECT string_agg('b.' || quote_ident(c), ', ') FROM unnest(r.columns) c),
+        concat_ws(', ', 'b.' || quote_ident(file_col) || ' COLLATE "C"', 'b.' || quote_ident(line_col), 'b.ctid'));
+    IF r.params ? 'against' THEN
+        RETURN QUERY EXECUTE format(
+            'SELECT b.ctid, %1$s, %2$s, concat_ws(%4$L, %3$s), %5$L FROM %6$s b
+              WHERE EXISTS (SELECT 1 FROM %7$s t WHERE (%8$s) = (%9$s))',
+            bf, bl, (SELECT string_agg('b.' || quote_ident(c), ', ') FROM unnest(r.columns) c), ', ',
+            'already in ' || (r.params->>'against'), batch, (r.params->>'against')::regclass,
+            (SELECT string_agg('t.' || quote_ident(c), ', ') FROM unnest(r.columns) c),
+            (SELECT string_agg('b.' || quote_ident(c), ', ') FROM unnest(r.columns) c));
+    END IF;
+END;
+$$;
+
+/*
+ * set_rule_failures of a duplicate_rows rule: every row of the batch that
+ * repeats an earlier row in every column but the lineage columns.
+ */
+CREATE FUNCTION indicina.set_rule_duplicate_failures(r indicina.quality_rules, batch regclass, file_col name,
+                                                     line_col name)
+RETURNS TABLE (row_ctid tid, file text, line bigint, value text, detail text)
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    -- files in byte order, as the scan reads them
+    ord text := concat_ws(', ', quote_ident(file_col) || ' COLLATE "C"', quote_ident(line_col), 'ctid');
+    bf text := CASE WHEN file_col IS NULL THEN 'NULL::text' ELSE 'b.' || quote_ident(file_col) END;
+    bl text := CASE WHEN line_col IS NULL THEN 'NULL::bigint' ELSE 'b.' || quote_ident(line_col) END;
+    data_cols text;
+    data_list text[];
+BEGIN
+    -- the columns as a list of names, never a quoted string split again
+    data_list := ARRAY(SELECT quote_ident(attname) FROM pg_catalog.pg_attribute
+                        WHERE attrelid = batch AND attnum > 0 AND NOT attisdropped
+                          AND attname IS DISTINCT FROM file_col AND attname IS DISTINCT FROM line_col
+                          AND attname <> 'source_offset' ORDER BY attnum);
+    data_cols := array_to_string(data_list, ', ');
+    -- hash whole rows first; only rows seen twice are sorted
+    RETURN QUERY EXECUTE format(
+        'WITH dup AS (SELECT %4$s FROM %6$s GROUP BY %4$s HAVING count(*) > 1)
+         SELECT ctid, f, l, NULL::text, %1$L FROM (
+             SELECT b.ctid, %2$s AS f, %3$s AS l,
+                    row_number() OVER (PARTITION BY %7$s ORDER BY %8$s) AS rn
+               FROM %6$s b JOIN dup ON (ROW(%7$s))::text = (ROW(%9$s))::text) s
+          WHERE rn > 1',
+        'exact copy of an earlier row of this batch', bf, bl, data_cols, ord, batch,
+        (SELECT string_agg('b.' || c, ', ') FROM unnest(data_list) c),
+        concat_ws(', ', 'b.' || quote_ident(file_col) || ' COLLATE "C"', 'b.' || quote_ident(line_col), 'b.ctid'),
+        (SELECT string_agg('dup.' || c, ', ') FROM unnest(data_list) c));
+END;
+$$;
+
+/*
  * The rows of a batch that fail a set rule: their ctid, file, line, the
  * offending value and why.  Batches are temporary tables holding the
  * relation's columns; file and line name its lineage columns (or NULL).
@@ -488,56 +564,16 @@ DECLARE
     ord text := concat_ws(', ', quote_ident(file_col) || ' COLLATE "C"', quote_ident(line_col), 'ctid');
     bf text := CASE WHEN file_col IS NULL THEN 'NULL::text' ELSE 'b.' || quote_ident(file_col) END;
     bl text := CASE WHEN line_col IS NULL THEN 'NULL::bigint' ELSE 'b.' || quote_ident(line_col) END;
-    keys text;
-    data_cols text;
-    data_list text[];
     ref text;
     refcol text;
     n bigint;
     newest text;
 BEGIN
-    keys := (SELECT string_agg(quote_ident(c), ', ') FROM unnest(r.columns) c);
     CASE r.kind
     WHEN 'unique' THEN
-        -- hash the keys first; only keys seen twice are sorted to find the first
-        RETURN QUERY EXECUTE format(
-            'WITH dup AS (SELECT %4$s FROM %6$s WHERE (%4$s) IS NOT NULL GROUP BY %4$s HAVING count(*) > 1)
-             SELECT ctid, f, l, k, %1$L FROM (
-                 SELECT b.ctid, %2$s AS f, %3$s AS l, concat_ws('', '', %7$s) AS k,
-                        row_number() OVER (PARTITION BY %7$s ORDER BY %8$s) AS rn
-                   FROM %6$s b JOIN dup USING (%4$s)) s
-              WHERE rn > 1',
-            'duplicate of an earlier row of this batch', bf, bl, keys, ord, batch,
-            (SELECT string_agg('b.' || quote_ident(c), ', ') FROM unnest(r.columns) c),
-            concat_ws(', ', 'b.' || quote_ident(file_col) || ' COLLATE "C"', 'b.' || quote_ident(line_col), 'b.ctid'));
-        IF r.params ? 'against' THEN
-            RETURN QUERY EXECUTE format(
-                'SELECT b.ctid, %1$s, %2$s, concat_ws(%4$L, %3$s), %5$L FROM %6$s b
-                  WHERE EXISTS (SELECT 1 FROM %7$s t WHERE (%8$s) = (%9$s))',
-                bf, bl, (SELECT string_agg('b.' || quote_ident(c), ', ') FROM unnest(r.columns) c), ', ',
-                'already in ' || (r.params->>'against'), batch, (r.params->>'against')::regclass,
-                (SELECT string_agg('t.' || quote_ident(c), ', ') FROM unnest(r.columns) c),
-                (SELECT string_agg('b.' || quote_ident(c), ', ') FROM unnest(r.columns) c));
-        END IF;
+        RETURN QUERY SELECT * FROM indicina.set_rule_unique_failures(r, batch, file_col, line_col);
     WHEN 'duplicate_rows' THEN
-        -- the columns as a list of names, never a quoted string split again
-        data_list := ARRAY(SELECT quote_ident(attname) FROM pg_catalog.pg_attribute
-                            WHERE attrelid = batch AND attnum > 0 AND NOT attisdropped
-                              AND attname IS DISTINCT FROM file_col AND attname IS DISTINCT FROM line_col
-                              AND attname <> 'source_offset' ORDER BY attnum);
-        data_cols := array_to_string(data_list, ', ');
-        -- hash whole rows first; only rows seen twice are sorted
-        RETURN QUERY EXECUTE format(
-            'WITH dup AS (SELECT %4$s FROM %6$s GROUP BY %4$s HAVING count(*) > 1)
-             SELECT ctid, f, l, NULL::text, %1$L FROM (
-                 SELECT b.ctid, %2$s AS f, %3$s AS l,
-                        row_number() OVER (PARTITION BY %7$s ORDER BY %8$s) AS rn
-                   FROM %6$s b JOIN dup ON (ROW(%7$s))::text = (ROW(%9$s))::text) s
-              WHERE rn > 1',
-            'exact copy of an earlier row of this batch', bf, bl, data_cols, ord, batch,
-            (SELECT string_agg('b.' || c, ', ') FROM unnest(data_list) c),
-            concat_ws(', ', 'b.' || quote_ident(file_col) || ' COLLATE "C"', 'b.' || quote_ident(line_col), 'b.ctid'),
-            (SELECT string_agg('dup.' || c, ', ') FROM unnest(data_list) c));
+        RETURN QUERY SELECT * FROM indicina.set_rule_duplicate_failures(r, batch, file_col, line_col);
     WHEN 'references' THEN
         ref := coalesce(r.params->>'relation', '');
         -- a relation name (regclass), never SQL spliced in

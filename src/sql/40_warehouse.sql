@@ -110,7 +110,8 @@ COMMENT ON FUNCTION indicina.key_lookup_at(text, text, date) IS
  * Creates schema target with the star schema, the file ledger, and schema
  * mart with the KPI views.  Objects are the caller's, not the extension's:
  * DROP EXTENSION never drops a warehouse's data.  Idempotent: an existing
- * warehouse is left as it is.
+ * warehouse is left as it is.  Longer than a screen on purpose: one DDL
+ * script, a CREATE per table and view, read top to bottom.
  */
 CREATE FUNCTION indicina.create_warehouse(target name DEFAULT 'dw', mart name DEFAULT 'mart') RETURNS text
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
