@@ -904,6 +904,9 @@ reject_row(CsvScanState *st, const char *code, const char *column, const char *v
 {
 	CsvReader  *r = &st->reader;
 
+	/* a message about a value may quote it: kept out of the server log unless asked for */
+	bool		shown = indicina_log_raw_rows || value == NULL;
+
 	st->rows_rejected++;
 	st->cur_counts->rows_rejected++;
 	if (st->opts.on_error == ON_ERROR_STOP)
@@ -911,14 +914,16 @@ reject_row(CsvScanState *st, const char *code, const char *column, const char *v
 				(errcode(ERRCODE_BAD_COPY_FILE_FORMAT),
 				 errmsg("%s in \"%s\" line %lld%s%s", code, r->file->display, (long long) r->row_line,
 						column ? ", column " : "", column ? column : ""),
-				 errdetail("%s", message),
+				 shown ? errdetail("%s", message) :
+				 errdetail("The reason, which may quote the value, is not shown while indicina.log_raw_rows is off."),
 				 errhint("Set on_error 'reject' to keep the good rows and record the bad ones in indicina.load_errors.")));
 	log_record(st, code, column, value, value_len, message);
 	if (st->opts.reject_limit >= 0 && !st->opts.reject_limit_percent &&
 		st->rows_rejected > st->opts.reject_limit_rows)
-		reject_limit_exceeded(st, psprintf("%lld of %lld rows read were rejected; the last in \"%s\" line %lld: %s",
+		reject_limit_exceeded(st, psprintf("%lld of %lld rows read were rejected; the last in \"%s\" line %lld%s%s",
 										   (long long) st->rows_rejected, (long long) st->rows_read,
-										   r->file->display, (long long) r->row_line, message));
+										   r->file->display, (long long) r->row_line,
+										   shown ? ": " : ".", shown ? message : ""));
 }
 
 /* one record of the reject log about the current row (a reject, or a WARN: flag) */
@@ -934,7 +939,7 @@ log_record(CsvScanState *st, const char *code, const char *column, const char *v
 		RejectRecord rec;
 
 		rec.scan_id = st->scan_id;
-		rec.relation = st->relname;
+		rec.relid = RelationGetRelid(st->rel);
 		rec.file = r->file->display;
 		rec.line = r->row_line;
 		rec.byte_offset = r->row_offset;
@@ -1141,7 +1146,7 @@ finish_set_rules(CsvScanState *st)
 			RejectRecord rec;
 
 			rec.scan_id = st->scan_id;
-			rec.relation = st->relname;
+			rec.relid = RelationGetRelid(st->rel);
 			rec.file = names[f[i].file];
 			rec.line = f[i].line;
 			rec.byte_offset = -1;

@@ -23,6 +23,9 @@ extern int	indicina_max_row_size_kb;
 extern bool indicina_dry_run;
 extern bool indicina_survey;
 
+/* in rejects.c: whether messages about rows may quote their values */
+extern bool indicina_log_raw_rows;
+
 /* in coerce_sql.c */
 extern int	indicina_date_order;
 extern int	indicina_two_digit_year_pivot;

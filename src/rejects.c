@@ -10,11 +10,19 @@
  * makes it interesting.  So records are appended to
  * $PGDATA/pg_indicina/load_errors.log, one line each, tab-separated with
  * COPY-style escapes, in single write() calls under an exclusive flock, and
- * read back by indicina.load_errors.  A scan buffers its records and writes
- * them when the buffer fills, when it ends, and, through a memory-context
- * callback, when its transaction aborts.  When the file passes
- * indicina.load_errors_max_size it becomes load_errors.log.1 (the previous
- * .1 is dropped), so the log is bounded at about twice that size.
+ * read back by indicina.load_errors under a shared one.  A scan buffers its
+ * records and writes them when the buffer fills, when it ends, and, through
+ * a memory-context callback, when its transaction aborts.  When the file
+ * passes indicina.load_errors_max_size it becomes load_errors.log.1 (the
+ * previous .1 is dropped), so the log is bounded at about twice that size.
+ *
+ * The file is the cluster's: each record carries its database's OID and its
+ * relation's OID and schema-qualified name, and a database reads and clears
+ * only its own records.  The lock is the current file's; whoever renames it
+ * (rotation, clear_load_errors) holds it, and whoever locks it checks that
+ * the file it locked is still the one at the path.  Lines that are not
+ * whole records (a crash mid-write, the format before 0.1.0) are skipped
+ * and reported in a WARNING.
  *
  *-------------------------------------------------------------------------
  */
@@ -30,25 +38,48 @@
 #include "funcapi.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
+#include "pgstat.h"
+#include "storage/fd.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/syscache.h"
 #include "utils/timestamp.h"
+#include "utils/wait_event.h"
 
 #include "fdw.h"
+#include "indicina.h"
 
 #define REJECT_DIR "pg_indicina"
 #define REJECT_FILE REJECT_DIR "/load_errors.log"
 #define REJECT_FILE_OLD REJECT_DIR "/load_errors.log.1"
+#define REJECT_FILE_TMP REJECT_DIR "/load_errors.log.tmp"
 #define REJECT_FLUSH_AT (64 * 1024)
-#define REJECT_FIELDS 11
+#define REJECT_FIELDS 13
+
+/* stored fields (see reject_log_add) */
+enum
+{
+	F_SCAN, F_AT, F_DB, F_RELID, F_RELNAME, F_FILE, F_LINE, F_OFFSET,
+	F_COLUMN, F_CODE, F_MESSAGE, F_VALUE, F_RAW
+};
+
+/* how often a lock is tried again, and how long an aborting writer tries */
+#define LOCK_RETRY_MS 10
+#define LOCK_QUIET_WAIT_MS 5000
 
 static int	load_errors_max_size_kb = 64 * 1024;
+bool		indicina_log_raw_rows = false;
 
 struct RejectLog
 {
 	StringInfoData buf;
+	MemoryContext cxt;
+	Oid			relid;			/* the relation whose name is cached */
+	char	   *relname;
 };
 
 void
@@ -58,6 +89,11 @@ rejects_init(void)
 							"Size at which the reject log is rotated; at most two generations are kept.",
 							NULL, &load_errors_max_size_kb, 64 * 1024, 64, INT_MAX / 2,
 							PGC_SIGHUP, GUC_UNIT_KB, NULL, NULL, NULL);
+	DefineCustomBoolVariable("indicina.log_raw_rows",
+							 "Whether error messages about rejected rows and failed rules quote the rows' values.",
+							 "Off: the values (which may be personal data) stay in the reject log and the run "
+							 "journal and out of the server log.",
+							 &indicina_log_raw_rows, false, PGC_SUSET, 0, NULL, NULL, NULL);
 }
 
 /* appends a field, escaped like COPY's text format; NULL as \N */
@@ -103,10 +139,77 @@ append_int(StringInfo buf, int64 v, bool last)
 }
 
 /*
+ * flock() that a cancel or a terminate can end: a blocking flock() is
+ * restarted after a signal (SA_RESTART), so the lock is tried without
+ * blocking, with a short sleep on the latch in between.  Quiet (an
+ * aborting transaction, where interrupts are held) gives up after
+ * LOCK_QUIET_WAIT_MS, or at once when the process is exiting.  False with
+ * errno set when the lock was not taken.
+ */
+static bool
+lock_fd(int fd, int op, bool quiet)
+{
+	int			waited = 0;
+
+	for (;;)
+	{
+		if (flock(fd, op | LOCK_NB) == 0)
+			return true;
+		if (errno != EWOULDBLOCK && errno != EINTR)
+			return false;
+		if (!quiet)
+			CHECK_FOR_INTERRUPTS();
+		else if (proc_exit_inprogress || waited >= LOCK_QUIET_WAIT_MS)
+		{
+			errno = EWOULDBLOCK;
+			return false;
+		}
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, LOCK_RETRY_MS,
+						 PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		waited += LOCK_RETRY_MS;
+	}
+}
+
+/*
+ * Opens path (creating it) and locks it, making sure the file locked is
+ * still the one at path: a writer that opened it before another renamed it
+ * (a rotation, a clear) would otherwise lock and write the renamed file.
+ * Through fd.c, so an error or a cancel while waiting closes it.  -1 with
+ * errno set on failure.
+ */
+static int
+open_locked(const char *path, int flags, int op, bool quiet)
+{
+	for (;;)
+	{
+		int			fd = OpenTransientFile(path, flags | O_CREAT | PG_BINARY);
+		struct stat fst,
+					pst;
+		int			save;
+
+		if (fd < 0)
+			return -1;
+		if (!lock_fd(fd, op, quiet))
+		{
+			save = errno;
+			CloseTransientFile(fd);
+			errno = save;
+			return -1;
+		}
+		if (fstat(fd, &fst) == 0 && stat(path, &pst) == 0 &&
+			fst.st_dev == pst.st_dev && fst.st_ino == pst.st_ino)
+			return fd;
+		/* renamed or removed while we waited: lock what is at path now */
+		CloseTransientFile(fd);
+	}
+}
+
+/*
  * Writes the buffered records with one write() under an exclusive lock,
- * rotating first if the file is too large.  Best effort and silent when
- * called from an aborting transaction (quiet): a reject log that cannot be
- * written must not turn an abort into a PANIC.
+ * rotating first if the file is too large.  Best effort when called from
+ * an aborting transaction (quiet): a reject log that cannot be written must
+ * not turn an abort into a PANIC.
  */
 static void
 write_records(StringInfo buf, bool quiet)
@@ -117,53 +220,66 @@ write_records(StringInfo buf, bool quiet)
 /*
  * Appends buf to file (under pg_indicina) in one write() under an
  * exclusive flock and empties buf.  With old_file set, a file past
- * max_bytes is renamed to old_file first.  The journal (journal.c) uses it
- * too.
+ * max_bytes is renamed to old_file first.  Whole lines or nothing: a last
+ * line without its newline (a crash mid-write) is ended first so the new
+ * records do not run into it, and a short write is undone.  The journal
+ * (journal.c) uses it too.
  */
 void
 log_append(const char *file, const char *old_file, int64 max_bytes, StringInfo buf, bool quiet)
 {
 	int			fd;
 	struct stat st;
+	char		last;
+	bool		torn;
+	bool		ended;
 
 	if (buf->len == 0)
 		return;
 	if (mkdir(REJECT_DIR, S_IRWXU) != 0 && errno != EEXIST && !quiet)
 		ereport(ERROR, (errcode_for_file_access(), errmsg("could not create directory \"%s\": %m", REJECT_DIR)));
-	fd = open(file, O_WRONLY | O_APPEND | O_CREAT | PG_BINARY, S_IRUSR | S_IWUSR);
-	if (fd < 0)
+	for (;;)
 	{
+		fd = open_locked(file, O_RDWR | O_APPEND, LOCK_EX, quiet);
+		if (fd < 0)
+		{
+			if (!quiet)
+				ereport(ERROR, (errcode_for_file_access(), errmsg("could not open and lock \"%s\": %m", file)));
+			if (!proc_exit_inprogress)
+				ereport(WARNING,
+						(errcode_for_file_access(),
+						 errmsg("could not write %d bytes of records to \"%s\": %m", buf->len, file)));
+			resetStringInfo(buf);
+			return;
+		}
+		if (fstat(fd, &st) != 0)
+			st.st_size = 0;
+		/* rotate under the lock; waiting writers see the rename and reopen */
+		if (old_file && st.st_size > (off_t) max_bytes && rename(file, old_file) == 0)
+		{
+			CloseTransientFile(fd);
+			continue;
+		}
+		break;
+	}
+	torn = st.st_size > 0 && pread(fd, &last, 1, st.st_size - 1) == 1 && last != '\n';
+	ended = torn && write(fd, "\n", 1) == 1;
+	if (torn != ended || write(fd, buf->data, buf->len) != buf->len)
+	{
+		int			save = errno;
+		int			rc;
+
+		/* a failed truncate leaves a torn line: the next append ends it */
+		rc = ftruncate(fd, st.st_size + (ended ? 1 : 0));
+		(void) rc;
+		CloseTransientFile(fd);
+		errno = save ? save : ENOSPC;
 		if (!quiet)
-			ereport(ERROR, (errcode_for_file_access(), errmsg("could not open \"%s\": %m", file)));
+			ereport(ERROR, (errcode_for_file_access(), errmsg("could not write \"%s\": %m", file)));
+		resetStringInfo(buf);
 		return;
 	}
-	if (flock(fd, LOCK_EX) == 0)
-	{
-		/* rotate under the lock; the next writer opens the new file */
-		if (old_file && fstat(fd, &st) == 0 && st.st_size > (off_t) max_bytes && st.st_nlink > 0)
-		{
-			if (rename(file, old_file) == 0)
-			{
-				close(fd);
-				fd = open(file, O_WRONLY | O_APPEND | O_CREAT | PG_BINARY, S_IRUSR | S_IWUSR);
-				if (fd < 0 || flock(fd, LOCK_EX) != 0)
-				{
-					if (fd >= 0)
-						close(fd);
-					return;
-				}
-			}
-		}
-		if (write(fd, buf->data, buf->len) != buf->len && !quiet)
-		{
-			int			save = errno;
-
-			close(fd);
-			errno = save;
-			ereport(ERROR, (errcode_for_file_access(), errmsg("could not write \"%s\": %m", file)));
-		}
-	}
-	close(fd);
+	CloseTransientFile(fd);
 	resetStringInfo(buf);
 }
 
@@ -185,10 +301,26 @@ reject_log_open(MemoryContext mcxt)
 
 	initStringInfo(&log->buf);
 	MemoryContextSwitchTo(old);
+	log->cxt = mcxt;
 	cb->func = reject_log_callback;
 	cb->arg = log;
 	MemoryContextRegisterResetCallback(mcxt, cb);
 	return log;
+}
+
+/* schema.name of relid, quoted as needed; NULL for a relation that is gone */
+static const char *
+relation_name(RejectLog *log, Oid relid)
+{
+	if (relid != log->relid || log->relname == NULL)
+	{
+		char	   *rel = get_rel_name(relid);
+		char	   *nsp = rel ? get_namespace_name(get_rel_namespace(relid)) : NULL;
+
+		log->relid = relid;
+		log->relname = rel && nsp ? MemoryContextStrdup(log->cxt, quote_qualified_identifier(nsp, rel)) : NULL;
+	}
+	return log->relname;
 }
 
 void
@@ -202,7 +334,9 @@ reject_log_add(RejectLog *log, const RejectRecord *rec)
 	else
 		append_text(b, NULL, false);
 	append_int(b, GetCurrentTimestamp(), false);
-	append_text(b, rec->relation, false);
+	append_int(b, MyDatabaseId, false);
+	append_int(b, rec->relid, false);
+	append_text(b, OidIsValid(rec->relid) ? relation_name(log, rec->relid) : NULL, false);
 	append_text(b, rec->file, false);
 	append_int(b, rec->line, false);
 	if (rec->byte_offset >= 0)
@@ -235,6 +369,135 @@ reject_next_scan_id(void)
 	return nextval_internal(seq, false);
 }
 
+/* ---- reading a log: whole lines, damaged ones counted ---- */
+
+#define LOG_READ_BLOCK (64 * 1024)
+
+/*
+ * Opens path for log_read_line.  False when it does not exist.  The file
+ * goes through fd.c, so an error or a cancel mid-read closes it.
+ */
+bool
+log_reader_open(LogReader *r, const char *path, off_t start)
+{
+	memset(r, 0, sizeof(*r));
+	r->path = path;
+	r->fd = OpenTransientFile(path, O_RDONLY | PG_BINARY);
+	if (r->fd < 0)
+	{
+		if (errno == ENOENT)
+			return false;
+		ereport(ERROR, (errcode_for_file_access(), errmsg("could not open \"%s\": %m", path)));
+	}
+	r->buf = palloc(LOG_READ_BLOCK);
+	r->file_offset = start;
+	r->offset = start;
+	initStringInfo(&r->line);
+	return true;
+}
+
+/*
+ * The next line into r->line (without its newline), its first byte's
+ * offset in r->offset.  False at the end.  A last line without a newline
+ * comes back with r->complete false: a torn write, to count as damaged.
+ * Cancellable.
+ */
+bool
+log_read_line(LogReader *r)
+{
+	r->offset = r->file_offset + r->pos;
+	resetStringInfo(&r->line);
+	for (;;)
+	{
+		char	   *nl;
+
+		if (r->pos == r->len)
+		{
+			ssize_t		n;
+
+			CHECK_FOR_INTERRUPTS();
+			r->file_offset += r->len;
+			r->pos = r->len = 0;
+			n = pg_pread(r->fd, r->buf, LOG_READ_BLOCK, r->file_offset);
+			if (n < 0)
+				ereport(ERROR, (errcode_for_file_access(), errmsg("could not read \"%s\": %m", r->path)));
+			if (n == 0)
+			{
+				r->complete = false;
+				if (r->line.len == 0)
+					return false;
+				r->lineno++;
+				return true;
+			}
+			r->len = (int) n;
+		}
+		nl = memchr(r->buf + r->pos, '\n', r->len - r->pos);
+		if (nl)
+		{
+			appendBinaryStringInfo(&r->line, r->buf + r->pos, nl - (r->buf + r->pos));
+			r->pos = nl - r->buf + 1;
+			r->complete = true;
+			r->lineno++;
+			return true;
+		}
+		appendBinaryStringInfo(&r->line, r->buf + r->pos, r->len - r->pos);
+		r->pos = r->len;
+	}
+}
+
+/* the offset just past the last line read */
+off_t
+log_reader_end(LogReader *r)
+{
+	return r->file_offset + r->pos;
+}
+
+void
+log_reader_close(LogReader *r)
+{
+	CloseTransientFile(r->fd);
+	pfree(r->buf);
+	pfree(r->line.data);
+}
+
+/* one damaged line: kept for the WARNING that sums them up */
+void
+log_damage_add(LogDamage *d, const LogReader *r)
+{
+	if (d->count < LOG_DAMAGE_SHOWN)
+	{
+		d->lineno[d->count] = r->lineno;
+		d->offset[d->count] = r->offset;
+	}
+	d->count++;
+}
+
+/*
+ * A WARNING naming the file and the first damaged lines, so a reader sees
+ * that the history it got has holes and where they are.
+ */
+void
+log_damage_report(const LogDamage *d, const char *path)
+{
+	StringInfoData where;
+	int			i;
+
+	if (d->count == 0)
+		return;
+	initStringInfo(&where);
+	for (i = 0; i < d->count && i < LOG_DAMAGE_SHOWN; i++)
+		appendStringInfo(&where, "%sline %lld (byte offset %lld)", i ? ", " : "",
+						 (long long) d->lineno[i], (long long) d->offset[i]);
+	if (d->count > LOG_DAMAGE_SHOWN)
+		appendStringInfo(&where, " and %lld more", (long long) (d->count - LOG_DAMAGE_SHOWN));
+	ereport(WARNING,
+			(errcode(ERRCODE_DATA_CORRUPTED),
+			 errmsg_plural("skipped %lld damaged line of \"%s\"", "skipped %lld damaged lines of \"%s\"",
+						   d->count, (long long) d->count, path),
+			 errdetail("Not a whole record: %s.", where.data)));
+	pfree(where.data);
+}
+
 /* undoes append_field's escapes in place; returns NULL for \N */
 static char *
 unescape(char *s)
@@ -259,108 +522,281 @@ unescape(char *s)
 	return s;
 }
 
-static void
-read_log_file(const char *path, Tuplestorestate *ts, TupleDesc desc)
+/* a whole OID field, or false */
+static bool
+parse_oid(const char *s, Oid *oid)
 {
-	FILE	   *f = AllocateFile(path, "r");
-	StringInfoData line;
-	int			c;
+	char	   *end;
+	unsigned long v;
 
-	if (!f)
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (*s == '\0' || *end != '\0' || errno != 0 || v > PG_UINT32_MAX)
+		return false;
+	*oid = (Oid) v;
+	return true;
+}
+
+/*
+ * Splits a record line in place into its fields (still escaped).  False
+ * for a line that is not a whole record of this format.
+ */
+static bool
+split_record(LogReader *r, char **fields, Oid *db, Oid *relid)
+{
+	char	   *p = r->line.data;
+	int			n = 0;
+
+	if (!r->complete)
+		return false;
+	fields[n++] = p;
+	for (; *p; p++)
+		if (*p == '\t')
+		{
+			if (n == REJECT_FIELDS)
+				return false;
+			*p = '\0';
+			fields[n++] = p + 1;
+		}
+	return n == REJECT_FIELDS && parse_oid(fields[F_DB], db) && parse_oid(fields[F_RELID], relid);
+}
+
+/* whether a record of db/relid is the caller's: this database's, of relid if given */
+static inline bool
+record_is_ours(Oid db, Oid relid, Oid only_relid)
+{
+	return db == MyDatabaseId && (!OidIsValid(only_relid) || relid == only_relid);
+}
+
+/*
+ * How relation shows: as regclass prints it (schema-qualified when not on
+ * the search_path), or the recorded name once the relation is gone.
+ */
+static Datum
+relation_display(Oid relid, const char *recorded, Oid *cached_relid, Datum *cached)
+{
+	if (relid != *cached_relid || *cached == (Datum) 0)
 	{
-		if (errno == ENOENT)
-			return;
-		ereport(ERROR, (errcode_for_file_access(), errmsg("could not open \"%s\": %m", path)));
+		*cached_relid = relid;
+		if (OidIsValid(relid) && SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)))
+			*cached = DirectFunctionCall1(textin, DirectFunctionCall1(regclassout, ObjectIdGetDatum(relid)));
+		else
+			*cached = recorded ? CStringGetTextDatum(recorded) : (Datum) 0;
 	}
-	initStringInfo(&line);
-	for (;;)
+	return *cached;
+}
+
+/*
+ * The records of this database in path into ts: scan_id, logged_at,
+ * relation, file, line, byte_offset, column_name, code, message,
+ * raw_value, raw_line, relation_id, relation_name.
+ */
+static void
+read_log_file(const char *path, Tuplestorestate *ts, TupleDesc desc, LogDamage *damage)
+{
+	LogReader	r;
+	Oid			shown_relid = InvalidOid;
+	Datum		shown = (Datum) 0;
+
+	if (!log_reader_open(&r, path, 0))
+		return;
+	while (log_read_line(&r))
 	{
 		char	   *fields[REJECT_FIELDS];
-		Datum		values[REJECT_FIELDS];
-		bool		nulls[REJECT_FIELDS];
-		char	   *p;
-		int			n = 0,
-					i;
+		Datum		values[13];
+		bool		nulls[13];
+		Oid			db,
+					relid;
+		char	   *relname;
+		int			i;
 
-		resetStringInfo(&line);
-		while ((c = getc(f)) != EOF && c != '\n')
-			appendStringInfoChar(&line, (char) c);
-		if (c == EOF && line.len == 0)
-			break;
-		CHECK_FOR_INTERRUPTS();
-		p = line.data;
-		fields[n++] = p;
-		for (; *p && n < REJECT_FIELDS; p++)
-			if (*p == '\t')
-			{
-				*p = '\0';
-				fields[n++] = p + 1;
-			}
-		if (n != REJECT_FIELDS)
-			continue;			/* a torn line (a crash mid-write): skip it */
+		if (!split_record(&r, fields, &db, &relid))
+		{
+			log_damage_add(damage, &r);
+			continue;
+		}
+		if (!record_is_ours(db, relid, InvalidOid))
+			continue;
+		memset(nulls, 0, sizeof(nulls));
+		relname = unescape(fields[F_RELNAME]);
+		values[2] = relation_display(relid, relname, &shown_relid, &shown);
+		nulls[2] = values[2] == (Datum) 0;
+		values[11] = ObjectIdGetDatum(relid);
+		nulls[11] = !OidIsValid(relid);
+		values[12] = relname ? CStringGetTextDatum(relname) : (Datum) 0;
+		nulls[12] = relname == NULL;
 		for (i = 0; i < REJECT_FIELDS; i++)
 		{
-			char	   *v = unescape(fields[i]);
+			char	   *v;
+			int			col = i < F_DB ? i : i - 2;
 
-			nulls[i] = v == NULL;
+			if (i == F_DB || i == F_RELID || i == F_RELNAME)
+				continue;
+			v = unescape(fields[i]);
+			nulls[col] = v == NULL;
 			if (v == NULL)
-				values[i] = (Datum) 0;
-			else if (i == 0 || i == 4 || i == 5)
-				values[i] = Int64GetDatum(strtoll(v, NULL, 10));
-			else if (i == 1)
-				values[i] = TimestampTzGetDatum((TimestampTz) strtoll(v, NULL, 10));
+				values[col] = (Datum) 0;
+			else if (i == F_SCAN || i == F_LINE || i == F_OFFSET)
+				values[col] = Int64GetDatum(strtoll(v, NULL, 10));
+			else if (i == F_AT)
+				values[col] = TimestampTzGetDatum((TimestampTz) strtoll(v, NULL, 10));
 			else
-				values[i] = CStringGetTextDatum(v);
+				values[col] = CStringGetTextDatum(v);
 		}
 		tuplestore_putvalues(ts, desc, values, nulls);
 	}
-	FreeFile(f);
+	log_reader_close(&r);
+}
+
+/*
+ * Locks a log file (shared to read, exclusive to rewrite) and returns the
+ * descriptor that holds the lock, to close with CloseTransientFile; -1
+ * when there is no log directory yet.  While a reader holds the reject
+ * log's lock nobody rotates or appends, so both generations read as one.
+ */
+int
+log_lock_file(const char *path, int op)
+{
+	int			fd = open_locked(path, op == LOCK_SH ? O_RDONLY : O_RDWR, op, false);
+
+	if (fd < 0)
+	{
+		if (errno == ENOENT)
+			return -1;
+		ereport(ERROR, (errcode_for_file_access(), errmsg("could not open and lock \"%s\": %m", path)));
+	}
+	return fd;
 }
 
 PG_FUNCTION_INFO_V1(indicina_load_errors);
 
-/* The reject log, oldest generation first, in the order it was written. */
+/* This database's reject records, oldest generation first, in the order written. */
 Datum
 indicina_load_errors(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	LogDamage	damage_old = {0},
+				damage = {0};
+	int			lock;
 
 	InitMaterializedSRF(fcinfo, 0);
-	read_log_file(REJECT_FILE_OLD, rsinfo->setResult, rsinfo->setDesc);
-	read_log_file(REJECT_FILE, rsinfo->setResult, rsinfo->setDesc);
+	lock = log_lock_file(REJECT_FILE, LOCK_SH);
+	if (lock < 0)
+		return (Datum) 0;
+	/* let go of the lock at once on an error (a cancel): an aborting scan may need it */
+	PG_TRY();
+	{
+		read_log_file(REJECT_FILE_OLD, rsinfo->setResult, rsinfo->setDesc, &damage_old);
+		read_log_file(REJECT_FILE, rsinfo->setResult, rsinfo->setDesc, &damage);
+	}
+	PG_CATCH();
+	{
+		CloseTransientFile(lock);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	CloseTransientFile(lock);
+	log_damage_report(&damage_old, REJECT_FILE_OLD);
+	log_damage_report(&damage, REJECT_FILE);
 	return (Datum) 0;
+}
+
+/*
+ * Rewrites path without the caller's records (and without damaged lines
+ * when clearing a whole database's); returns how many records went.  The
+ * caller holds the exclusive lock.
+ */
+static int64
+clear_file(const char *path, Oid only_relid)
+{
+	LogReader	r;
+	int			out;
+	int64		n = 0;
+	bool		changed = false;
+	StringInfoData kept;
+
+	if (!log_reader_open(&r, path, 0))
+		return 0;
+	out = OpenTransientFile(REJECT_FILE_TMP, O_WRONLY | O_CREAT | O_TRUNC | PG_BINARY);
+	if (out < 0)
+		ereport(ERROR, (errcode_for_file_access(), errmsg("could not open \"%s\": %m", REJECT_FILE_TMP)));
+	initStringInfo(&kept);
+	while (log_read_line(&r))
+	{
+		char	   *fields[REJECT_FIELDS];
+		Oid			db,
+					relid;
+		bool		whole;
+		StringInfoData copy;
+
+		/* split_record works in place: keep the line as it was */
+		initStringInfo(&copy);
+		appendBinaryStringInfo(&copy, r.line.data, r.line.len);
+		whole = split_record(&r, fields, &db, &relid);
+		if (whole && record_is_ours(db, relid, only_relid))
+		{
+			n++;
+			changed = true;
+		}
+		else if (!whole && !OidIsValid(only_relid))
+			changed = true;
+		else
+		{
+			appendBinaryStringInfo(&kept, copy.data, copy.len);
+			appendStringInfoChar(&kept, '\n');
+		}
+		pfree(copy.data);
+		if (kept.len >= LOG_READ_BLOCK)
+		{
+			if (write(out, kept.data, kept.len) != kept.len)
+				ereport(ERROR, (errcode_for_file_access(), errmsg("could not write \"%s\": %m", REJECT_FILE_TMP)));
+			resetStringInfo(&kept);
+		}
+	}
+	log_reader_close(&r);
+	if (kept.len > 0 && write(out, kept.data, kept.len) != kept.len)
+		ereport(ERROR, (errcode_for_file_access(), errmsg("could not write \"%s\": %m", REJECT_FILE_TMP)));
+	if (CloseTransientFile(out) != 0)
+		ereport(ERROR, (errcode_for_file_access(), errmsg("could not close \"%s\": %m", REJECT_FILE_TMP)));
+	if (changed && rename(REJECT_FILE_TMP, path) != 0)
+		ereport(ERROR, (errcode_for_file_access(),
+						errmsg("could not rename \"%s\" to \"%s\": %m", REJECT_FILE_TMP, path)));
+	if (!changed)
+		unlink(REJECT_FILE_TMP);
+	return n;
 }
 
 PG_FUNCTION_INFO_V1(indicina_clear_load_errors);
 
-/* Empties the reject log; returns how many records it held. */
+/*
+ * Removes this database's records from the reject log (only those of the
+ * relation, when one is given); returns how many there were.  Other
+ * databases' records stay.  Under the exclusive lock, so no record written
+ * meanwhile is lost or counted; the current generation is rewritten last,
+ * so writers waiting for its lock see the rename and reopen.
+ */
 Datum
 indicina_clear_load_errors(PG_FUNCTION_ARGS)
 {
+	Oid			only_relid = PG_NARGS() > 0 ? PG_GETARG_OID(0) : InvalidOid;
 	int64		n = 0;
-	const char *paths[] = {REJECT_FILE_OLD, REJECT_FILE};
-	int			i;
+	int			lock;
 
-	for (i = 0; i < 2; i++)
+	lock = log_lock_file(REJECT_FILE, LOCK_EX);
+	if (lock < 0)
+		PG_RETURN_INT64(0);
+	PG_TRY();
 	{
-		FILE	   *f = AllocateFile(paths[i], "r");
-		int			c;
-		int			fd;
-
-		if (!f)
-			continue;
-		while ((c = getc(f)) != EOF)
-			if (c == '\n')
-				n++;
-		FreeFile(f);
-		fd = open(paths[i], O_WRONLY | PG_BINARY, 0);
-		if (fd >= 0)
-		{
-			if (flock(fd, LOCK_EX) == 0 && ftruncate(fd, 0) != 0)
-				ereport(WARNING, (errcode_for_file_access(), errmsg("could not truncate \"%s\": %m", paths[i])));
-			close(fd);
-		}
+		n += clear_file(REJECT_FILE_OLD, only_relid);
+		n += clear_file(REJECT_FILE, only_relid);
 	}
+	PG_CATCH();
+	{
+		CloseTransientFile(lock);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	CloseTransientFile(lock);
 	PG_RETURN_INT64(n);
 }
 
@@ -369,6 +805,7 @@ indicina_clear_load_errors(PG_FUNCTION_ARGS)
  * value, raw): one record written at once.  Set rules (which see a whole
  * batch, after the scan) quarantine their rows with it, so every row not
  * loaded is in the same log, whatever rule or parser turned it away.
+ * relation is anything regclass reads (a name or an OID).
  */
 PG_FUNCTION_INFO_V1(indicina_log_reject);
 Datum
@@ -379,7 +816,8 @@ indicina_log_reject(PG_FUNCTION_ARGS)
 
 #define TEXT_ARG(n) (PG_ARGISNULL(n) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(n)))
 	rec.scan_id = PG_ARGISNULL(0) ? 0 : PG_GETARG_INT64(0);
-	rec.relation = TEXT_ARG(1);
+	rec.relid = PG_ARGISNULL(1) ? InvalidOid :
+		DatumGetObjectId(DirectFunctionCall1(regclassin, CStringGetDatum(TEXT_ARG(1))));
 	rec.file = TEXT_ARG(2);
 	rec.line = PG_ARGISNULL(3) ? 0 : PG_GETARG_INT64(3);
 	rec.byte_offset = -1;

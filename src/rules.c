@@ -46,6 +46,8 @@
 #include "utils/date.h"
 #include "utils/guc.h"
 #include "utils/json.h"
+#include "utils/jsonb.h"
+#include "utils/numeric.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/ruleutils.h"
@@ -1204,11 +1206,50 @@ rule_over_threshold(int64 failed, int64 checked, double limit, bool percent, boo
 	return failed > limit;
 }
 
+/*
+ * samples (rule_sample_append's elements) with only their files and lines:
+ * what the server log may show of failing rows unless
+ * indicina.log_raw_rows is on.
+ */
+static char *
+samples_without_values(const char *samples)
+{
+	Jsonb	   *arr = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(psprintf("[%s]", samples))));
+	StringInfoData out;
+	int			i,
+				n = JB_ROOT_COUNT(arr);
+
+	initStringInfo(&out);
+	for (i = 0; i < n; i++)
+	{
+		JsonbValue *elem = getIthJsonbValueFromContainer(&arr->root, i);
+		JsonbValue	file,
+					line;
+
+		if (elem == NULL || elem->type != jbvBinary ||
+			!getKeyJsonValueFromContainer(elem->val.binary.data, "file", 4, &file) ||
+			!getKeyJsonValueFromContainer(elem->val.binary.data, "line", 4, &line))
+			continue;
+		appendStringInfoString(&out, out.len ? ", {\"file\": " : "{\"file\": ");
+		if (file.type == jbvString)
+			escape_json(&out, pnstrdup(file.val.string.val, file.val.string.len));
+		else
+			appendStringInfoString(&out, "null");
+		appendStringInfo(&out, ", \"line\": %s}",
+						 line.type == jbvNumeric ?
+						 DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(line.val.numeric))) :
+						 "null");
+	}
+	return out.data;
+}
+
 /* a fail rule past its threshold: the error that stops the scan (row and set rules alike) */
 void
 rule_threshold_error(const char *name, int64 failed, int64 checked, const char *relname, double limit,
 					 bool percent, const char *samples)
 {
+	if (!indicina_log_raw_rows)
+		samples = samples_without_values(samples);
 	ereport(ERROR,
 			(errcode(ERRCODE_CHECK_VIOLATION),
 			 errmsg("quality rule \"%s\" failed on %lld of %lld rows of %s, above its threshold %g%s",

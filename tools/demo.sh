@@ -40,10 +40,13 @@ dirty=${INDICINA_DEMO_DIRTY:-0.01}
 seed=${INDICINA_DEMO_SEED:-42}
 
 echo "== generating a landing directory: $customers customers x $months months, dirty rate $dirty"
-"$repo/tools/indicina-gen" --out "$out/landing" --customers "$customers" --months "$months" \
+# generated where the server (user postgres when we are root) can read it,
+# and copied into the output at the end: the checkout may be in a 0700 home
+landing="${INDICINA_SERVER_DIR:-$out}/landing"
+"$repo/tools/indicina-gen" --out "$landing" --customers "$customers" --months "$months" \
     --files 4 --dirty "$dirty" --seed "$seed"
-chmod -R a+rX "$out/landing"
-/usr/bin/python3 - "$out/landing/defects.json" <<'PY'
+chmod -R a+rX "$landing"
+/usr/bin/python3 - "$landing/defects.json" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
 for o in d["outputs"]:
@@ -52,4 +55,7 @@ for source, kinds in d["defects"].items():
     print(f"  injected into {source}: " + ", ".join(f"{k} {n}" for k, n in sorted(kinds.items())))
 PY
 
-psql -qX -v ON_ERROR_STOP=1 -v landing="$out/landing" -v out="$out" -f "$repo/tools/demo.sql"
+psql -qX -v ON_ERROR_STOP=1 -v landing="$landing" -v out="$out" -f "$repo/tools/demo.sql"
+if [ "$landing" != "$out/landing" ]; then
+    cp -R "$landing" "$out/landing"
+fi

@@ -4,6 +4,11 @@
 #
 #   tools/test.sh            everything: pg_regress, pgTAP, end-to-end
 #   tools/test.sh regress    only one suite (regress | tap | e2e)
+#   REGRESS="csv_fdw quality" tools/test.sh regress   only these pg_regress files
+#   E2E=sqlsmith tools/test.sh e2e   only the end-to-end scripts matching test/e2e/$E2E.sh
+#   tools/test.sh checked [SUITE]   the same against a checking server built from
+#                            Debian's source (cassert, ASan, UBSan); see
+#                            docs/operations.md.  Not part of the default run.
 #
 # Installs missing Debian packages first when run as root; otherwise prints
 # the apt-get line to run.
@@ -14,6 +19,15 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 
 suites=${1:-all}
 [ "$suites" = --inside-cluster ] && suites=${2:-all}
+
+if [ "${1:-}" = checked ]; then
+    # shellcheck source=tools/lib/checked.sh
+    . "$repo/tools/lib/checked.sh"
+    ensure_deps
+    build_and_stage
+    checked_run "${2:-all}"
+    exit $?
+fi
 
 if [ "${1:-}" != --inside-cluster ]; then
     ensure_deps
@@ -34,7 +48,9 @@ failed=0
 run_regress() {
     local out="$log_dir/regress.log" rc=0 ok bad
     echo "== pg_regress (sql/, expected/)"
-    make -s installcheck >"$out" 2>&1 || rc=$?
+    # the fixtures are read by the server: from the world-readable copy
+    make -s installcheck ${server_dir:+REGRESS_INPUTDIR="$server_dir/regress"} \
+        ${REGRESS:+REGRESS="$REGRESS"} >"$out" 2>&1 || rc=$?
     grep -E '^(test| ) *[a-z_0-9]+ +\.\.\. ' "$out" || true
     ok=$(grep -cE '\.\.\. ok' "$out" || true)
     bad=$(grep -cE '\.\.\. FAILED' "$out" || true)
@@ -70,7 +86,7 @@ run_tap() {
 run_e2e() {
     local t out rc
     echo "== end-to-end (test/e2e/*.sh)"
-    for t in test/e2e/*.sh; do
+    for t in test/e2e/${E2E:-*}.sh; do
         out="$log_dir/e2e-$(basename "$t" .sh).log"
         rc=0
         bash "$t" >"$out" 2>&1 || rc=$?
@@ -85,7 +101,7 @@ case "$suites" in
     regress) run_regress ;;
     tap) run_tap ;;
     e2e) run_e2e ;;
-    *) echo "usage: tools/test.sh [all|regress|tap|e2e]" >&2; exit 2 ;;
+    *) echo "usage: tools/test.sh [checked] [all|regress|tap|e2e]" >&2; exit 2 ;;
 esac
 
 echo "logs: $log_dir"

@@ -860,8 +860,7 @@ BEGIN
     IF v_failed > 0 AND NOT dry_run THEN
         EXECUTE format('SELECT count(indicina.log_reject(NULL, %L, f.file, f.line, %L, %L, f.detail, f.value, b::text))
                           FROM indicina_fails f LEFT JOIN %s b ON b.ctid = f.row_ctid',
-                       (SELECT c.relname FROM pg_class c WHERE c.oid = relation),
-                       r.columns[1], v_code, batch);
+                       relation::oid, r.columns[1], v_code, batch);
     END IF;
     IF v_failed > 0 AND r.severity = 'reject' THEN
         EXECUTE format('DELETE FROM %s WHERE ctid IN (SELECT row_ctid FROM indicina_fails)', batch);
@@ -887,7 +886,12 @@ BEGIN
         RAISE EXCEPTION 'quality rule "%" failed on % of % rows of %, above its threshold %',
                         r.name, v_failed, checked, relation,
                         r.fail_threshold::text || CASE WHEN r.fail_threshold_percent THEN '%' ELSE '' END
-            USING ERRCODE = 'check_violation', DETAIL = 'Failing rows: ' || v_samples::text,
+            USING ERRCODE = 'check_violation',
+                  -- the rows' values stay out of the server log unless asked for
+                  DETAIL = 'Failing rows: ' || CASE WHEN current_setting('indicina.log_raw_rows', true) = 'on'
+                      THEN v_samples
+                      ELSE (SELECT coalesce(jsonb_agg(s - '{value,detail}'::text[]), '[]') FROM jsonb_array_elements(v_samples) s)
+                      END::text,
                   HINT = 'Rules of severity fail stop the run; fix the data or change the rule''s threshold.';
     END IF;
     RETURN res;
@@ -1044,7 +1048,6 @@ DECLARE
     v_file name := indicina.lineage_column(relation, 'file');
     v_line name := indicina.lineage_column(relation, 'line');
     v_files text[];
-    v_relname text := (SELECT c.relname FROM pg_class c WHERE c.oid = relation);
 BEGIN
     IF v_file IS NULL OR v_line IS NULL THEN
         RAISE EXCEPTION '% has no lineage columns', relation
@@ -1054,9 +1057,9 @@ BEGIN
     CREATE TEMP TABLE indicina_quarantined ON COMMIT DROP AS
         SELECT DISTINCT ON (e.file, e.line) e.file, e.line, e.code, e.message
           FROM indicina.load_errors e
-         WHERE e.relation = v_relname AND e.code NOT LIKE 'WARN:%'
+         WHERE e.relation_id = recheck_quarantined.relation AND e.code NOT LIKE 'WARN:%'
            AND e.scan_id = (SELECT max(e2.scan_id) FROM indicina.load_errors e2
-                             WHERE e2.relation = v_relname AND e2.file = e.file AND e2.scan_id IS NOT NULL)
+                             WHERE e2.relation_id = recheck_quarantined.relation AND e2.file = e.file AND e2.scan_id IS NOT NULL)
          ORDER BY e.file, e.line;
     SELECT array_agg(DISTINCT q.file) INTO v_files FROM indicina_quarantined q;
     IF v_files IS NULL THEN

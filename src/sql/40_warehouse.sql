@@ -1136,7 +1136,6 @@ LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     v_file name := indicina.lineage_column(relation, 'file');
     v_line name := indicina.lineage_column(relation, 'line');
-    v_relname text := (SELECT c.relname FROM pg_class c WHERE c.oid = relation);
     v_files text[];
 BEGIN
     IF v_file IS NULL OR v_line IS NULL THEN
@@ -1150,9 +1149,9 @@ BEGIN
         CREATE TEMP TABLE indicina_requeue ON COMMIT DROP AS
         SELECT DISTINCT e.file, e.line, l.source
           FROM %I.file_ledger l
-          JOIN indicina.load_errors e ON e.relation = $1 AND e.file = l.path AND e.logged_at >= l.loaded_at
+          JOIN indicina.load_errors e ON e.relation_id = $1 AND e.file = l.path AND e.logged_at >= l.loaded_at
          WHERE l.status = 'loaded' AND l.path IN (SELECT s.file FROM indicina.source_files($2, false) s)$q$, target)
-        USING v_relname, relation;
+        USING relation, relation;
     SELECT array_agg(DISTINCT q.file) INTO v_files FROM indicina_requeue q;
     IF v_files IS NULL THEN
         RETURN;

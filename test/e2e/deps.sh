@@ -12,10 +12,15 @@ is "$out" "apt-get install -y indicina-test-missing-a indicina-test-missing-b" \
    "the exact apt-get line for what is missing is printed"
 
 # the same through the two README commands, as a real unprivileged user
+# (from a copy of tools/ that nobody can read: the checkout may be in a 0700 home)
 if [ "$(id -u)" -eq 0 ] && id nobody >/dev/null 2>&1; then
+    copy=$(scratch_dir)
+    trap 'rm -rf "$copy"' EXIT
+    cp -R "$repo/tools" "$copy/"
+    chmod -R a+rX "$copy"
     for cmd in tools/test.sh tools/demo.sh; do
         out=$(cd / && runuser -u nobody -- env INDICINA_EXTRA_PACKAGES=indicina-test-missing-a \
-              bash "$repo/$cmd" 2>&1)
+              bash "$copy/$cmd" 2>&1)
         rc=$?
         is "$rc/$(tail -n1 <<<"$out")" "2/apt-get install -y indicina-test-missing-a" \
            "$cmd as user nobody prints the apt-get line and exits 2"

@@ -115,7 +115,7 @@ INSERT INTO expected_superuser VALUES
     ('indicina.check_set_rule_params(text,regclass,text,text[],jsonb)'),
     ('indicina.set_rule_enabled(regclass,text,boolean)'),
     ('indicina.drop_rule(regclass,text)'),
-    ('indicina.clear_load_errors()'),
+    ('indicina.clear_load_errors()'), ('indicina.clear_load_errors(regclass)'),
     ('indicina.month_flow_step(internal,numeric,numeric,date,text,bigint,boolean)'),
     ('indicina.month_flow_final(internal)'),
     ('indicina.risk_features_step(internal,numeric,numeric,boolean,numeric)'),

@@ -2,26 +2,45 @@
 # Sourced, not run.  Needs $repo set to the checkout's top directory.
 
 PG_MAJOR=15
-stage="$repo/build/stage"
+
+# What the server reads (the staged extension, pg_regress's fixtures, the
+# demo's landing directory) lives in a world-readable directory of its own,
+# not in the checkout: the throwaway cluster runs as postgres when we are
+# root, and a clone in a 0700 home (root's on Debian) is closed to it.
+# build_and_stage makes it and removes it when the calling shell exits;
+# the scripts run inside the cluster find it through INDICINA_SERVER_DIR.
+server_dir=${INDICINA_SERVER_DIR:-}
+stage=${server_dir:+$server_dir/stage}
 
 # Installs missing packages (as root) or prints the apt-get line and exits.
 ensure_deps() {
     "$repo/tools/deps.sh" || exit $?
 }
 
-# Builds everything and installs the extension into build/stage, which the
-# throwaway cluster reads through Debian's extension_destdir: no root needed
-# and the system's PostgreSQL is left alone.
+# Builds everything and installs the extension into $server_dir/stage,
+# which the throwaway cluster reads through Debian's extension_destdir: no
+# root needed and the system's PostgreSQL is left alone.  Copies sql/,
+# expected/ and test/data next to it for pg_regress (PG_ABS_SRCDIR).
 build_and_stage() {
     make -C "$repo" -s -j"$(nproc)" >/dev/null
-    rm -rf "$stage"
+    if [ -z "$server_dir" ]; then
+        server_dir=$(mktemp -d "${TMPDIR:-/tmp}/indicina-server.XXXXXX")
+        # shellcheck disable=SC2064
+        trap "rm -rf '$server_dir'" EXIT
+        export INDICINA_SERVER_DIR="$server_dir"
+    fi
+    stage="$server_dir/stage"
+    rm -rf "$stage" "$server_dir/regress"
     make -C "$repo" -s install DESTDIR="$stage" >/dev/null
-    # the server runs as postgres when we are root: let it read the stage
-    chmod -R a+rX "$repo/build"
+    mkdir -p "$server_dir/regress/test"
+    # README.md: the target of test/data/csv/outside_link.csv, out of its root
+    cp -R "$repo/sql" "$repo/expected" "$repo/README.md" "$server_dir/regress/"
+    cp -R "$repo/test/data" "$server_dir/regress/test/"
+    chmod -R a+rX "$server_dir"
 }
 
 # Runs "$@" inside a throwaway PostgreSQL 15 cluster (pg_virtualenv) that
-# preloads pg_cron and finds indicina in build/stage.  PG* variables are set
+# preloads pg_cron and finds indicina in $stage.  PG* variables are set
 # for the command; the cluster is dropped when it returns.
 with_cluster() {
     local libdir
