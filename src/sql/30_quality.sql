@@ -512,8 +512,7 @@ $$;
  * set_rule_failures of a duplicate_rows rule: every row of the batch that
  * repeats an earlier row in every column but the lineage columns.
  */
-CREATE FUNCTION indicina.set_rule_duplicate_failures(r indicina.quality_rules, batch regclass, file_col name,
-                                                     line_col name)
+CREATE FUNCTION indicina.set_rule_duplicate_failures(batch regclass, file_col name, line_col name)
 RETURNS TABLE (row_ctid tid, file text, line bigint, value text, detail text)
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -573,7 +572,7 @@ BEGIN
     WHEN 'unique' THEN
         RETURN QUERY SELECT * FROM indicina.set_rule_unique_failures(r, batch, file_col, line_col);
     WHEN 'duplicate_rows' THEN
-        RETURN QUERY SELECT * FROM indicina.set_rule_duplicate_failures(r, batch, file_col, line_col);
+        RETURN QUERY SELECT * FROM indicina.set_rule_duplicate_failures(batch, file_col, line_col);
     WHEN 'references' THEN
         ref := coalesce(r.params->>'relation', '');
         -- a relation name (regclass), never SQL spliced in
