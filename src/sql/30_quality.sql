@@ -51,62 +51,20 @@ COMMENT ON FUNCTION indicina.check_rule_expression(regclass, text) IS
 -- Declaring rules: everything is checked here, not at 2 a.m.
 -- ---------------------------------------------------------------------
 
-CREATE FUNCTION indicina.add_rule(
-    name        text,
-    relation    regclass,
-    kind        text,
-    columns     text[] DEFAULT '{}',
-    params      jsonb DEFAULT '{}',
-    severity    text DEFAULT 'reject',
-    threshold   text DEFAULT '0',
-    enabled     boolean DEFAULT true,
-    description text DEFAULT NULL,
-    replace     boolean DEFAULT false)
-RETURNS bigint
+/*
+ * add_rule's checks of a rule's columns: each exists, and the kind guards
+ * exactly one (or, unique, at least one; or names what it needs in params
+ * and takes none).  Returns the type of the one column, or NULL.
+ */
+CREATE FUNCTION indicina.check_rule_columns(name text, relation regclass, kind text, columns text[]) RETURNS regtype
 LANGUAGE plpgsql
--- no SET search_path: relation names in params resolve as the caller sees them
+-- no SET search_path, as add_rule
 AS $$
 DECLARE
     v_col     text;
     v_type    regtype;
     v_ncols   int := coalesce(cardinality(columns), 0);
-    v_key     text;
-    v_allowed text[];
-    v_id      bigint;
-    v_pct     boolean := false;
-    v_limit   numeric;
-    v_min     text := params->>'min';
-    v_max     text := params->>'max';
-    v_checked text;
 BEGIN
-    IF name IS NULL OR name !~ '^[a-z][a-z0-9_]{0,62}$' THEN
-        RAISE EXCEPTION 'invalid rule name %', coalesce(quote_literal(name), 'NULL')
-            USING ERRCODE = 'invalid_name',
-                  HINT = 'A rule name is a lower-case letter followed by up to 62 lower-case letters, digits or underscores.';
-    END IF;
-    IF relation IS NULL THEN
-        RAISE EXCEPTION 'rule "%" needs a relation', name USING ERRCODE = 'null_value_not_allowed';
-    END IF;
-    IF kind IS NULL OR kind NOT IN ('not_null', 'accepted_values', 'range', 'regex', 'length', 'not_future',
-            'expression', 'unique', 'references', 'row_count', 'freshness', 'duplicate_rows', 'balance_continuity') THEN
-        RAISE EXCEPTION 'unknown rule kind %', coalesce(quote_literal(kind), 'NULL')
-            USING ERRCODE = 'invalid_parameter_value',
-                  HINT = 'Row kinds: not_null, accepted_values, range, regex, length, not_future, expression. '
-                      || 'Set kinds: unique, references, row_count, freshness, duplicate_rows, balance_continuity.';
-    END IF;
-    IF severity IS NULL OR severity NOT IN ('reject', 'warn', 'fail') THEN
-        RAISE EXCEPTION 'unknown severity %', coalesce(quote_literal(severity), 'NULL')
-            USING ERRCODE = 'invalid_parameter_value', HINT = 'Severities: reject, warn, fail.';
-    END IF;
-    IF severity = 'reject' AND kind IN ('row_count', 'freshness') THEN
-        RAISE EXCEPTION 'a % rule judges the whole batch and cannot reject rows', kind
-            USING ERRCODE = 'invalid_parameter_value', HINT = 'Use severity warn or fail.';
-    END IF;
-    IF params IS NULL OR jsonb_typeof(params) <> 'object' THEN
-        RAISE EXCEPTION 'params of rule "%" must be a JSON object', name USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-
-    -- every column exists
     FOREACH v_col IN ARRAY coalesce(columns, '{}') LOOP
         IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute
                        WHERE attrelid = relation AND attname = v_col AND attnum > 0 AND NOT attisdropped) THEN
@@ -127,8 +85,17 @@ BEGIN
     IF v_ncols = 1 THEN
         SELECT atttypid::regtype INTO v_type FROM pg_catalog.pg_attribute WHERE attrelid = relation AND attname = columns[1];
     END IF;
+    RETURN v_type;
+END;
+$$;
 
-    -- only the parameters the kind knows
+-- add_rule's check that params holds only the parameters the kind knows
+CREATE FUNCTION indicina.check_rule_param_names(kind text, params jsonb) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_key     text;
+    v_allowed text[];
+BEGIN
     v_allowed := CASE kind
         WHEN 'accepted_values' THEN '{values,domain}'
         WHEN 'range' THEN '{min,max,min_inclusive,max_inclusive}'
@@ -150,7 +117,25 @@ BEGIN
                                   ELSE 'It takes: ' || array_to_string(v_allowed, ', ') || '.' END;
         END IF;
     END LOOP;
+END;
+$$;
 
+/*
+ * add_rule's checks of the parameters of a row rule kind (and of
+ * freshness, which shares not_future's): raises on a wrong definition.
+ * Returns the checked expression of an expression rule, or NULL.
+ */
+CREATE FUNCTION indicina.check_row_rule_params(name text, relation regclass, kind text, columns text[], params jsonb,
+                                               column_type regtype) RETURNS text
+LANGUAGE plpgsql
+-- no SET search_path, as add_rule
+AS $$
+DECLARE
+    v_checked text;
+    v_limit   numeric;
+    v_min     text := params->>'min';
+    v_max     text := params->>'max';
+BEGIN
     CASE kind
     WHEN 'accepted_values' THEN
         IF (params ? 'values') = (params ? 'domain') THEN
@@ -171,13 +156,13 @@ BEGIN
         -- the bounds must be values of the column's type, in order
         BEGIN
             EXECUTE format('SELECT CASE WHEN %1$L::%2$s %3$s %4$L::%2$s THEN 1 END',
-                           v_min, v_type,
+                           v_min, column_type,
                            CASE WHEN coalesce((params->>'min_inclusive')::bool, true)
                                  AND coalesce((params->>'max_inclusive')::bool, true) THEN '>' ELSE '>=' END,
                            v_max)
                 INTO v_limit;
         EXCEPTION WHEN data_exception THEN
-            RAISE EXCEPTION 'range bounds of rule "%" are not values of type %: %', name, v_type, SQLERRM
+            RAISE EXCEPTION 'range bounds of rule "%" are not values of type %: %', name, column_type, SQLERRM
                 USING ERRCODE = 'invalid_parameter_value';
         END;
         IF v_limit = 1 THEN
@@ -202,8 +187,8 @@ BEGIN
             RAISE EXCEPTION 'rule "%": min % is above max %', name, v_min, v_max USING ERRCODE = 'invalid_parameter_value';
         END IF;
     WHEN 'not_future', 'freshness' THEN
-        IF v_type NOT IN ('date'::regtype, 'timestamp'::regtype, 'timestamptz'::regtype) THEN
-            RAISE EXCEPTION 'a % rule needs a date or timestamp column; % is %', kind, columns[1], v_type
+        IF column_type NOT IN ('date'::regtype, 'timestamp'::regtype, 'timestamptz'::regtype) THEN
+            RAISE EXCEPTION 'a % rule needs a date or timestamp column; % is %', kind, columns[1], column_type
                 USING ERRCODE = 'datatype_mismatch';
         END IF;
         IF kind = 'freshness' AND coalesce(params->>'max_age_days', '') !~ '^\d+$' THEN
@@ -216,7 +201,31 @@ BEGIN
         IF params->>'sql' IS NULL THEN
             RAISE EXCEPTION 'an expression rule needs "sql"' USING ERRCODE = 'invalid_parameter_value';
         END IF;
+        -- a statement, not RETURN: an error's QUERY line names the call
         SELECT indicina.check_rule_expression(relation, params->>'sql') INTO v_checked;
+        RETURN v_checked;
+    ELSE
+        NULL;
+    END CASE;
+    RETURN NULL;
+END;
+$$;
+
+/*
+ * add_rule's checks of the parameters of a set rule kind: raises on a
+ * wrong definition.  Returns params with the relations they name
+ * schema-qualified (as the caller's search_path resolves them now).
+ */
+CREATE FUNCTION indicina.check_set_rule_params(name text, relation regclass, kind text, columns text[], params jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql
+-- no SET search_path: relation names in params resolve as the caller sees them
+AS $$
+DECLARE
+    v_min     text := params->>'min';
+    v_max     text := params->>'max';
+BEGIN
+    CASE kind
     WHEN 'unique' THEN
         IF params ? 'against' THEN
             PERFORM indicina.check_columns_exist(name, (params->>'against')::regclass, columns);
@@ -247,6 +256,64 @@ BEGIN
     ELSE
         NULL;
     END CASE;
+    RETURN params;
+END;
+$$;
+
+CREATE FUNCTION indicina.add_rule(
+    name        text,
+    relation    regclass,
+    kind        text,
+    columns     text[] DEFAULT '{}',
+    params      jsonb DEFAULT '{}',
+    severity    text DEFAULT 'reject',
+    threshold   text DEFAULT '0',
+    enabled     boolean DEFAULT true,
+    description text DEFAULT NULL,
+    replace     boolean DEFAULT false)
+RETURNS bigint
+LANGUAGE plpgsql
+-- no SET search_path: relation names in params resolve as the caller sees them
+AS $$
+DECLARE
+    column_type regtype;    -- of the one column a rule guards
+    v_id      bigint;
+    v_pct     boolean := false;
+    v_limit   numeric;
+    v_checked text;
+BEGIN
+    IF name IS NULL OR name !~ '^[a-z][a-z0-9_]{0,62}$' THEN
+        RAISE EXCEPTION 'invalid rule name %', coalesce(quote_literal(name), 'NULL')
+            USING ERRCODE = 'invalid_name',
+                  HINT = 'A rule name is a lower-case letter followed by up to 62 lower-case letters, digits or underscores.';
+    END IF;
+    IF relation IS NULL THEN
+        RAISE EXCEPTION 'rule "%" needs a relation', name USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF kind IS NULL OR kind NOT IN ('not_null', 'accepted_values', 'range', 'regex', 'length', 'not_future',
+            'expression', 'unique', 'references', 'row_count', 'freshness', 'duplicate_rows', 'balance_continuity') THEN
+        RAISE EXCEPTION 'unknown rule kind %', coalesce(quote_literal(kind), 'NULL')
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Row kinds: not_null, accepted_values, range, regex, length, not_future, expression. '
+                      || 'Set kinds: unique, references, row_count, freshness, duplicate_rows, balance_continuity.';
+    END IF;
+    IF severity IS NULL OR severity NOT IN ('reject', 'warn', 'fail') THEN
+        RAISE EXCEPTION 'unknown severity %', coalesce(quote_literal(severity), 'NULL')
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'Severities: reject, warn, fail.';
+    END IF;
+    IF severity = 'reject' AND kind IN ('row_count', 'freshness') THEN
+        RAISE EXCEPTION 'a % rule judges the whole batch and cannot reject rows', kind
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'Use severity warn or fail.';
+    END IF;
+    IF params IS NULL OR jsonb_typeof(params) <> 'object' THEN
+        RAISE EXCEPTION 'params of rule "%" must be a JSON object', name USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+
+    column_type := indicina.check_rule_columns(name, relation, kind, columns);
+    PERFORM indicina.check_rule_param_names(kind, params);
+
+    v_checked := indicina.check_row_rule_params(name, relation, kind, columns, params, column_type);
+    params := indicina.check_set_rule_params(name, relation, kind, columns, params);
 
     -- the fail threshold: a count ('10') or a percentage ('1.5%')
     IF threshold IS NULL OR threshold !~ '^\s*\d+(\.\d+)?\s*%?\s*$' THEN
@@ -403,6 +470,81 @@ END;
 $$;
 
 /*
+ * set_rule_failures of a unique rule: every row of the batch whose key an
+ * earlier row (files in byte order, then line) already has, and with
+ * "against", every row whose key is already in that relation.
+ */
+CREATE FUNCTION indicina.set_rule_unique_failures(r indicina.quality_rules, batch regclass, file_col name,
+                                                  line_col name)
+RETURNS TABLE (row_ctid tid, file text, line bigint, value text, detail text)
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    -- files in byte order, as the scan reads them
+    ord text := concat_ws(', ', quote_ident(file_col) || ' COLLATE "C"', quote_ident(line_col), 'ctid');
+    bf text := CASE WHEN file_col IS NULL THEN 'NULL::text' ELSE 'b.' || quote_ident(file_col) END;
+    bl text := CASE WHEN line_col IS NULL THEN 'NULL::bigint' ELSE 'b.' || quote_ident(line_col) END;
+    keys text := (SELECT string_agg(quote_ident(c), ', ') FROM unnest(r.columns) c);
+BEGIN
+    -- hash the keys first; only keys seen twice are sorted to find the first
+    RETURN QUERY EXECUTE format(
+        'WITH dup AS (SELECT %4$s FROM %6$s WHERE (%4$s) IS NOT NULL GROUP BY %4$s HAVING count(*) > 1)
+         SELECT ctid, f, l, k, %1$L FROM (
+             SELECT b.ctid, %2$s AS f, %3$s AS l, concat_ws('', '', %7$s) AS k,
+                    row_number() OVER (PARTITION BY %7$s ORDER BY %8$s) AS rn
+               FROM %6$s b JOIN dup USING (%4$s)) s
+          WHERE rn > 1',
+        'duplicate of an earlier row of this batch', bf, bl, keys, ord, batch,
+        (SELECT string_agg('b.' || quote_ident(c), ', ') FROM unnest(r.columns) c),
+        concat_ws(', ', 'b.' || quote_ident(file_col) || ' COLLATE "C"', 'b.' || quote_ident(line_col), 'b.ctid'));
+    IF r.params ? 'against' THEN
+        RETURN QUERY EXECUTE format(
+            'SELECT b.ctid, %1$s, %2$s, concat_ws(%4$L, %3$s), %5$L FROM %6$s b
+              WHERE EXISTS (SELECT 1 FROM %7$s t WHERE (%8$s) = (%9$s))',
+            bf, bl, (SELECT string_agg('b.' || quote_ident(c), ', ') FROM unnest(r.columns) c), ', ',
+            'already in ' || (r.params->>'against'), batch, (r.params->>'against')::regclass,
+            (SELECT string_agg('t.' || quote_ident(c), ', ') FROM unnest(r.columns) c),
+            (SELECT string_agg('b.' || quote_ident(c), ', ') FROM unnest(r.columns) c));
+    END IF;
+END;
+$$;
+
+/*
+ * set_rule_failures of a duplicate_rows rule: every row of the batch that
+ * repeats an earlier row in every column but the lineage columns.
+ */
+CREATE FUNCTION indicina.set_rule_duplicate_failures(batch regclass, file_col name, line_col name)
+RETURNS TABLE (row_ctid tid, file text, line bigint, value text, detail text)
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    -- files in byte order, as the scan reads them
+    ord text := concat_ws(', ', quote_ident(file_col) || ' COLLATE "C"', quote_ident(line_col), 'ctid');
+    bf text := CASE WHEN file_col IS NULL THEN 'NULL::text' ELSE 'b.' || quote_ident(file_col) END;
+    bl text := CASE WHEN line_col IS NULL THEN 'NULL::bigint' ELSE 'b.' || quote_ident(line_col) END;
+    data_cols text;
+    data_list text[];
+BEGIN
+    -- the columns as a list of names, never a quoted string split again
+    data_list := ARRAY(SELECT quote_ident(attname) FROM pg_catalog.pg_attribute
+                        WHERE attrelid = batch AND attnum > 0 AND NOT attisdropped
+                          AND attname IS DISTINCT FROM file_col AND attname IS DISTINCT FROM line_col
+                          AND attname <> 'source_offset' ORDER BY attnum);
+    data_cols := array_to_string(data_list, ', ');
+    -- hash whole rows first; only rows seen twice are sorted
+    RETURN QUERY EXECUTE format(
+        'WITH dup AS (SELECT %4$s FROM %6$s GROUP BY %4$s HAVING count(*) > 1)
+         SELECT ctid, f, l, NULL::text, %1$L FROM (
+             SELECT b.ctid, %2$s AS f, %3$s AS l,
+                    row_number() OVER (PARTITION BY %7$s ORDER BY %8$s) AS rn
+               FROM %6$s b JOIN dup ON (ROW(%7$s))::text = (ROW(%9$s))::text) s
+          WHERE rn > 1',
+        'exact copy of an earlier row of this batch', bf, bl, data_cols, ord, batch,
+        (SELECT string_agg('b.' || c, ', ') FROM unnest(data_list) c),
+        concat_ws(', ', 'b.' || quote_ident(file_col) || ' COLLATE "C"', 'b.' || quote_ident(line_col), 'b.ctid'),
+        (SELECT string_agg('dup.' || c, ', ') FROM unnest(data_list) c));
+END;
+$$;
+
+/*
  * The rows of a batch that fail a set rule: their ctid, file, line, the
  * offending value and why.  Batches are temporary tables holding the
  * relation's columns; file and line name its lineage columns (or NULL).
@@ -421,56 +563,16 @@ DECLARE
     ord text := concat_ws(', ', quote_ident(file_col) || ' COLLATE "C"', quote_ident(line_col), 'ctid');
     bf text := CASE WHEN file_col IS NULL THEN 'NULL::text' ELSE 'b.' || quote_ident(file_col) END;
     bl text := CASE WHEN line_col IS NULL THEN 'NULL::bigint' ELSE 'b.' || quote_ident(line_col) END;
-    keys text;
-    data_cols text;
-    data_list text[];
     ref text;
     refcol text;
     n bigint;
     newest text;
 BEGIN
-    keys := (SELECT string_agg(quote_ident(c), ', ') FROM unnest(r.columns) c);
     CASE r.kind
     WHEN 'unique' THEN
-        -- hash the keys first; only keys seen twice are sorted to find the first
-        RETURN QUERY EXECUTE format(
-            'WITH dup AS (SELECT %4$s FROM %6$s WHERE (%4$s) IS NOT NULL GROUP BY %4$s HAVING count(*) > 1)
-             SELECT ctid, f, l, k, %1$L FROM (
-                 SELECT b.ctid, %2$s AS f, %3$s AS l, concat_ws('', '', %7$s) AS k,
-                        row_number() OVER (PARTITION BY %7$s ORDER BY %8$s) AS rn
-                   FROM %6$s b JOIN dup USING (%4$s)) s
-              WHERE rn > 1',
-            'duplicate of an earlier row of this batch', bf, bl, keys, ord, batch,
-            (SELECT string_agg('b.' || quote_ident(c), ', ') FROM unnest(r.columns) c),
-            concat_ws(', ', 'b.' || quote_ident(file_col) || ' COLLATE "C"', 'b.' || quote_ident(line_col), 'b.ctid'));
-        IF r.params ? 'against' THEN
-            RETURN QUERY EXECUTE format(
-                'SELECT b.ctid, %1$s, %2$s, concat_ws(%4$L, %3$s), %5$L FROM %6$s b
-                  WHERE EXISTS (SELECT 1 FROM %7$s t WHERE (%8$s) = (%9$s))',
-                bf, bl, (SELECT string_agg('b.' || quote_ident(c), ', ') FROM unnest(r.columns) c), ', ',
-                'already in ' || (r.params->>'against'), batch, (r.params->>'against')::regclass,
-                (SELECT string_agg('t.' || quote_ident(c), ', ') FROM unnest(r.columns) c),
-                (SELECT string_agg('b.' || quote_ident(c), ', ') FROM unnest(r.columns) c));
-        END IF;
+        RETURN QUERY SELECT * FROM indicina.set_rule_unique_failures(r, batch, file_col, line_col);
     WHEN 'duplicate_rows' THEN
-        -- the columns as a list of names, never a quoted string split again
-        data_list := ARRAY(SELECT quote_ident(attname) FROM pg_catalog.pg_attribute
-                            WHERE attrelid = batch AND attnum > 0 AND NOT attisdropped
-                              AND attname IS DISTINCT FROM file_col AND attname IS DISTINCT FROM line_col
-                              AND attname <> 'source_offset' ORDER BY attnum);
-        data_cols := array_to_string(data_list, ', ');
-        -- hash whole rows first; only rows seen twice are sorted
-        RETURN QUERY EXECUTE format(
-            'WITH dup AS (SELECT %4$s FROM %6$s GROUP BY %4$s HAVING count(*) > 1)
-             SELECT ctid, f, l, NULL::text, %1$L FROM (
-                 SELECT b.ctid, %2$s AS f, %3$s AS l,
-                        row_number() OVER (PARTITION BY %7$s ORDER BY %8$s) AS rn
-                   FROM %6$s b JOIN dup ON (ROW(%7$s))::text = (ROW(%9$s))::text) s
-              WHERE rn > 1',
-            'exact copy of an earlier row of this batch', bf, bl, data_cols, ord, batch,
-            (SELECT string_agg('b.' || c, ', ') FROM unnest(data_list) c),
-            concat_ws(', ', 'b.' || quote_ident(file_col) || ' COLLATE "C"', 'b.' || quote_ident(line_col), 'b.ctid'),
-            (SELECT string_agg('dup.' || c, ', ') FROM unnest(data_list) c));
+        RETURN QUERY SELECT * FROM indicina.set_rule_duplicate_failures(batch, file_col, line_col);
     WHEN 'references' THEN
         ref := coalesce(r.params->>'relation', '');
         -- a relation name (regclass), never SQL spliced in

@@ -110,7 +110,8 @@ COMMENT ON FUNCTION indicina.key_lookup_at(text, text, date) IS
  * Creates schema target with the star schema, the file ledger, and schema
  * mart with the KPI views.  Objects are the caller's, not the extension's:
  * DROP EXTENSION never drops a warehouse's data.  Idempotent: an existing
- * warehouse is left as it is.
+ * warehouse is left as it is.  Longer than a screen on purpose: one DDL
+ * script, a CREATE per table and view, read top to bottom.
  */
 CREATE FUNCTION indicina.create_warehouse(target name DEFAULT 'dw', mart name DEFAULT 'mart') RETURNS text
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
@@ -397,57 +398,41 @@ END;
 $$;
 
 /*
- * One atomic, exactly-once run: new and corrected files of both sources,
- * through their rules, into the warehouse; dimensions, facts, aggregates
- * and risk features; the ledger.  Everything in the caller's transaction:
- * an error anywhere leaves the warehouse as it was, and the journal keeps
- * the failure.  Returns one row per step.
+ * The steps of a run, one function each, in the order run_pipeline calls
+ * them (the names it reports are in docs/pipeline.md).  Every step is given
+ * the run (a pipeline_run: its id, the warehouse, the two foreign tables and
+ * their lineage columns) and, as arguments, what an earlier step found; it
+ * returns what a later one needs.  The rows between steps are in the run's
+ * temporary tables (dropped at commit), named in each step's comment.  A
+ * test may call the steps on their own, in this order, after
+ * pipeline_begin.
  */
-CREATE FUNCTION indicina.run_pipeline(loans regclass, transactions regclass, target name DEFAULT 'dw',
-                                      wait boolean DEFAULT false)
-RETURNS TABLE (run_id bigint, step text, ms bigint, counts jsonb)
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
--- a batch job: hash tables and sorts of millions of rows stay in memory,
--- and JIT compilation, which costs more than it saves here, is off
--- (ALTER FUNCTION ... SET changes either)
-SET work_mem = '256MB' SET jit = off AS $$
-#variable_conflict use_column
+CREATE TYPE indicina.pipeline_run AS (
+    run_id bigint, target name, loans regclass, transactions regclass,
+    loan_file name, loan_line name, txn_file name, txn_line name);
+
+/*
+ * Before any step: refuses a run without lineage columns or warehouse, takes
+ * the warehouse's run lock (waits, or refuses when another run holds it),
+ * opens the run in the journal and creates the run's two collectors:
+ * indicina_set_flags (the rows a set rule warned about, for the ledger) and
+ * indicina_touched (the customers whose risk features change).
+ */
+CREATE FUNCTION indicina.pipeline_begin(loans regclass, transactions regclass, target name, wait boolean)
+RETURNS indicina.pipeline_run
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    v_run     bigint;
-    v_steps   jsonb := '[]';
-    v_t       timestamptz;
-    v_start   timestamptz := clock_timestamp();
-    v_msg     text;
-    v_state   text;
-    v_lfile   name := indicina.lineage_column(loans, 'file');
-    v_lline   name := indicina.lineage_column(loans, 'line');
-    v_tfile   name := indicina.lineage_column(transactions, 'file');
-    v_tline   name := indicina.lineage_column(transactions, 'line');
-    v_loan_files text[];
-    v_txn_files  text[];
-    v_replaced   text[];
-    v_n       bigint;
-    v_min     date;
-    v_max     date;
-    v_totals  jsonb := '{}';
-    v_lock    bigint := hashtext('indicina.run_pipeline:' || target);
-    v_sources jsonb;
-    v_income  int[];
-    v_txn_min date;
-    v_txn_max date;
-    v_del_min date;
-    v_del_max date;
-    v_lo      date;
-    v_hi      date;
-    v_load    text;
-    v_old_months date[];
-    v_income_names text[];
-    v_flows   boolean;
-    v_from_scan bigint := 0;
-    v_txn_batch regclass;
-    v_repoint_from date;
+    r      indicina.pipeline_run;
+    v_lock bigint := hashtext('indicina.run_pipeline:' || target);
 BEGIN
-    IF v_lfile IS NULL OR v_lline IS NULL OR v_tfile IS NULL OR v_tline IS NULL THEN
+    r.target := target;
+    r.loans := loans;
+    r.transactions := transactions;
+    r.loan_file := indicina.lineage_column(loans, 'file');
+    r.loan_line := indicina.lineage_column(loans, 'line');
+    r.txn_file := indicina.lineage_column(transactions, 'file');
+    r.txn_line := indicina.lineage_column(transactions, 'line');
+    IF r.loan_file IS NULL OR r.loan_line IS NULL OR r.txn_file IS NULL OR r.txn_line IS NULL THEN
         RAISE EXCEPTION 'run_pipeline needs lineage columns on % and %', loans, transactions
             USING ERRCODE = 'feature_not_supported',
                   HINT = 'Add columns with OPTIONS (source ''file'') and (source ''line'') to both foreign tables.';
@@ -465,330 +450,549 @@ BEGIN
                   HINT = 'Wait for it (see indicina.pipeline_runs), or pass wait => true to queue behind it.';
     END IF;
 
-    v_run := indicina.run_begin('pipeline', jsonb_build_object(
+    r.run_id := indicina.run_begin('pipeline', jsonb_build_object(
         'loans', loans::text, 'transactions', transactions::text, 'target', target));
     PERFORM indicina.drop_temp('{indicina_touched,indicina_affected,indicina_versions,indicina_loan_scan,indicina_txn_scan,'
                                'indicina_batch_loans,indicina_batch_txns,indicina_known_customers,indicina_set_flags,'
                                'indicina_narrations}');
     CREATE TEMP TABLE indicina_set_flags (relation regclass, file text, line bigint) ON COMMIT DROP;
-    <<work>>
-    BEGIN
-        v_t := clock_timestamp();
-        PERFORM count(*) FROM indicina.attach_default_rules(loans, transactions);
-        PERFORM indicina.plan_files(target, 'loans', loans);
-        PERFORM indicina.plan_files(target, 'transactions', transactions);
-        SELECT array_agg(file ORDER BY file) FILTER (WHERE action IN ('new', 'replace')) INTO v_loan_files
-          FROM pg_temp.indicina_files_loans;
-        SELECT array_agg(file ORDER BY file) FILTER (WHERE action IN ('new', 'replace')) INTO v_txn_files
-          FROM pg_temp.indicina_files_transactions;
-        v_steps := indicina.pipeline_step(v_steps, 'plan files', v_t, jsonb_build_object(
-            'loan_files', coalesce(cardinality(v_loan_files), 0), 'transaction_files', coalesce(cardinality(v_txn_files), 0),
-            'duplicates', (SELECT count(*) FROM pg_temp.indicina_files_loans WHERE action = 'duplicate')
-                        + (SELECT count(*) FROM pg_temp.indicina_files_transactions WHERE action = 'duplicate')));
+    -- the customers whose features change, gathered from several steps
+    -- (duplicates and all: no index to keep up), once each at the end
+    CREATE TEMP TABLE indicina_touched (customer_id text COLLATE "C") ON COMMIT DROP;
+    RETURN r;
+END;
+$$;
 
-        -- a corrected file replaces what its earlier version loaded
-        v_t := clock_timestamp();
-        SELECT array_agg(file) INTO v_replaced FROM pg_temp.indicina_files_loans WHERE action = 'replace';
-        IF v_replaced IS NOT NULL THEN
-            EXECUTE format('DELETE FROM %I.fact_loan_application WHERE source_file = ANY ($1)', target) USING v_replaced;
-        END IF;
-        SELECT array_agg(file) INTO v_replaced FROM pg_temp.indicina_files_transactions WHERE action = 'replace';
-        -- the customers whose features change, gathered from several steps
-        -- (duplicates and all: no index to keep up), once each at the end
-        CREATE TEMP TABLE indicina_touched (customer_id text COLLATE "C") ON COMMIT DROP;
-        IF v_replaced IS NULL AND EXISTS (SELECT 1 FROM pg_temp.indicina_files_loans WHERE action = 'replace') THEN
-            v_replaced := '{}';
-        END IF;
-        IF v_replaced IS NOT NULL THEN
-            EXECUTE format('WITH d AS (DELETE FROM %I.fact_bank_transaction WHERE source_file = ANY ($1)
-                                       RETURNING customer_id, transaction_date),
-                                 a AS (INSERT INTO indicina_touched SELECT DISTINCT customer_id FROM d)
-                            SELECT min(transaction_date), max(transaction_date) FROM d',
-                           target) USING v_replaced INTO v_del_min, v_del_max;
-        END IF;
-        v_steps := indicina.pipeline_step(v_steps, 'replace corrected files', v_t);
+/*
+ * Step "plan files": attaches the default rules and sorts every file of
+ * both sources into new, replace, duplicate and unchanged (plan_files, into
+ * indicina_files_loans and indicina_files_transactions).  Returns the files
+ * to read of each source, in name order (NULL for none).
+ */
+CREATE FUNCTION indicina.pipeline_plan_files(r indicina.pipeline_run,
+    OUT loan_files text[], OUT txn_files text[], OUT counts jsonb)
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM count(*) FROM indicina.attach_default_rules(r.loans, r.transactions);
+    PERFORM indicina.plan_files(r.target, 'loans', r.loans);
+    PERFORM indicina.plan_files(r.target, 'transactions', r.transactions);
+    SELECT array_agg(f.file ORDER BY f.file) FILTER (WHERE f.action IN ('new', 'replace')) INTO loan_files
+      FROM pg_temp.indicina_files_loans f;
+    SELECT array_agg(f.file ORDER BY f.file) FILTER (WHERE f.action IN ('new', 'replace')) INTO txn_files
+      FROM pg_temp.indicina_files_transactions f;
+    counts := jsonb_build_object(
+        'loan_files', coalesce(cardinality(loan_files), 0), 'transaction_files', coalesce(cardinality(txn_files), 0),
+        'duplicates', (SELECT count(*) FROM pg_temp.indicina_files_loans WHERE action = 'duplicate')
+                    + (SELECT count(*) FROM pg_temp.indicina_files_transactions WHERE action = 'duplicate'));
+END;
+$$;
 
-        -- stage the applications through their rules
-        v_t := clock_timestamp();
-        IF v_loan_files IS NULL AND v_txn_files IS NULL AND v_replaced IS NULL THEN
-            -- nothing new: the warehouse is as it should be
-            PERFORM indicina.record_ledger_stamps(target);
-            PERFORM indicina.record_ledger(target, v_run, 'loans', loans, NULL, NULL, v_lfile);
-            PERFORM indicina.record_ledger(target, v_run, 'transactions', transactions, NULL, NULL, v_tfile);
-            v_steps := indicina.pipeline_step(v_steps, 'nothing new', v_t);
-            EXIT work;
-        END IF;
-        PERFORM count(*) FROM indicina.stage(v_run, loans, 'indicina_batch_loans', false, coalesce(v_loan_files, '{}'));
-        CREATE TEMP TABLE indicina_loan_scan ON COMMIT DROP AS SELECT * FROM indicina.scan_file_stats();
-        v_steps := indicina.pipeline_step(v_steps, 'stage loans', v_t,
-                                          jsonb_build_object('rows', (SELECT count(*) FROM indicina_batch_loans)));
+/*
+ * Step "replace corrected files": deletes the fact rows the earlier version
+ * of each replaced file loaded; the customers of the deleted transactions
+ * go to indicina_touched.  Returns the replaced statement files ('{}' when
+ * only loans files were replaced, NULL when no file was) and the date span
+ * of the transactions deleted.
+ */
+CREATE FUNCTION indicina.pipeline_replace_corrected_files(r indicina.pipeline_run,
+    OUT replaced text[], OUT deleted_from date, OUT deleted_to date)
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_loans text[];
+BEGIN
+    SELECT array_agg(f.file) INTO v_loans FROM pg_temp.indicina_files_loans f WHERE f.action = 'replace';
+    IF v_loans IS NOT NULL THEN
+        EXECUTE format('DELETE FROM %I.fact_loan_application WHERE source_file = ANY ($1)', r.target) USING v_loans;
+    END IF;
+    SELECT array_agg(f.file) INTO replaced FROM pg_temp.indicina_files_transactions f WHERE f.action = 'replace';
+    IF replaced IS NULL AND v_loans IS NOT NULL THEN
+        replaced := '{}';
+    END IF;
+    IF replaced IS NOT NULL THEN
+        EXECUTE format('WITH d AS (DELETE FROM %I.fact_bank_transaction WHERE source_file = ANY ($1)
+                                   RETURNING customer_id, transaction_date),
+                             a AS (INSERT INTO indicina_touched SELECT DISTINCT customer_id FROM d)
+                        SELECT min(transaction_date), max(transaction_date) FROM d',
+                       r.target) USING replaced INTO deleted_from, deleted_to;
+    END IF;
+END;
+$$;
 
-        -- dimensions, before the transactions load: a first pass over the new
-        -- statement files (a survey: two columns read, no rule judged, nothing
-        -- recorded) finds their narrations and date span, for dates,
-        -- partitions and categories; customers come from the staged applications
-        v_t := clock_timestamp();
-        PERFORM set_config('indicina.survey', 'on', true);
-        EXECUTE format('CREATE TEMP TABLE indicina_narrations ON COMMIT DROP AS
-                            SELECT narration, min(transaction_date) AS first, max(transaction_date) AS last
-                              FROM %s WHERE %I = ANY (%L::text[]) GROUP BY narration',
-                       transactions, v_tfile, coalesce(v_txn_files, '{}'));
-        PERFORM set_config('indicina.survey', 'off', true);
-        SELECT min(n.first), max(n.last) INTO v_txn_min, v_txn_max FROM indicina_narrations n;
-        SELECT least(min(b.loan_application_date), v_txn_min), greatest(max(b.loan_application_date), v_txn_max)
-          INTO v_min, v_max FROM indicina_batch_loans b;
-        IF v_min IS NOT NULL THEN
-            EXECUTE format($q$
-                INSERT INTO %I.dim_date
-                SELECT indicina.date_key(d::date), d, extract(year FROM d), extract(quarter FROM d), extract(month FROM d),
-                       to_char(d, 'FMMonth'), extract(isodow FROM d), to_char(d, 'FMDay'), extract(isodow FROM d) >= 6
-                  FROM generate_series($1::date, $2::date, interval '1 day') g(d)
-                ON CONFLICT (date_key) DO NOTHING$q$, target) USING v_min, v_max;
-        END IF;
-        PERFORM indicina.ensure_month_partitions(target, v_txn_min, v_txn_max);
-        EXECUTE format($q$
-            INSERT INTO %I.dim_transaction_category (narration, category_group, direction)
-            SELECT narration, 'other', 'both' FROM indicina_narrations WHERE narration IS NOT NULL
-            ON CONFLICT (narration) DO NOTHING$q$, target);
-        DROP TABLE indicina_narrations;
-        -- SCD type 2: a new version when employment status or income changes, in application order
-        EXECUTE format($q$
-            CREATE TEMP TABLE indicina_versions ON COMMIT DROP AS
-            WITH ordered AS (
-                SELECT b.customer_id, b.employment_status, b.annual_income, b.loan_application_date AS d,
-                       b.%2$I AS source_file, b.%3$I AS source_line,
-                       lag(b.employment_status) OVER w AS prev_status, lag(b.annual_income) OVER w AS prev_income,
-                       row_number() OVER w AS rn
-                  FROM indicina_batch_loans b
-                WINDOW w AS (PARTITION BY b.customer_id ORDER BY b.loan_application_date, b.%2$I COLLATE "C", b.%3$I))
-            SELECT o.* FROM ordered o
-              LEFT JOIN %1$I.dim_customer c ON c.customer_id = o.customer_id AND c.is_current
-             WHERE (o.rn = 1 AND (c.customer_key IS NULL OR (c.employment_status, c.annual_income)
-                                  IS DISTINCT FROM (o.employment_status, o.annual_income)))
-                OR (o.rn > 1 AND (o.employment_status, o.annual_income) IS DISTINCT FROM (o.prev_status, o.prev_income))$q$,
-            target, v_lfile, v_lline);
-        EXECUTE format($q$
-            UPDATE %I.dim_customer c SET is_current = false,
-                   valid_to = greatest(c.valid_from, (SELECT min(v.d) FROM indicina_versions v WHERE v.customer_id = c.customer_id))
-             WHERE c.is_current AND c.customer_key <> 0
-               AND c.customer_id IN (SELECT customer_id FROM indicina_versions)$q$, target);
-        EXECUTE format($q$
-            INSERT INTO %I.dim_customer (customer_id, employment_status, annual_income, valid_from, valid_to, is_current,
-                                         run_id, source_file, source_line)
-            SELECT customer_id, employment_status, annual_income, coalesce(d, '-infinity'),
-                   lead(d) OVER w, lead(d) OVER w IS NULL AND row_number() OVER w2 = 1, $1, source_file, source_line
-              FROM indicina_versions
-            WINDOW w AS (PARTITION BY customer_id ORDER BY d, source_file COLLATE "C", source_line),
-                   w2 AS (PARTITION BY customer_id ORDER BY d DESC, source_file COLLATE "C" DESC, source_line DESC)$q$, target)
-            USING v_run;
-        GET DIAGNOSTICS v_n = ROW_COUNT;
-        v_steps := indicina.pipeline_step(v_steps, 'dimensions', v_t, jsonb_build_object('customer_versions', v_n));
-        -- every version of every customer, for the transactions' keys: each
-        -- gets the version valid at its date (src/key_lookup.c)
-        PERFORM indicina.arm_key_lookup('indicina_customer', format(
-            'SELECT customer_id::text, customer_key, valid_from, valid_to FROM %I.dim_customer WHERE customer_key <> 0',
-            target));
+/*
+ * Step "nothing new", instead of all the others when no file is new or
+ * replaced: the ledger remembers the re-deliveries and the new stamps of
+ * touched files.  Reads no data.
+ */
+CREATE FUNCTION indicina.pipeline_nothing_new(r indicina.pipeline_run) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM indicina.record_ledger_stamps(r.target);
+    PERFORM indicina.record_ledger(r.target, r.run_id, 'loans', r.loans, NULL, NULL, r.loan_file);
+    PERFORM indicina.record_ledger(r.target, r.run_id, 'transactions', r.transactions, NULL, NULL, r.txn_file);
+END;
+$$;
 
-        -- facts, with lineage: the applications (each with the customer
-        -- version valid at its date, by the same lookup as the transactions),
-        -- then the transactions that waited on the unknown member get their customer
-        v_t := clock_timestamp();
+/*
+ * Step "stage loans": the new and replaced loans files through their row
+ * and set rules into temp table indicina_batch_loans; the scan's per-file
+ * counts into indicina_loan_scan (for the ledger).
+ */
+CREATE FUNCTION indicina.pipeline_stage_loans(r indicina.pipeline_run, loan_files text[]) RETURNS jsonb
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM count(*) FROM indicina.stage(r.run_id, r.loans, 'indicina_batch_loans', false, coalesce(loan_files, '{}'));
+    CREATE TEMP TABLE indicina_loan_scan ON COMMIT DROP AS SELECT * FROM indicina.scan_file_stats();
+    RETURN jsonb_build_object('rows', (SELECT count(*) FROM indicina_batch_loans));
+END;
+$$;
+
+/*
+ * Step "dimensions", before the transactions load: a first pass over the
+ * new statement files (a survey: the date and narration converted, no rule
+ * judged, nothing recorded) finds their narrations and date span; then the
+ * dates of the span of both sources, the fact's monthly partitions, the new
+ * narrations, and the customer versions (pipeline_customer_versions).
+ * Returns the date span of the statement files read.
+ */
+CREATE FUNCTION indicina.pipeline_dimensions(r indicina.pipeline_run, txn_files text[],
+    OUT txn_from date, OUT txn_to date, OUT counts jsonb)
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_min date;
+    v_max date;
+BEGIN
+    PERFORM set_config('indicina.survey', 'on', true);
+    EXECUTE format('CREATE TEMP TABLE indicina_narrations ON COMMIT DROP AS
+                        SELECT narration, min(transaction_date) AS first, max(transaction_date) AS last
+                          FROM %s WHERE %I = ANY (%L::text[]) GROUP BY narration',
+                   r.transactions, r.txn_file, coalesce(txn_files, '{}'));
+    PERFORM set_config('indicina.survey', 'off', true);
+    SELECT min(n.first), max(n.last) INTO txn_from, txn_to FROM indicina_narrations n;
+    SELECT least(min(b.loan_application_date), txn_from), greatest(max(b.loan_application_date), txn_to)
+      INTO v_min, v_max FROM indicina_batch_loans b;
+    IF v_min IS NOT NULL THEN
         EXECUTE format($q$
-            INSERT INTO %1$I.fact_loan_application
-            SELECT b.application_id,
-                   coalesce(indicina.key_lookup_at('indicina_customer', b.customer_id, b.loan_application_date), 0),
-                   b.customer_id, indicina.date_key(b.loan_application_date),
-                   b.loan_application_date, b.loan_amount, b.credit_score, b.annual_income, b.employment_status,
-                   round(b.loan_amount / nullif(b.annual_income, 0), 4), $1, b.%2$I, b.%3$I
-              FROM indicina_batch_loans b$q$,
-            target, v_lfile, v_lline) USING v_run;
-        GET DIAGNOSTICS v_n = ROW_COUNT;
-        v_totals := v_totals || jsonb_build_object('loans_loaded', v_n);
-        -- late data: transactions that waited on the unknown member get their
-        -- customer's version valid at their date
+            INSERT INTO %I.dim_date
+            SELECT indicina.date_key(d::date), d, extract(year FROM d), extract(quarter FROM d), extract(month FROM d),
+                   to_char(d, 'FMMonth'), extract(isodow FROM d), to_char(d, 'FMDay'), extract(isodow FROM d) >= 6
+              FROM generate_series($1::date, $2::date, interval '1 day') g(d)
+            ON CONFLICT (date_key) DO NOTHING$q$, r.target) USING v_min, v_max;
+    END IF;
+    PERFORM indicina.ensure_month_partitions(r.target, txn_from, txn_to);
+    EXECUTE format($q$
+        INSERT INTO %I.dim_transaction_category (narration, category_group, direction)
+        SELECT narration, 'other', 'both' FROM indicina_narrations WHERE narration IS NOT NULL
+        ON CONFLICT (narration) DO NOTHING$q$, r.target);
+    DROP TABLE indicina_narrations;
+    counts := jsonb_build_object('customer_versions', indicina.pipeline_customer_versions(r));
+END;
+$$;
+
+/*
+ * Part of "dimensions": customer versions (SCD type 2) from the staged
+ * applications, a new version when employment status or income changes, in
+ * application order.  The new versions stay in temp table indicina_versions
+ * (loan facts re-points from them).  Returns how many were inserted.
+ */
+CREATE FUNCTION indicina.pipeline_customer_versions(r indicina.pipeline_run) RETURNS bigint
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_n bigint;
+BEGIN
+    EXECUTE format($q$
+        CREATE TEMP TABLE indicina_versions ON COMMIT DROP AS
+        WITH ordered AS (
+            SELECT b.customer_id, b.employment_status, b.annual_income, b.loan_application_date AS d,
+                   b.%2$I AS source_file, b.%3$I AS source_line,
+                   lag(b.employment_status) OVER w AS prev_status, lag(b.annual_income) OVER w AS prev_income,
+                   row_number() OVER w AS rn
+              FROM indicina_batch_loans b
+            WINDOW w AS (PARTITION BY b.customer_id ORDER BY b.loan_application_date, b.%2$I COLLATE "C", b.%3$I))
+        SELECT o.* FROM ordered o
+          LEFT JOIN %1$I.dim_customer c ON c.customer_id = o.customer_id AND c.is_current
+         WHERE (o.rn = 1 AND (c.customer_key IS NULL OR (c.employment_status, c.annual_income)
+                              IS DISTINCT FROM (o.employment_status, o.annual_income)))
+            OR (o.rn > 1 AND (o.employment_status, o.annual_income) IS DISTINCT FROM (o.prev_status, o.prev_income))$q$,
+        r.target, r.loan_file, r.loan_line);
+    EXECUTE format($q$
+        UPDATE %I.dim_customer c SET is_current = false,
+               valid_to = greatest(c.valid_from, (SELECT min(v.d) FROM indicina_versions v WHERE v.customer_id = c.customer_id))
+         WHERE c.is_current AND c.customer_key <> 0
+           AND c.customer_id IN (SELECT customer_id FROM indicina_versions)$q$, r.target);
+    EXECUTE format($q$
+        INSERT INTO %I.dim_customer (customer_id, employment_status, annual_income, valid_from, valid_to, is_current,
+                                     run_id, source_file, source_line)
+        SELECT customer_id, employment_status, annual_income, coalesce(d, '-infinity'),
+               lead(d) OVER w, lead(d) OVER w IS NULL AND row_number() OVER w2 = 1, $1, source_file, source_line
+          FROM indicina_versions
+        WINDOW w AS (PARTITION BY customer_id ORDER BY d, source_file COLLATE "C", source_line),
+               w2 AS (PARTITION BY customer_id ORDER BY d DESC, source_file COLLATE "C" DESC, source_line DESC)$q$, r.target)
+        USING r.run_id;
+    GET DIAGNOSTICS v_n = ROW_COUNT;
+    RETURN v_n;
+END;
+$$;
+
+/*
+ * Between "dimensions" and "loan facts": every version of every customer,
+ * armed for this transaction as lookup indicina_customer (src/key_lookup.c),
+ * so that each application and transaction gets the version valid at its
+ * date.  Returns the number of customers.
+ */
+CREATE FUNCTION indicina.pipeline_arm_customers(r indicina.pipeline_run) RETURNS bigint
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN indicina.arm_key_lookup('indicina_customer', format(
+        'SELECT customer_id::text, customer_key, valid_from, valid_to FROM %I.dim_customer WHERE customer_key <> 0',
+        r.target));
+END;
+$$;
+
+/*
+ * Step "loan facts" (needs pipeline_arm_customers): the staged applications
+ * with lineage, each with the customer version valid at its date; the
+ * transactions that waited on the unknown member get their customer; and
+ * when a customer known before got new versions (indicina_versions), the
+ * transactions already loaded from the first new version's date on (from
+ * the beginning when it starts no later than every earlier version, as the
+ * dates before it then take it too) point at the version now valid at
+ * their date.
+ */
+CREATE FUNCTION indicina.pipeline_loan_facts(r indicina.pipeline_run) RETURNS jsonb
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_counts  jsonb;
+    v_n       bigint;
+    v_from    date;
+BEGIN
+    EXECUTE format($q$
+        INSERT INTO %1$I.fact_loan_application
+        SELECT b.application_id,
+               coalesce(indicina.key_lookup_at('indicina_customer', b.customer_id, b.loan_application_date), 0),
+               b.customer_id, indicina.date_key(b.loan_application_date),
+               b.loan_application_date, b.loan_amount, b.credit_score, b.annual_income, b.employment_status,
+               round(b.loan_amount / nullif(b.annual_income, 0), 4), $1, b.%2$I, b.%3$I
+          FROM indicina_batch_loans b$q$,
+        r.target, r.loan_file, r.loan_line) USING r.run_id;
+    GET DIAGNOSTICS v_n = ROW_COUNT;
+    v_counts := jsonb_build_object('loans_loaded', v_n);
+    EXECUTE format($q$
+        UPDATE %1$I.fact_bank_transaction f
+           SET customer_key = indicina.key_lookup_at('indicina_customer', f.customer_id, f.transaction_date)
+         WHERE f.customer_key = 0 AND f.customer_id IN (SELECT customer_id FROM indicina_batch_loans)
+           AND indicina.key_lookup_at('indicina_customer', f.customer_id, f.transaction_date) IS NOT NULL$q$, r.target);
+    GET DIAGNOSTICS v_n = ROW_COUNT;
+    v_counts := v_counts || jsonb_build_object('late_transactions_attached', v_n);
+    EXECUTE format($q$
+        SELECT min(CASE WHEN v.first <= o.first THEN '-infinity'::date ELSE v.first END)
+          FROM (SELECT customer_id, min(coalesce(d, '-infinity')) AS first FROM indicina_versions GROUP BY 1) v
+          JOIN (SELECT customer_id, min(valid_from) AS first FROM %I.dim_customer
+                 WHERE customer_key <> 0 AND run_id IS DISTINCT FROM $1 GROUP BY 1) o USING (customer_id)$q$, r.target)
+        USING r.run_id INTO v_from;
+    v_n := 0;
+    IF v_from IS NOT NULL THEN
         EXECUTE format($q$
             UPDATE %1$I.fact_bank_transaction f
                SET customer_key = indicina.key_lookup_at('indicina_customer', f.customer_id, f.transaction_date)
-             WHERE f.customer_key = 0 AND f.customer_id IN (SELECT customer_id FROM indicina_batch_loans)
-               AND indicina.key_lookup_at('indicina_customer', f.customer_id, f.transaction_date) IS NOT NULL$q$, target);
+             WHERE f.transaction_date >= $1 AND f.customer_key <> 0
+               AND f.customer_id IN (SELECT customer_id FROM indicina_versions)
+               AND f.customer_key <> indicina.key_lookup_at('indicina_customer', f.customer_id, f.transaction_date)$q$,
+            r.target) USING v_from;
         GET DIAGNOSTICS v_n = ROW_COUNT;
-        v_totals := v_totals || jsonb_build_object('late_transactions_attached', v_n);
-        -- a customer known before who got new versions: the transactions
-        -- already loaded from the first new version's date on (from the
-        -- beginning when it starts no later than every earlier version, as
-        -- the dates before it then take it too) point at the version now
-        -- valid at their date
+    END IF;
+    RETURN v_counts || jsonb_build_object('transactions_repointed', v_n);
+END;
+$$;
+
+/*
+ * Step "transactions" (needs pipeline_arm_customers): the new and replaced
+ * statement files through their rules into the fact, straight from the scan
+ * when it judges every rule (stage with a load query), through temp table
+ * indicina_batch_txns otherwise; the scan's per-file counts into
+ * indicina_txn_scan.  Before the load it notes which months of
+ * [months_from, months_to] (the months the run changes) already hold
+ * transactions, and arms the scan to accumulate the customer-months of the
+ * others (arm_month_flows).  Returns those months, whether the scan's
+ * customer-months can be used (from_scan), and the batch (NULL: none).
+ */
+CREATE FUNCTION indicina.pipeline_transactions(r indicina.pipeline_run, txn_files text[], months_from date,
+    months_to date, OUT old_months date[], OUT from_scan boolean, OUT batch regclass, OUT counts jsonb)
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_income_names text[];
+    v_n    bigint;
+BEGIN
+    EXECUTE format('CREATE TEMP VIEW indicina_known_customers AS
+                        SELECT %I AS customer_id FROM pg_temp.indicina_batch_loans
+                        UNION ALL SELECT customer_id FROM %I.dim_customer WHERE is_current AND customer_key <> 0',
+                   'customer_id', r.target);
+    IF months_from IS NOT NULL THEN
         EXECUTE format($q$
-            SELECT min(CASE WHEN v.first <= o.first THEN '-infinity'::date ELSE v.first END)
-              FROM (SELECT customer_id, min(coalesce(d, '-infinity')) AS first FROM indicina_versions GROUP BY 1) v
-              JOIN (SELECT customer_id, min(valid_from) AS first FROM %I.dim_customer
-                     WHERE customer_key <> 0 AND run_id IS DISTINCT FROM $1 GROUP BY 1) o USING (customer_id)$q$, target)
-            USING v_run INTO v_repoint_from;
-        v_n := 0;
-        IF v_repoint_from IS NOT NULL THEN
-            EXECUTE format($q$
-                UPDATE %1$I.fact_bank_transaction f
-                   SET customer_key = indicina.key_lookup_at('indicina_customer', f.customer_id, f.transaction_date)
-                 WHERE f.transaction_date >= $1 AND f.customer_key <> 0
-                   AND f.customer_id IN (SELECT customer_id FROM indicina_versions)
-                   AND f.customer_key <> indicina.key_lookup_at('indicina_customer', f.customer_id, f.transaction_date)$q$,
-                target) USING v_repoint_from;
-            GET DIAGNOSTICS v_n = ROW_COUNT;
-        END IF;
-        v_totals := v_totals || jsonb_build_object('transactions_repointed', v_n);
-        v_steps := indicina.pipeline_step(v_steps, 'loan facts', v_t, v_totals);
+            SELECT coalesce(array_agg(m::date), '{}') FROM generate_series($1::date, $2::date, interval '1 month') m
+             WHERE EXISTS (SELECT 1 FROM %I.fact_bank_transaction f
+                            WHERE f.transaction_date >= m AND f.transaction_date < m + interval '1 month')$q$, r.target)
+            USING months_from, months_to INTO old_months;
+    END IF;
+    EXECUTE format('SELECT coalesce(array_agg(narration::text), ''{}'')
+                      FROM %I.dim_transaction_category WHERE category_group = ''income''', r.target)
+        INTO v_income_names;
+    from_scan := txn_files IS NOT NULL AND indicina.arm_month_flows(
+        r.transactions, 'customer_id', 'transaction_date', 'transaction_amount', 'balance', 'narration', v_income_names);
+    -- each row's customer (the version valid at its date) and category, from
+    -- lookups of the two dimensions: a probe per row, not two joins
+    PERFORM indicina.arm_key_lookup('indicina_category', format(
+        'SELECT narration, category_key::bigint FROM %I.dim_transaction_category', r.target));
+    PERFORM count(*) FROM indicina.stage(r.run_id, r.transactions, 'indicina_batch_txns', false,
+                                         coalesce(txn_files, '{}'),
+                                         jsonb_build_object(r.loans::oid::text, 'pg_temp.indicina_known_customers'),
+                                         format($q$
+        INSERT INTO %1$I.fact_bank_transaction
+        SELECT b.transaction_id,
+               coalesce(indicina.key_lookup_at('indicina_customer', b.customer_id, b.transaction_date), 0),
+               b.customer_id, b.transaction_date, indicina.date_key(b.transaction_date),
+               coalesce(indicina.key_lookup('indicina_category', b.narration), 0), b.transaction_amount,
+               CASE WHEN b.transaction_amount < 0 THEN 'debit' ELSE 'credit' END, b.balance, %4$s, b.%2$I, b.%3$I
+          FROM @SOURCE@ b$q$, r.target, r.txn_file, r.txn_line, r.run_id));
+    CREATE TEMP TABLE indicina_txn_scan ON COMMIT DROP AS SELECT * FROM indicina.scan_file_stats();
+    DROP VIEW indicina_known_customers;
+    batch := to_regclass('pg_temp.indicina_batch_txns');
+    -- through a batch, the SQL rules may have removed rows the scan returned
+    from_scan := from_scan AND batch IS NULL AND indicina.scan_month_flows_ready();
+    IF batch IS NULL THEN
+        -- every row the scan returned went into the fact
+        SELECT coalesce(sum(s.rows_read - s.rows_rejected), 0) INTO v_n FROM indicina_txn_scan s;
+    ELSE
+        SELECT count(*) INTO v_n FROM indicina_batch_txns;
+    END IF;
+    counts := jsonb_build_object('transactions_loaded', v_n,
+                                 'through', CASE WHEN batch IS NULL THEN 'scan' ELSE 'batch' END);
+END;
+$$;
 
-        -- the transactions through their rules into the fact: straight from
-        -- the scan when it judges every rule, through a batch otherwise
-        v_t := clock_timestamp();
-        EXECUTE format('CREATE TEMP VIEW indicina_known_customers AS
-                            SELECT %I AS customer_id FROM pg_temp.indicina_batch_loans
-                            UNION ALL SELECT customer_id FROM %I.dim_customer WHERE is_current AND customer_key <> 0',
-                       'customer_id', target);
-        v_sources := jsonb_build_object(loans::oid::text, 'pg_temp.indicina_known_customers');
-        -- the months this run changes (the span of the new rows and of the rows
-        -- a corrected file replaced); those of them that still hold
-        -- transactions are recomputed from the fact afterwards, the others
-        -- come whole from the customer-months the load's scan accumulates
-        v_lo := indicina.month_start(least(v_txn_min, v_del_min));
-        v_hi := indicina.month_start(greatest(v_txn_max, v_del_max));
-        IF v_lo IS NOT NULL THEN
-            EXECUTE format($q$
-                SELECT coalesce(array_agg(m::date), '{}') FROM generate_series($1::date, $2::date, interval '1 month') m
-                 WHERE EXISTS (SELECT 1 FROM %I.fact_bank_transaction f
-                                WHERE f.transaction_date >= m AND f.transaction_date < m + interval '1 month')$q$, target)
-                USING v_lo, v_hi INTO v_old_months;
-        END IF;
-        EXECUTE format('SELECT coalesce(array_agg(category_key), ''{}''), coalesce(array_agg(narration::text), ''{}'')
-                          FROM %I.dim_transaction_category WHERE category_group = ''income''', target)
-            INTO v_income, v_income_names;
-        v_flows := v_txn_files IS NOT NULL AND indicina.arm_month_flows(
-            transactions, 'customer_id', 'transaction_date', 'transaction_amount', 'balance', 'narration', v_income_names);
-        -- each row's customer (the version valid at its date, armed after the
-        -- dimensions) and category, from lookups of the two dimensions: a
-        -- probe per row, not two joins
-        PERFORM indicina.arm_key_lookup('indicina_category', format(
-            'SELECT narration, category_key::bigint FROM %I.dim_transaction_category', target));
-        v_load := format($q$
-            INSERT INTO %1$I.fact_bank_transaction
-            SELECT b.transaction_id,
-                   coalesce(indicina.key_lookup_at('indicina_customer', b.customer_id, b.transaction_date), 0),
-                   b.customer_id, b.transaction_date, indicina.date_key(b.transaction_date),
-                   coalesce(indicina.key_lookup('indicina_category', b.narration), 0), b.transaction_amount,
-                   CASE WHEN b.transaction_amount < 0 THEN 'debit' ELSE 'credit' END, b.balance, %4$s, b.%2$I, b.%3$I
-              FROM @SOURCE@ b$q$,
-            target, v_tfile, v_tline, v_run);
-        PERFORM count(*) FROM indicina.stage(v_run, transactions, 'indicina_batch_txns', false,
-                                             coalesce(v_txn_files, '{}'), v_sources, v_load);
-        CREATE TEMP TABLE indicina_txn_scan ON COMMIT DROP AS SELECT * FROM indicina.scan_file_stats();
-        DROP VIEW indicina_known_customers;
-        v_txn_batch := to_regclass('pg_temp.indicina_batch_txns');
-        -- through a batch, the SQL rules may have removed rows the scan returned
-        v_flows := v_flows AND v_txn_batch IS NULL AND indicina.scan_month_flows_ready();
-        IF v_txn_batch IS NULL THEN
-            -- every row the scan returned went into the fact
-            SELECT coalesce(sum(s.rows_read - s.rows_rejected), 0) INTO v_n FROM indicina_txn_scan s;
-        ELSE
-            SELECT count(*) INTO v_n FROM indicina_batch_txns;
-        END IF;
-        v_steps := indicina.pipeline_step(v_steps, 'transactions', v_t, jsonb_build_object(
-            'transactions_loaded', v_n, 'through', CASE WHEN v_txn_batch IS NULL THEN 'scan' ELSE 'batch' END));
+/*
+ * Step "aggregates and risk features": the customer-months of the months
+ * the run changed (pipeline_customer_months), then the risk features of the
+ * customers touched (pipeline_risk_features).
+ */
+CREATE FUNCTION indicina.pipeline_aggregates(r indicina.pipeline_run, months_from date, months_to date,
+                                             old_months date[], from_scan boolean) RETURNS jsonb
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_counts jsonb;
+BEGIN
+    v_counts := indicina.pipeline_customer_months(r, months_from, months_to, old_months, from_scan);
+    PERFORM indicina.pipeline_risk_features(r);
+    RETURN v_counts;
+END;
+$$;
 
-        -- aggregates: the months whose transactions changed are recomputed
-        -- whole, for every customer.  A month new to the warehouse comes from
-        -- the customer-months the load's scan accumulated (no second pass
-        -- over the fact); a month that held transactions before, from one
-        -- pass over its fact partition.  The customers whose months were
-        -- dropped or written, with those of the new applications, get their
-        -- risk features recomputed.
-        v_t := clock_timestamp();
-        EXECUTE format('WITH gone AS (DELETE FROM %I.agg_customer_month a WHERE a.month BETWEEN $1 AND $2
-                                      RETURNING a.customer_id)
-                        INSERT INTO indicina_touched SELECT DISTINCT customer_id FROM gone',
-                       target) USING v_lo, v_hi;
-        IF v_flows THEN
-            -- in key order; the customers of the rows inserted come from the
-            -- hand-over, each once (not a pass over 1.2M returned rows)
-            EXECUTE format('INSERT INTO %I.agg_customer_month SELECT * FROM indicina.scan_month_flows($1)', target)
-                USING v_old_months;
-            GET DIAGNOSTICS v_from_scan = ROW_COUNT;
-            INSERT INTO indicina_touched SELECT * FROM indicina.scan_month_flow_customers();
-        ELSE
-            v_old_months := NULL;   -- every month of the span from the fact
-        END IF;
-        -- one pass of a hash aggregate (indicina.month_flow), not a sort per group
-        v_n := 0;
-        IF v_lo IS NOT NULL AND (v_old_months IS NULL OR cardinality(v_old_months) > 0) THEN
-            EXECUTE format($q$
-                WITH fresh AS (
-                    INSERT INTO %1$I.agg_customer_month
-                    SELECT customer_id, month, (m).inflow, (m).outflow, (m).net, (m).txn_count, (m).closing_balance,
-                           (m).min_balance, (m).salary_credit
-                      FROM (SELECT f.customer_id, indicina.month_start(f.transaction_date) AS month,
-                                   indicina.month_flow(f.amount, f.balance, f.transaction_date, f.source_file,
-                                                       f.source_line, f.category_key = ANY ($1)) AS m
-                              FROM %1$I.fact_bank_transaction f
-                             WHERE f.transaction_date >= $2 AND f.transaction_date < $3
-                               AND ($4 IS NULL OR indicina.month_start(f.transaction_date) = ANY ($4))
-                             GROUP BY 1, 2) s
-                     ORDER BY 1, 2   -- in key order: each insert lands on the index's last page
-                    RETURNING customer_id),
-                     touched AS (INSERT INTO indicina_touched SELECT DISTINCT customer_id FROM fresh)
-                SELECT count(*) FROM fresh$q$, target)
-                USING v_income, coalesce((SELECT min(m) FROM unnest(v_old_months) m), v_lo),
-                      (coalesce((SELECT max(m) FROM unnest(v_old_months) m), v_hi) + interval '1 month')::date,
-                      v_old_months
-                INTO v_n;
-        END IF;
-        INSERT INTO indicina_touched SELECT DISTINCT customer_id FROM indicina_batch_loans;
-        CREATE TEMP TABLE indicina_affected ON COMMIT DROP AS SELECT DISTINCT customer_id FROM indicina_touched;
-        ANALYZE indicina_affected;
-        EXECUTE format('DELETE FROM %I.customer_risk_features r USING indicina_affected x WHERE r.customer_id = x.customer_id',
-                       target);
+/*
+ * Part of "aggregates and risk features": agg_customer_month recomputed
+ * whole, for every customer, for the months [months_from, months_to].  A
+ * month not in old_months (new to the warehouse) comes from the
+ * customer-months the load's scan accumulated when from_scan (no second pass
+ * over the fact); the others, or all without from_scan, from one
+ * hash-aggregate pass over their fact partitions.  The customers whose
+ * months were dropped or written go to indicina_touched.
+ */
+CREATE FUNCTION indicina.pipeline_customer_months(r indicina.pipeline_run, months_from date, months_to date,
+                                                  old_months date[], from_scan boolean) RETURNS jsonb
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_income    int[];
+    v_n         bigint := 0;
+    v_from_scan bigint := 0;
+BEGIN
+    EXECUTE format('WITH gone AS (DELETE FROM %I.agg_customer_month a WHERE a.month BETWEEN $1 AND $2
+                                  RETURNING a.customer_id)
+                    INSERT INTO indicina_touched SELECT DISTINCT customer_id FROM gone',
+                   r.target) USING months_from, months_to;
+    IF from_scan THEN
+        -- in key order; the customers of the rows inserted come from the
+        -- hand-over, each once (not a pass over the rows returned)
+        EXECUTE format('INSERT INTO %I.agg_customer_month SELECT * FROM indicina.scan_month_flows($1)', r.target)
+            USING old_months;
+        GET DIAGNOSTICS v_from_scan = ROW_COUNT;
+        INSERT INTO indicina_touched SELECT * FROM indicina.scan_month_flow_customers();
+    ELSE
+        old_months := NULL;   -- every month of the span from the fact
+    END IF;
+    EXECUTE format('SELECT coalesce(array_agg(category_key), ''{}'')
+                      FROM %I.dim_transaction_category WHERE category_group = ''income''', r.target)
+        INTO v_income;
+    -- one pass of a hash aggregate (indicina.month_flow), not a sort per group
+    IF months_from IS NOT NULL AND (old_months IS NULL OR cardinality(old_months) > 0) THEN
         EXECUTE format($q$
-            INSERT INTO %1$I.customer_risk_features
-            SELECT x.customer_id, coalesce((a.f).months, 0), (a.f).avg_monthly_inflow, (a.f).avg_monthly_outflow,
-                   coalesce((a.f).income_regularity, 0), (a.f).balance_volatility, l.loan_to_income, $1
-              FROM indicina_affected x
-              -- each customer's months, aggregated before the join (a row per
-              -- customer meets the applications, not one per customer-month),
-              -- by one aggregate of small states (src/risk_features.c)
-              LEFT JOIN (SELECT a.customer_id,
-                                indicina.risk_features(a.inflow, a.outflow, a.salary_credit, a.closing_balance) AS f
-                           FROM %1$I.agg_customer_month a
-                          WHERE a.customer_id IN (SELECT customer_id FROM indicina_affected)
-                          GROUP BY a.customer_id) a ON a.customer_id = x.customer_id
-              -- each customer's latest application, in one pass rather than a lookup per customer
-              LEFT JOIN (SELECT DISTINCT ON (f.customer_id) f.customer_id, f.loan_to_income
-                           FROM %1$I.fact_loan_application f
-                          WHERE f.customer_id IN (SELECT customer_id FROM indicina_affected)
-                          ORDER BY f.customer_id, f.application_date DESC NULLS LAST, f.application_id DESC) l
-                ON l.customer_id = x.customer_id$q$, target) USING v_run;
-        v_steps := indicina.pipeline_step(v_steps, 'aggregates and risk features', v_t,
-                                          jsonb_build_object('customer_months', v_n + v_from_scan,
-                                                             'from_scan', v_from_scan));
+            WITH fresh AS (
+                INSERT INTO %1$I.agg_customer_month
+                SELECT customer_id, month, (m).inflow, (m).outflow, (m).net, (m).txn_count, (m).closing_balance,
+                       (m).min_balance, (m).salary_credit
+                  FROM (SELECT f.customer_id, indicina.month_start(f.transaction_date) AS month,
+                               indicina.month_flow(f.amount, f.balance, f.transaction_date, f.source_file,
+                                                   f.source_line, f.category_key = ANY ($1)) AS m
+                          FROM %1$I.fact_bank_transaction f
+                         WHERE f.transaction_date >= $2 AND f.transaction_date < $3
+                           AND ($4 IS NULL OR indicina.month_start(f.transaction_date) = ANY ($4))
+                         GROUP BY 1, 2) s
+                 ORDER BY 1, 2   -- in key order: each insert lands on the index's last page
+                RETURNING customer_id),
+                 touched AS (INSERT INTO indicina_touched SELECT DISTINCT customer_id FROM fresh)
+            SELECT count(*) FROM fresh$q$, r.target)
+            USING v_income, coalesce((SELECT min(m) FROM unnest(old_months) m), months_from),
+                  (coalesce((SELECT max(m) FROM unnest(old_months) m), months_to) + interval '1 month')::date,
+                  old_months
+            INTO v_n;
+    END IF;
+    RETURN jsonb_build_object('customer_months', v_n + v_from_scan, 'from_scan', v_from_scan);
+END;
+$$;
 
-        -- the ledger: per file, read = loaded + rejected
+/*
+ * Part of "aggregates and risk features": customer_risk_features recomputed
+ * for the customers in indicina_touched and those with a new application.
+ * Their months are aggregated first, one row per customer, then joined to
+ * each customer's latest application.
+ */
+CREATE FUNCTION indicina.pipeline_risk_features(r indicina.pipeline_run) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    INSERT INTO indicina_touched SELECT DISTINCT customer_id FROM indicina_batch_loans;
+    CREATE TEMP TABLE indicina_affected ON COMMIT DROP AS SELECT DISTINCT customer_id FROM indicina_touched;
+    ANALYZE indicina_affected;
+    EXECUTE format('DELETE FROM %I.customer_risk_features r USING indicina_affected x WHERE r.customer_id = x.customer_id',
+                   r.target);
+    EXECUTE format($q$
+        INSERT INTO %1$I.customer_risk_features
+        SELECT x.customer_id, coalesce((a.f).months, 0), (a.f).avg_monthly_inflow, (a.f).avg_monthly_outflow,
+               coalesce((a.f).income_regularity, 0), (a.f).balance_volatility, l.loan_to_income, $1
+          FROM indicina_affected x
+          -- each customer's months, aggregated before the join (a row per
+          -- customer meets the applications, not one per customer-month),
+          -- by one aggregate of small states (src/risk_features.c)
+          LEFT JOIN (SELECT a.customer_id,
+                            indicina.risk_features(a.inflow, a.outflow, a.salary_credit, a.closing_balance) AS f
+                       FROM %1$I.agg_customer_month a
+                      WHERE a.customer_id IN (SELECT customer_id FROM indicina_affected)
+                      GROUP BY a.customer_id) a ON a.customer_id = x.customer_id
+          -- each customer's latest application, in one pass rather than a lookup per customer
+          LEFT JOIN (SELECT DISTINCT ON (f.customer_id) f.customer_id, f.loan_to_income
+                       FROM %1$I.fact_loan_application f
+                      WHERE f.customer_id IN (SELECT customer_id FROM indicina_affected)
+                      ORDER BY f.customer_id, f.application_date DESC NULLS LAST, f.application_id DESC) l
+            ON l.customer_id = x.customer_id$q$, r.target) USING r.run_id;
+END;
+$$;
+
+/*
+ * Step "ledger": one row per file of each source (record_ledger): read,
+ * loaded, rejected, warned, from indicina_loan_scan and indicina_txn_scan,
+ * and the batches (txn_batch: the transactions' batch, NULL when they went
+ * straight into the fact).
+ */
+CREATE FUNCTION indicina.pipeline_ledger(r indicina.pipeline_run, txn_batch regclass) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM indicina.record_ledger(r.target, r.run_id, 'loans', r.loans, 'indicina_loan_scan', 'indicina_batch_loans',
+                                   r.loan_file);
+    PERFORM indicina.record_ledger(r.target, r.run_id, 'transactions', r.transactions, 'indicina_txn_scan', txn_batch,
+                                   r.txn_file);
+END;
+$$;
+
+/*
+ * One atomic, exactly-once run: new and corrected files of both sources,
+ * through their rules, into the warehouse; dimensions, facts, aggregates
+ * and risk features; the ledger.  Everything in the caller's transaction:
+ * an error anywhere leaves the warehouse as it was, and the journal keeps
+ * the failure with the steps done so far.  Calls the steps above in order,
+ * times each (pipeline_step) and returns one row per step.
+ */
+CREATE FUNCTION indicina.run_pipeline(loans regclass, transactions regclass, target name DEFAULT 'dw',
+                                      wait boolean DEFAULT false)
+RETURNS TABLE (run_id bigint, step text, ms bigint, counts jsonb)
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+-- a batch job: hash tables and sorts of millions of rows stay in memory,
+-- and JIT compilation, which costs more than it saves here, is off
+-- (ALTER FUNCTION ... SET changes either)
+SET work_mem = '256MB' SET jit = off AS $$
+#variable_conflict use_column
+DECLARE
+    r         indicina.pipeline_run;
+    v_steps   jsonb := '[]';
+    v_t       timestamptz;
+    v_start   timestamptz := clock_timestamp();
+    v_msg     text;
+    v_state   text;
+    v_counts  jsonb;
+    v_totals  jsonb;
+    v_loan_files text[];
+    v_txn_files  text[];
+    v_replaced   text[];      -- NULL when no file was replaced
+    v_del_from   date;        -- the span of the transactions a corrected file replaced
+    v_del_to     date;
+    v_txn_from   date;        -- the span of the new transactions
+    v_txn_to     date;
+    v_months_from date;       -- the months the run changes
+    v_months_to   date;
+    v_txn        record;      -- what the transactions load leaves for the aggregates and the ledger
+BEGIN
+    r := indicina.pipeline_begin(loans, transactions, target, wait);
+    <<work>>
+    BEGIN
         v_t := clock_timestamp();
-        PERFORM indicina.record_ledger(target, v_run, 'loans', loans, 'indicina_loan_scan', 'indicina_batch_loans', v_lfile);
-        PERFORM indicina.record_ledger(target, v_run, 'transactions', transactions, 'indicina_txn_scan',
-                                       v_txn_batch, v_tfile);
+        SELECT * INTO v_loan_files, v_txn_files, v_counts FROM indicina.pipeline_plan_files(r);
+        v_steps := indicina.pipeline_step(v_steps, 'plan files', v_t, v_counts);
+
+        v_t := clock_timestamp();
+        SELECT * INTO v_replaced, v_del_from, v_del_to FROM indicina.pipeline_replace_corrected_files(r);
+        v_steps := indicina.pipeline_step(v_steps, 'replace corrected files', v_t);
+
+        v_t := clock_timestamp();
+        IF v_loan_files IS NULL AND v_txn_files IS NULL AND v_replaced IS NULL THEN
+            PERFORM indicina.pipeline_nothing_new(r);   -- the warehouse is as it should be
+            v_steps := indicina.pipeline_step(v_steps, 'nothing new', v_t);
+            EXIT work;
+        END IF;
+        v_counts := indicina.pipeline_stage_loans(r, v_loan_files);
+        v_steps := indicina.pipeline_step(v_steps, 'stage loans', v_t, v_counts);
+
+        v_t := clock_timestamp();
+        SELECT * INTO v_txn_from, v_txn_to, v_counts FROM indicina.pipeline_dimensions(r, v_txn_files);
+        v_steps := indicina.pipeline_step(v_steps, 'dimensions', v_t, v_counts);
+        PERFORM indicina.pipeline_arm_customers(r);
+
+        v_t := clock_timestamp();
+        v_counts := indicina.pipeline_loan_facts(r);
+        v_steps := indicina.pipeline_step(v_steps, 'loan facts', v_t, v_counts);
+
+        -- the months this run changes: the span of the new rows and of the
+        -- rows a corrected file replaced
+        v_t := clock_timestamp();
+        v_months_from := indicina.month_start(least(v_txn_from, v_del_from));
+        v_months_to := indicina.month_start(greatest(v_txn_to, v_del_to));
+        SELECT * INTO v_txn FROM indicina.pipeline_transactions(r, v_txn_files, v_months_from, v_months_to);
+        v_steps := indicina.pipeline_step(v_steps, 'transactions', v_t, v_txn.counts);
+
+        v_t := clock_timestamp();
+        v_counts := indicina.pipeline_aggregates(r, v_months_from, v_months_to, v_txn.old_months, v_txn.from_scan);
+        v_steps := indicina.pipeline_step(v_steps, 'aggregates and risk features', v_t, v_counts);
+
+        v_t := clock_timestamp();
+        PERFORM indicina.pipeline_ledger(r, v_txn.batch);
         v_steps := indicina.pipeline_step(v_steps, 'ledger', v_t);
     EXCEPTION WHEN OTHERS OR query_canceled THEN
         GET STACKED DIAGNOSTICS v_msg = MESSAGE_TEXT, v_state = RETURNED_SQLSTATE;
-        PERFORM indicina.journal_failed_run(v_run, transactions, v_msg, v_state, jsonb_build_object('steps', v_steps));
+        PERFORM indicina.journal_failed_run(r.run_id, transactions, v_msg, v_state, jsonb_build_object('steps', v_steps));
         RAISE;
     END work;
     EXECUTE format($q$
         SELECT jsonb_build_object('files', count(*), 'rows_read', coalesce(sum(rows_read), 0),
-                                  'rows_loaded', coalesce(sum(rows_loaded), 0),
-                                  'rows_rejected', coalesce(sum(rows_rejected), 0),
-                                  'rows_warned', coalesce(sum(rows_warned), 0))
-          FROM %I.file_ledger WHERE run_id = $1 AND status = 'loaded'$q$, target)
-        USING v_run INTO v_totals;
+                                  'rows_loaded', coalesce(sum(rows_loaded), 0), 'rows_rejected',
+                                  coalesce(sum(rows_rejected), 0), 'rows_warned', coalesce(sum(rows_warned), 0))
+          FROM %I.file_ledger WHERE run_id = $1 AND status = 'loaded'$q$, target) USING r.run_id INTO v_totals;
     v_steps := indicina.pipeline_step(v_steps, 'total', v_start, v_totals);
-    PERFORM indicina.run_end(v_run, 'finished', v_totals || jsonb_build_object('steps', v_steps));
-    RETURN QUERY SELECT v_run, s->>'step', (s->>'ms')::bigint, s - '{step,ms}'::text[]
+    PERFORM indicina.run_end(r.run_id, 'finished', v_totals || jsonb_build_object('steps', v_steps));
+    RETURN QUERY SELECT r.run_id, s->>'step', (s->>'ms')::bigint, s - '{step,ms}'::text[]
                    FROM jsonb_array_elements(v_steps) s;
 END;
 $$;

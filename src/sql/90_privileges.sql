@@ -97,6 +97,8 @@ GRANT EXECUTE ON FUNCTION
     indicina.splice_source(text, text),
     indicina.apply_failures(indicina.quality_rules, bigint, regclass, regclass, bigint, boolean, boolean, text),
     indicina.set_rule_failures(indicina.quality_rules, regclass, name, name, jsonb),
+    indicina.set_rule_unique_failures(indicina.quality_rules, regclass, name, name),
+    indicina.set_rule_duplicate_failures(regclass, name, name),
     indicina.row_rule_failing_sql(indicina.quality_rules),
     indicina.rule_outcome(text, bigint, bigint, numeric, boolean),
     indicina.journal_row_rule_results(bigint),
@@ -127,7 +129,22 @@ GRANT EXECUTE ON FUNCTION
     indicina.pipeline_step(jsonb, text, timestamptz, jsonb),
     indicina.plan_files(name, text, regclass),
     indicina.record_ledger(name, bigint, text, regclass, regclass, regclass, name),
-    indicina.record_ledger_stamps(name)
+    indicina.record_ledger_stamps(name),
+    -- run_pipeline's steps, one function each (40_warehouse.sql)
+    indicina.pipeline_begin(regclass, regclass, name, boolean),
+    indicina.pipeline_plan_files(indicina.pipeline_run),
+    indicina.pipeline_replace_corrected_files(indicina.pipeline_run),
+    indicina.pipeline_nothing_new(indicina.pipeline_run),
+    indicina.pipeline_stage_loans(indicina.pipeline_run, text[]),
+    indicina.pipeline_dimensions(indicina.pipeline_run, text[]),
+    indicina.pipeline_customer_versions(indicina.pipeline_run),
+    indicina.pipeline_arm_customers(indicina.pipeline_run),
+    indicina.pipeline_loan_facts(indicina.pipeline_run),
+    indicina.pipeline_transactions(indicina.pipeline_run, text[], date, date),
+    indicina.pipeline_aggregates(indicina.pipeline_run, date, date, date[], boolean),
+    indicina.pipeline_customer_months(indicina.pipeline_run, date, date, date[], boolean),
+    indicina.pipeline_risk_features(indicina.pipeline_run),
+    indicina.pipeline_ledger(indicina.pipeline_run, regclass)
     TO indicina_operator;
 GRANT SELECT ON indicina.quality_rules, indicina.load_errors, indicina.runs, indicina.quality_results,
                 indicina.quality_summary, indicina.pipeline_runs
@@ -135,7 +152,9 @@ GRANT SELECT ON indicina.quality_rules, indicina.load_errors, indicina.runs, ind
 GRANT USAGE ON SEQUENCE indicina.run_id_seq TO indicina_operator;
 
 -- ---- superuser only (no grant) ----
--- add_rule, set_rule_enabled, drop_rule, check_columns_exist and writes to
+-- add_rule (and its checks: check_rule_columns, check_rule_param_names,
+-- check_row_rule_params, check_set_rule_params), set_rule_enabled,
+-- drop_rule, check_columns_exist and writes to
 -- quality_rules and label_map: a rule's expression runs in every scan of
 -- its relation, with the scanning role's rights.  clear_load_errors: the
 -- reject log is the record of what was not loaded.  csv_handler and

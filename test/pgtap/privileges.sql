@@ -52,6 +52,8 @@ INSERT INTO expected_operator VALUES
     ('indicina.splice_source(text,text)'),
     ('indicina.apply_failures(indicina.quality_rules,bigint,regclass,regclass,bigint,boolean,boolean,text)'),
     ('indicina.set_rule_failures(indicina.quality_rules,regclass,name,name,jsonb)'),
+    ('indicina.set_rule_unique_failures(indicina.quality_rules,regclass,name,name)'),
+    ('indicina.set_rule_duplicate_failures(regclass,name,name)'),
     ('indicina.row_rule_failing_sql(indicina.quality_rules)'),
     ('indicina.rule_outcome(text,bigint,bigint,numeric,boolean)'),
     ('indicina.journal_row_rule_results(bigint)'),
@@ -82,7 +84,21 @@ INSERT INTO expected_operator VALUES
     ('indicina.pipeline_step(jsonb,text,timestamp with time zone,jsonb)'),
     ('indicina.plan_files(name,text,regclass)'),
     ('indicina.record_ledger(name,bigint,text,regclass,regclass,regclass,name)'),
-    ('indicina.record_ledger_stamps(name)');
+    ('indicina.record_ledger_stamps(name)'),
+    ('indicina.pipeline_begin(regclass,regclass,name,boolean)'),
+    ('indicina.pipeline_plan_files(indicina.pipeline_run)'),
+    ('indicina.pipeline_replace_corrected_files(indicina.pipeline_run)'),
+    ('indicina.pipeline_nothing_new(indicina.pipeline_run)'),
+    ('indicina.pipeline_stage_loans(indicina.pipeline_run,text[])'),
+    ('indicina.pipeline_dimensions(indicina.pipeline_run,text[])'),
+    ('indicina.pipeline_customer_versions(indicina.pipeline_run)'),
+    ('indicina.pipeline_arm_customers(indicina.pipeline_run)'),
+    ('indicina.pipeline_loan_facts(indicina.pipeline_run)'),
+    ('indicina.pipeline_transactions(indicina.pipeline_run,text[],date,date)'),
+    ('indicina.pipeline_aggregates(indicina.pipeline_run,date,date,date[],boolean)'),
+    ('indicina.pipeline_customer_months(indicina.pipeline_run,date,date,date[],boolean)'),
+    ('indicina.pipeline_risk_features(indicina.pipeline_run)'),
+    ('indicina.pipeline_ledger(indicina.pipeline_run,regclass)');
 
 -- superuser only: the FDW's handler and validator (the server calls them
 -- without an EXECUTE check), declaring and changing rules (their
@@ -93,6 +109,10 @@ INSERT INTO expected_superuser VALUES
     ('indicina.csv_handler()'), ('indicina.csv_validator(text[],oid)'),
     ('indicina.add_rule(text,regclass,text,text[],jsonb,text,text,boolean,text,boolean)'),
     ('indicina.check_columns_exist(text,regclass,text[])'),
+    ('indicina.check_rule_columns(text,regclass,text,text[])'),
+    ('indicina.check_rule_param_names(text,jsonb)'),
+    ('indicina.check_row_rule_params(text,regclass,text,text[],jsonb,regtype)'),
+    ('indicina.check_set_rule_params(text,regclass,text,text[],jsonb)'),
     ('indicina.set_rule_enabled(regclass,text,boolean)'),
     ('indicina.drop_rule(regclass,text)'),
     ('indicina.clear_load_errors()'), ('indicina.clear_load_errors(regclass)'),
