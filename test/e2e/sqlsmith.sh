@@ -9,7 +9,8 @@
 # or a sanitizer report is a failure, with the query that caused it.
 #
 #   SQLSMITH_QUERIES (default 2500, about a minute here)  SQLSMITH_SEED (1)
-#   SQLSMITH_REPLAY=file.sql: also send these queries (a run's crashes.sql)
+#   SQLSMITH_REPLAY=file.sql: also send these queries (a run's crashes.sql;
+#   default test/data/sqlsmith/found.sql, the crashes found so far)
 #   INDICINA_SERVER_LOG: the server's log file (default: the pg_virtualenv
 #   cluster's, found with pg_lsclusters)
 set -uo pipefail
@@ -104,7 +105,8 @@ sqlsmith --target="$conn" --seed="$seed" --max-queries="$queries" --exclude-cata
 rc=$?
 # SQLSMITH_REPLAY=file.sql: queries of an earlier run (its crashes.sql) sent
 # again as the fuzzer, in the same window, e.g. on the checking server
-if [ -n "${SQLSMITH_REPLAY:-}" ]; then
+SQLSMITH_REPLAY=${SQLSMITH_REPLAY:-$repo/test/data/sqlsmith/found.sql}
+if [ -n "$SQLSMITH_REPLAY" ]; then
     PGUSER=regress_fuzzer PGPASSWORD=regress_fuzzer psql -X -d $db -f "$SQLSMITH_REPLAY" >"$work/replay.out" 2>&1
     echo "# replayed $SQLSMITH_REPLAY: $(grep -c 'server closed the connection' "$work/replay.out") lost connections"
 fi
