@@ -161,6 +161,9 @@ typedef struct CsvReader
 	/* the current file */
 	CsvFile    *file;
 	int			fd;				/* through fd.c */
+	SubTransactionId fd_subid;	/* the subtransaction fd.c ties fd to */
+	bool		fd_lost;		/* closed by fd.c at ROLLBACK TO SAVEPOINT */
+	struct CsvReader *next_open;	/* readers with a file open (reader.c) */
 	bool		gzip;			/* inflated block by block */
 	z_stream	zs;
 	bool		zs_live;
