@@ -63,3 +63,33 @@ FETCH FROM c;
 \set VERBOSITY default
 ROLLBACK;
 
+-- 2. a parallel survey under LATERAL: the parameterized side has no
+-- partial path, and each file's count is its own
+CREATE FOREIGN TABLE rfa_gen (id int, addr inet, f text OPTIONS (source 'file'))
+    SERVER rfa_files OPTIONS (files 'gen*.csv', on_error 'reject');
+SET indicina.survey = on;
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+SET max_parallel_workers_per_gather = 2;
+EXPLAIN (COSTS OFF)
+SELECT o.name, x.n FROM (VALUES ('gen1.csv'), ('gen2.csv')) o(name),
+       LATERAL (SELECT count(id) AS n FROM rfa_gen WHERE rfa_gen.f = o.name) x;
+SELECT o.name, x.n FROM (VALUES ('gen1.csv'), ('gen2.csv')) o(name),
+       LATERAL (SELECT count(id) AS n FROM rfa_gen WHERE rfa_gen.f = o.name) x ORDER BY 1;
+-- an outer reference in a LATERAL subquery's output below an outer join
+-- is evaluated at the scan: the scan itself is parameterized
+EXPLAIN (COSTS OFF)
+SELECT o.name, x.oname, count(x.id) FROM (VALUES ('gen1.csv'), ('gen2.csv')) o(name)
+  LEFT JOIN LATERAL (SELECT rfa_gen.id, o.name AS oname FROM rfa_gen WHERE rfa_gen.f = o.name) x ON true
+ GROUP BY 1, 2;
+SELECT o.name, x.oname, count(x.id) FROM (VALUES ('gen1.csv'), ('gen2.csv')) o(name)
+  LEFT JOIN LATERAL (SELECT rfa_gen.id, o.name AS oname FROM rfa_gen WHERE rfa_gen.f = o.name) x ON true
+ GROUP BY 1, 2 ORDER BY 1;
+SELECT f, count(id) FROM rfa_gen GROUP BY f ORDER BY f;
+RESET indicina.survey;
+RESET parallel_setup_cost;
+RESET parallel_tuple_cost;
+RESET min_parallel_table_scan_size;
+RESET max_parallel_workers_per_gather;
+
