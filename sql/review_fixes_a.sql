@@ -93,3 +93,18 @@ RESET parallel_tuple_cost;
 RESET min_parallel_table_scan_size;
 RESET max_parallel_workers_per_gather;
 
+-- 3. a quote never closed, then lines of "," (each a field of its own):
+-- a count-only scan gives the row up at max_row_size as others do
+CREATE FOREIGN TABLE rfa_commas (id int, name text) SERVER rfa_csv
+    OPTIONS (filename 'open_quote_commas.csv', on_error 'reject');
+CREATE FUNCTION rfa_rejects() RETURNS TABLE (code text, n bigint, first_line bigint, last_line bigint)
+LANGUAGE sql AS $$
+  SELECT code, count(*), min(line), max(line)
+    FROM indicina.load_errors WHERE scan_id = currval('indicina.scan_id_seq') GROUP BY code ORDER BY code $$;
+SET indicina.max_row_size = '1kB';
+SELECT count(*) FROM rfa_commas;
+SELECT * FROM rfa_rejects();
+SELECT count(*) FROM rfa_commas WHERE name IS NULL OR name IS NOT NULL;
+SELECT * FROM rfa_rejects();
+SELECT id, name FROM rfa_commas;
+RESET indicina.max_row_size;

@@ -208,6 +208,7 @@ typedef struct CsvReader
 	bool		row_too_long;	/* given up after max_row_bytes */
 	bool		row_line_too_long;	/* ... on one line with no line end before it */
 	int64		max_row_bytes;
+	int64		count_bytes;	/* count-only: the field bytes fields would hold */
 	int64		row_line;
 	int64		row_offset;
 	StringInfoData raw;			/* the row's raw text, at most RAW_LINE_MAX bytes */

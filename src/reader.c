@@ -88,7 +88,11 @@ on_field(void *s, size_t len, void *data)
 	if (s == NULL)
 		r->field_len[r->nfields] = -1;	/* empty and unquoted: NULL */
 	else if (r->count_only)
+	{
+		/* what fields would hold, so max_row_size gives the row up at the same place */
+		r->count_bytes += len;
 		r->field_len[r->nfields] = 0;
+	}
 	else
 	{
 		if (len > MaxAllocSize / 2)
@@ -654,6 +658,7 @@ begin_row(CsvReader *r, int64 offset)
 {
 	r->nfields = 0;
 	resetStringInfo(&r->fields);
+	r->count_bytes = 0;
 	resetStringInfo(&r->raw);
 	r->row_ready = false;
 	r->row_bad_utf8 = false;
@@ -921,7 +926,7 @@ reader_next_row(CsvReader *r)
 		 * at the next line, so memory stays bounded and the rows it
 		 * swallowed are read after all.
 		 */
-		if (r->fields.len + (int64) r->parser.entry_pos > (int64) r->max_row_bytes &&
+		if (r->fields.len + r->count_bytes + (int64) r->parser.entry_pos > r->max_row_bytes &&
 			r->line_ended)		/* a last line without one ends at csv_fini */
 		{
 			start_parser(r);
