@@ -325,14 +325,16 @@ csvGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 	 * core when the leader reads nothing (parallel_leader_participation off).
 	 */
 	processes = Min(list_length(ps->files), online_cores());
-	if (baserel->consider_parallel && processes > 1 && max_parallel_workers_per_gather > 0)
+	/* a partial path is never parameterized: none under LATERAL */
+	if (baserel->consider_parallel && baserel->lateral_relids == NULL &&
+		processes > 1 && max_parallel_workers_per_gather > 0)
 	{
 		int			workers = Min(parallel_leader_participation ? processes - 1 : processes,
 								  max_parallel_workers_per_gather);
 		double		share = workers + (parallel_leader_participation ? Max(0.0, 1.0 - 0.3 * workers) : 0.0);
 		ForeignPath *partial = create_foreignscan_path(root, baserel, NULL, clamp_row_est(baserel->rows / share),
 													   startup, startup + run / share, NIL,
-													   baserel->lateral_relids, NULL, list_make1(attnums));
+													   NULL, NULL, list_make1(attnums));
 
 		partial->path.parallel_aware = true;
 		partial->path.parallel_workers = workers;

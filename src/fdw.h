@@ -161,6 +161,9 @@ typedef struct CsvReader
 	/* the current file */
 	CsvFile    *file;
 	int			fd;				/* through fd.c */
+	SubTransactionId fd_subid;	/* the subtransaction fd.c ties fd to */
+	bool		fd_lost;		/* closed by fd.c at ROLLBACK TO SAVEPOINT */
+	struct CsvReader *next_open;	/* readers with a file open (reader.c) */
 	bool		gzip;			/* inflated block by block */
 	z_stream	zs;
 	bool		zs_live;
@@ -205,6 +208,7 @@ typedef struct CsvReader
 	bool		row_too_long;	/* given up after max_row_bytes */
 	bool		row_line_too_long;	/* ... on one line with no line end before it */
 	int64		max_row_bytes;
+	int64		count_bytes;	/* count-only: the field bytes fields would hold */
 	int64		row_line;
 	int64		row_offset;
 	StringInfoData raw;			/* the row's raw text, at most RAW_LINE_MAX bytes */

@@ -31,4 +31,7 @@ extern int	indicina_date_order;
 extern int	indicina_two_digit_year_pivot;
 extern void coerce_init(void);
 
+/* in reader.c */
+extern void reader_module_init(void);
+
 #endif							/* INDICINA_H */

@@ -88,7 +88,11 @@ on_field(void *s, size_t len, void *data)
 	if (s == NULL)
 		r->field_len[r->nfields] = -1;	/* empty and unquoted: NULL */
 	else if (r->count_only)
+	{
+		/* what fields would hold, so max_row_size gives the row up at the same place */
+		r->count_bytes += len;
 		r->field_len[r->nfields] = 0;
+	}
 	else
 	{
 		if (len > MaxAllocSize / 2)
@@ -108,6 +112,66 @@ on_row(int c, void *data)
 	((CsvReader *) data)->row_ready = true;
 }
 
+/*
+ * The readers with a file open.  fd.c ties a transient file to the
+ * subtransaction that opened it and closes it when that one aborts, but a
+ * cursor outlives ROLLBACK TO SAVEPOINT: its reader must learn its file is
+ * gone, so it neither reads a dead (or reused) descriptor nor closes it.
+ */
+static CsvReader *open_readers = NULL;
+
+static void
+forget_open_reader(CsvReader *r)
+{
+	CsvReader **p;
+
+	for (p = &open_readers; *p != NULL; p = &(*p)->next_open)
+	{
+		if (*p == r)
+		{
+			*p = r->next_open;
+			break;
+		}
+	}
+	r->next_open = NULL;
+}
+
+/* as fd.c does for its files: closed with an aborting subtransaction, the parent's at commit */
+static void
+reader_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+						SubTransactionId parentSubid, void *arg)
+{
+	CsvReader **p = &open_readers;
+
+	while (*p != NULL)
+	{
+		CsvReader  *r = *p;
+
+		if (r->fd_subid != mySubid)
+		{
+			p = &r->next_open;
+			continue;
+		}
+		if (event == SUBXACT_EVENT_COMMIT_SUB)
+			r->fd_subid = parentSubid;
+		else if (event == SUBXACT_EVENT_ABORT_SUB)
+		{
+			r->fd = -1;
+			r->fd_lost = true;
+			*p = r->next_open;
+			r->next_open = NULL;
+			continue;
+		}
+		p = &r->next_open;
+	}
+}
+
+void
+reader_module_init(void)
+{
+	RegisterSubXactCallback(reader_subxact_callback, NULL);
+}
+
 static void
 close_stream(CsvReader *r)
 {
@@ -117,6 +181,7 @@ close_stream(CsvReader *r)
 		r->zs_live = false;
 	}
 	r->gzip = false;
+	forget_open_reader(r);
 	if (r->fd >= 0)
 	{
 		CloseTransientFile(r->fd);
@@ -253,7 +318,11 @@ reader_open(CsvReader *r, CsvFile *file)
 
 	close_stream(r);
 	r->file = file;
+	r->fd_lost = false;
 	r->fd = csv_open_file(file);
+	r->fd_subid = GetCurrentSubTransactionId();
+	r->next_open = open_readers;
+	open_readers = r;
 	r->raw_read = 0;
 	if (r->opts->compression != COMPRESSION_NONE)
 	{
@@ -589,6 +658,7 @@ begin_row(CsvReader *r, int64 offset)
 {
 	r->nfields = 0;
 	resetStringInfo(&r->fields);
+	r->count_bytes = 0;
 	resetStringInfo(&r->raw);
 	r->row_ready = false;
 	r->row_bad_utf8 = false;
@@ -749,6 +819,11 @@ give_up_long_line(CsvReader *r, const char *s, int len)
 ReadResult
 reader_next_row(CsvReader *r)
 {
+	if (unlikely(r->fd_lost))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("file \"%s\" of the scan was closed by ROLLBACK TO SAVEPOINT", r->file->display),
+				 errhint("Declare the cursor and fetch from it outside the savepoint, or run the query again.")));
 	for (;;)
 	{
 		const char *s;
@@ -851,7 +926,7 @@ reader_next_row(CsvReader *r)
 		 * at the next line, so memory stays bounded and the rows it
 		 * swallowed are read after all.
 		 */
-		if (r->fields.len + (int64) r->parser.entry_pos > (int64) r->max_row_bytes &&
+		if (r->fields.len + r->count_bytes + (int64) r->parser.entry_pos > r->max_row_bytes &&
 			r->line_ended)		/* a last line without one ends at csv_fini */
 		{
 			start_parser(r);

@@ -347,6 +347,17 @@ IsTransactionState(void)
 	return true;
 }
 
+SubTransactionId
+GetCurrentSubTransactionId(void)
+{
+	return TopSubTransactionId;
+}
+
+void
+RegisterSubXactCallback(SubXactCallback callback, void *arg)
+{
+}
+
 void *
 MemoryContextAllocExtended(MemoryContext context, Size size, int flags)
 {
