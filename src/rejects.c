@@ -730,9 +730,9 @@ indicina_load_errors(PG_FUNCTION_ARGS)
 }
 
 /*
- * Rewrites path without the caller's records (and without damaged lines
- * when clearing a whole database's); returns how many records went.  The
- * caller holds the exclusive lock.
+ * Rewrites path without the caller's records; returns how many went.
+ * Damaged lines stay: they name no database for sure, so no database may
+ * clear them (they go with rotation).  The caller holds the exclusive lock.
  */
 static int64
 clear_file(const char *path, Oid only_relid)
@@ -766,8 +766,6 @@ clear_file(const char *path, Oid only_relid)
 			n++;
 			changed = true;
 		}
-		else if (!whole && !OidIsValid(only_relid))
-			changed = true;
 		else
 		{
 			appendBinaryStringInfo(&kept, copy.data, copy.len);
@@ -799,7 +797,7 @@ PG_FUNCTION_INFO_V1(indicina_clear_load_errors);
 /*
  * Removes this database's records from the reject log (only those of the
  * relation, when one is given); returns how many there were.  Other
- * databases' records stay.  Under the exclusive lock, so no record written
+ * databases' records and damaged lines stay.  Under the exclusive lock, so no record written
  * meanwhile is lost or counted; the current generation is rewritten last,
  * so writers waiting for its lock see the rename and reopen.
  */
