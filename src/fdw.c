@@ -983,8 +983,9 @@ is_data_error(int sqlerrcode)
 }
 
 /*
- * A generic type's input function.  When errors must not escape, it runs
- * under a subtransaction and a data error becomes a reject; anything else
+ * A generic type's input function.  Under on_error 'stop' a data error
+ * becomes the stop error of reject_row.  When errors must not escape, it
+ * runs under a subtransaction and a data error becomes a reject; anything else
  * (a cancel, statement_timeout, out of memory, an error of the function's
  * own) is raised again.  A query in parallel mode cannot start a
  * subtransaction (surveys are planned in one process when they would
@@ -996,10 +997,34 @@ run_generic(CsvScanState *st, ColumnConverter *cv, const char *s, int len, Datum
 {
 	MemoryContext oldcxt = CurrentMemoryContext;
 	ResourceOwner oldowner = CurrentResourceOwner;
-	bool		ok = true;
+	volatile bool ok = true;
 
 	if (st->opts.on_error == ON_ERROR_STOP)
-		return converter_run(cv, s, len, out, err);
+	{
+		/*
+		 * A data error stops the query through reject_row, which shows the
+		 * reason (it quotes the value) only under indicina.log_raw_rows.  No
+		 * subtransaction: the query ends with that error right away.
+		 */
+		PG_TRY();
+		{
+			converter_run(cv, s, len, out, err);
+		}
+		PG_CATCH();
+		{
+			ErrorData  *edata;
+
+			MemoryContextSwitchTo(oldcxt);
+			edata = CopyErrorData();
+			if (!is_data_error(edata->sqlerrcode))
+				PG_RE_THROW();
+			FlushErrorState();
+			coerce_fail(err, COERCE_INVALID_VALUE, "%s", edata->message);
+			ok = false;
+		}
+		PG_END_TRY();
+		return ok;
+	}
 	if (IsInParallelMode())
 	{
 		PG_TRY();
@@ -1015,11 +1040,15 @@ run_generic(CsvScanState *st, ColumnConverter *cv, const char *s, int len, Datum
 			if (!is_data_error(edata->sqlerrcode))
 				PG_RE_THROW();
 			FlushErrorState();
+			/* the message may quote the value: as in reject_row */
 			ereport(ERROR,
 					(errcode(edata->sqlerrcode),
-					 errmsg("%s", edata->message),
-					 errdetail("Column %s has type %s, whose input function cannot reject a row while the query runs in parallel mode.",
-							   cv->name, format_type_be(cv->typid)),
+					 indicina_log_raw_rows ? errmsg("%s", edata->message) :
+					 errmsg("invalid input for type %s", format_type_be(cv->typid)),
+					 errdetail("Column %s has type %s, whose input function cannot reject a row while the query runs in parallel mode.%s",
+							   cv->name, format_type_be(cv->typid),
+							   indicina_log_raw_rows ? "" :
+							   " The reason, which may quote the value, is not shown while indicina.log_raw_rows is off."),
 					 errhint("Run the query with max_parallel_workers_per_gather = 0 to reject such rows.")));
 		}
 		PG_END_TRY();

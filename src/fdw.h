@@ -93,6 +93,7 @@ typedef struct CsvFile
 {
 	char	   *path;			/* absolute, resolved */
 	char	   *display;		/* relative to root, for records and messages */
+	const char *root;			/* the server's root, resolved */
 	int64		size;			/* bytes on disk */
 	dev_t		dev;			/* what was resolved: the file opened must be it */
 	ino_t		ino;

@@ -471,6 +471,7 @@ add_pattern(List **files, const char *root, const char *pattern, bool missing_ok
 	int			rc;
 	size_t		i;
 	int			rootlen = strlen(root);
+	char	   *root_copy = pstrdup(root);
 
 	if (is_absolute_path(pattern))
 	{
@@ -528,6 +529,7 @@ add_pattern(List **files, const char *root, const char *pattern, bool missing_ok
 		f = palloc0(sizeof(CsvFile));
 		f->path = pstrdup(resolved);
 		f->display = pstrdup(resolved + rootlen + 1);
+		f->root = root_copy;
 		f->size = st.st_size;
 		f->dev = st.st_dev;
 		f->ino = st.st_ino;

@@ -221,12 +221,35 @@ z_free(voidpf opaque, voidpf address)
 }
 
 /*
+ * Whether the file open on fd is, by the path the kernel opened, under
+ * root (a resolved path).  Unknown counts as not.
+ */
+static bool
+opened_under_root(int fd, const char *root)
+{
+	char		link[64];
+	char		target[MAXPGPATH];
+	ssize_t		n;
+	size_t		rootlen = strlen(root);
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, target, sizeof(target) - 1);
+	if (n < 0 || n >= (ssize_t) sizeof(target) - 1)
+		return false;
+	target[n] = '\0';
+	return strncmp(target, root, rootlen) == 0 && target[rootlen] == '/';
+}
+
+/*
  * Opens a file of a table for reading, through fd.c (counted, and closed
  * at abort), and makes sure it is the file csv_resolve_files() resolved
- * under root: the last component must not be a symbolic link (O_NOFOLLOW)
- * and the device and inode must be the ones seen then, so a file or a
- * directory swapped for a symbolic link since cannot lead out of root.
- * O_NONBLOCK: a FIFO swapped in is refused, not waited on.
+ * under root: the last component must not be a symbolic link (O_NOFOLLOW),
+ * the device and inode must be the ones seen then, and the path the kernel
+ * opened (/proc/self/fd) must still be under root.  O_NOFOLLOW alone does
+ * not cover a directory on the path swapped for a symbolic link, and the
+ * inode alone does not cover a swap between realpath() and stat() at
+ * resolution (the inode recorded is then the outside file's); the opened
+ * path covers both.  O_NONBLOCK: a FIFO swapped in is refused, not waited on.
  */
 int
 csv_open_file(const CsvFile *file)
@@ -262,6 +285,15 @@ csv_open_file(const CsvFile *file)
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("file \"%s\" changed after it was resolved under the server's root directory", file->display),
 				 errdetail("The file opened is not the one resolved (another device or inode): it, or a directory on its path, was replaced."),
+				 errhint("Run the query again.")));
+	}
+	if (!opened_under_root(fd, file->root))
+	{
+		CloseTransientFile(fd);
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("file \"%s\" changed after it was resolved under the server's root directory", file->display),
+				 errdetail("The file opened is not under root: a directory on its path was replaced."),
 				 errhint("Run the query again.")));
 	}
 	return fd;

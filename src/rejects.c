@@ -42,6 +42,7 @@
 #include "storage/fd.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
@@ -587,7 +588,29 @@ relation_display(Oid relid, const char *recorded, Oid *cached_relid, Datum *cach
 }
 
 /*
- * The records of this database in path into ts: scan_id, logged_at,
+ * Whether the caller may read the records of relid: a relation it may
+ * SELECT from.  Records of a relation that is gone, or of none, are the
+ * superuser's only: nobody's rights on them can be checked.  The verdict
+ * is kept for the last relation asked about, since records come in runs.
+ */
+static bool
+relation_readable(Oid relid, Oid *cached_relid, int *cached)
+{
+	if (relid != *cached_relid || *cached < 0)
+	{
+		bool		missing = false;
+
+		*cached_relid = relid;
+		*cached = OidIsValid(relid) &&
+			pg_class_aclcheck_ext(relid, GetUserId(), ACL_SELECT, &missing) == ACLCHECK_OK &&
+			!missing;
+	}
+	return *cached > 0;
+}
+
+/*
+ * The records of this database in path that the caller may read (all, for
+ * a superuser) into ts: scan_id, logged_at,
  * relation, file, line, byte_offset, column_name, code, message,
  * raw_value, raw_line, relation_id, relation_name.
  */
@@ -597,6 +620,9 @@ read_log_file(const char *path, Tuplestorestate *ts, TupleDesc desc, LogDamage *
 	LogReader	r;
 	Oid			shown_relid = InvalidOid;
 	Datum		shown = (Datum) 0;
+	bool		all = superuser();
+	Oid			checked_relid = InvalidOid;
+	int			readable = -1;
 
 	if (!log_reader_open(&r, path, 0))
 		return;
@@ -616,6 +642,8 @@ read_log_file(const char *path, Tuplestorestate *ts, TupleDesc desc, LogDamage *
 			continue;
 		}
 		if (!record_is_ours(db, relid, InvalidOid))
+			continue;
+		if (!all && !relation_readable(relid, &checked_relid, &readable))
 			continue;
 		memset(nulls, 0, sizeof(nulls));
 		relname = unescape(fields[F_RELNAME]);
@@ -702,9 +730,9 @@ indicina_load_errors(PG_FUNCTION_ARGS)
 }
 
 /*
- * Rewrites path without the caller's records (and without damaged lines
- * when clearing a whole database's); returns how many records went.  The
- * caller holds the exclusive lock.
+ * Rewrites path without the caller's records; returns how many went.
+ * Damaged lines stay: they name no database for sure, so no database may
+ * clear them (they go with rotation).  The caller holds the exclusive lock.
  */
 static int64
 clear_file(const char *path, Oid only_relid)
@@ -738,8 +766,6 @@ clear_file(const char *path, Oid only_relid)
 			n++;
 			changed = true;
 		}
-		else if (!whole && !OidIsValid(only_relid))
-			changed = true;
 		else
 		{
 			appendBinaryStringInfo(&kept, copy.data, copy.len);
@@ -771,7 +797,7 @@ PG_FUNCTION_INFO_V1(indicina_clear_load_errors);
 /*
  * Removes this database's records from the reject log (only those of the
  * relation, when one is given); returns how many there were.  Other
- * databases' records stay.  Under the exclusive lock, so no record written
+ * databases' records and damaged lines stay.  Under the exclusive lock, so no record written
  * meanwhile is lost or counted; the current generation is rewritten last,
  * so writers waiting for its lock see the rename and reopen.
  */

@@ -2,7 +2,8 @@
 # csv_fdw_files.sh: a file of a table is opened only if it is still the
 # file that was resolved under root.  A cursor reads the first of two
 # files, the second is then swapped (for a symbolic link out of root, for
-# another file, or a directory on its path for a link out of root), and
+# another file, or a directory on its path for a link out of root, even to
+# a hard link of the same file), and
 # the rest of the fetch must fail with the exact error instead of reading
 # what lies outside root.
 set -uo pipefail
@@ -17,6 +18,7 @@ printf 'id,name\n4,c four\n' >"$land/sub/c.csv"
 printf 'id,name\n666,secret\n' >"$work/outside/secret.csv"
 printf 'id,name\n667,secret in sub\n' >"$work/outside/sub/c.csv"
 ln -s "$work/outside/secret.csv" "$land/link.csv"
+mkdir -p "$work/outside/hl" && ln "$land/sub/c.csv" "$work/outside/hl/c.csv"  # the same inode, outside root
 chmod -R a+rX "$work"
 
 db=indicina_files
@@ -62,6 +64,16 @@ ERROR:  file "sub/c.csv" changed after it was resolved under the server'"'"'s ro
 DETAIL:  The file opened is not the one resolved (another device or inode): it, or a directory on its path, was replaced.
 HINT:  Run the query again.' \
    "a directory on the path swapped for a symbolic link out of root: the inode differs, refused"
+rm "$land/sub" && mv "$land/sub.old" "$land/sub"
+
+# the same, to a directory out of root holding a hard link to the resolved
+# file: the device and inode match, the path opened is outside root
+out=$(swap a_sub "mv '$land/sub' '$land/sub.old' && ln -s '$work/outside/hl' '$land/sub'")
+is "$out" '1|a one
+ERROR:  file "sub/c.csv" changed after it was resolved under the server'"'"'s root directory
+DETAIL:  The file opened is not under root: a directory on its path was replaced.
+HINT:  Run the query again.' \
+   "a directory swapped for a link out of root to a hard link of the file: refused by the path opened"
 rm "$land/sub" && mv "$land/sub.old" "$land/sub"
 
 out=$(swap ab "cp '$work/outside/secret.csv' '$land/b.new' && mv '$land/b.new' '$land/b.csv'")

@@ -17,6 +17,8 @@
  */
 #include "postgres.h"
 
+#include <limits.h>
+#include <stdlib.h>
 #include <setjmp.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -58,6 +60,17 @@ read_all(const CsvOptions *opts, bool fast_path, Row *rows, int maxrows)
 	file.path = file.display = path;
 	if (stat(path, &st) != 0)
 		abort();
+	if (file.root == NULL)
+	{
+		/* the resolved directory of the file, as the server's root */
+		static char root[PATH_MAX];
+		char	   *slash;
+
+		if (realpath(path, root) == NULL || (slash = strrchr(root, '/')) == NULL)
+			abort();
+		*slash = '\0';
+		file.root = root;
+	}
 	file.dev = st.st_dev;		/* the file resolved, as csv_resolve_files records it */
 	file.ino = st.st_ino;
 	if (sigsetjmp(fuzz_error_jmp, 0) != 0)

@@ -1,5 +1,5 @@
 --
--- review_fixes_a: a cursor's file across ROLLBACK TO SAVEPOINT, no
+-- scan_edge_cases: a cursor's file across ROLLBACK TO SAVEPOINT, no
 -- parallel partial path under LATERAL, max_row_size for count-only scans.
 --
 \getenv abs_srcdir PG_ABS_SRCDIR
