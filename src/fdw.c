@@ -992,55 +992,57 @@ is_data_error(int sqlerrcode)
  * need one: csvIsForeignScanParallelSafe), so there a bad value stops the
  * query with a hint.
  */
+/*
+ * The input function without a subtransaction: for a query that ends at the
+ * first data error anyway.  Returns that error (anything else is raised
+ * again), or NULL when the value converted.
+ */
+static ErrorData *
+run_generic_unprotected(ColumnConverter *cv, const char *s, int len, Datum *out, CoerceError *err)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	ErrorData  *volatile edata = NULL;
+
+	PG_TRY();
+	{
+		converter_run(cv, s, len, out, err);
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		if (!is_data_error(edata->sqlerrcode))
+			PG_RE_THROW();
+		FlushErrorState();
+	}
+	PG_END_TRY();
+	return edata;
+}
+
 static bool
 run_generic(CsvScanState *st, ColumnConverter *cv, const char *s, int len, Datum *out, CoerceError *err)
 {
 	MemoryContext oldcxt = CurrentMemoryContext;
 	ResourceOwner oldowner = CurrentResourceOwner;
 	volatile bool ok = true;
+	ErrorData  *edata;
 
 	if (st->opts.on_error == ON_ERROR_STOP)
 	{
 		/*
 		 * A data error stops the query through reject_row, which shows the
-		 * reason (it quotes the value) only under indicina.log_raw_rows.  No
-		 * subtransaction: the query ends with that error right away.
+		 * reason (it quotes the value) only under indicina.log_raw_rows.
 		 */
-		PG_TRY();
-		{
-			converter_run(cv, s, len, out, err);
-		}
-		PG_CATCH();
-		{
-			ErrorData  *edata;
-
-			MemoryContextSwitchTo(oldcxt);
-			edata = CopyErrorData();
-			if (!is_data_error(edata->sqlerrcode))
-				PG_RE_THROW();
-			FlushErrorState();
+		edata = run_generic_unprotected(cv, s, len, out, err);
+		if (edata)
 			coerce_fail(err, COERCE_INVALID_VALUE, "%s", edata->message);
-			ok = false;
-		}
-		PG_END_TRY();
-		return ok;
+		return edata == NULL;
 	}
 	if (IsInParallelMode())
 	{
-		PG_TRY();
-		{
-			converter_run(cv, s, len, out, err);
-		}
-		PG_CATCH();
-		{
-			ErrorData  *edata;
-
-			MemoryContextSwitchTo(oldcxt);
-			edata = CopyErrorData();
-			if (!is_data_error(edata->sqlerrcode))
-				PG_RE_THROW();
-			FlushErrorState();
-			/* the message may quote the value: as in reject_row */
+		edata = run_generic_unprotected(cv, s, len, out, err);
+		/* the message may quote the value: as in reject_row */
+		if (edata)
 			ereport(ERROR,
 					(errcode(edata->sqlerrcode),
 					 indicina_log_raw_rows ? errmsg("%s", edata->message) :
@@ -1050,8 +1052,6 @@ run_generic(CsvScanState *st, ColumnConverter *cv, const char *s, int len, Datum
 							   indicina_log_raw_rows ? "" :
 							   " The reason, which may quote the value, is not shown while indicina.log_raw_rows is off."),
 					 errhint("Run the query with max_parallel_workers_per_gather = 0 to reject such rows.")));
-		}
-		PG_END_TRY();
 		return true;
 	}
 	BeginInternalSubTransaction(NULL);

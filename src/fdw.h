@@ -296,7 +296,6 @@ extern Size parallel_files_size(List *files);
 extern void parallel_files_init(void *coordinate, List *files);
 extern void parallel_files_check(void *coordinate, List *files, const char *relname);
 extern int	parallel_files_next(void *coordinate);
-extern void parallel_files_reset(void *coordinate);
 extern void parallel_files_add_counts(void *coordinate, int64 rows_read, int64 rows_rejected);
 extern void parallel_files_counts(void *coordinate, int64 *rows_read, int64 *rows_rejected);
 extern bool parallel_files_allowed(Oid relid);

@@ -116,16 +116,6 @@ parallel_files_next(void *coordinate)
 	return i < pf->nfiles ? (int) i : -1;
 }
 
-void
-parallel_files_reset(void *coordinate)
-{
-	ParallelFiles *pf = (ParallelFiles *) coordinate;
-
-	pg_atomic_write_u32(&pf->next, 0);
-	pg_atomic_write_u64(&pf->rows_read, 0);
-	pg_atomic_write_u64(&pf->rows_rejected, 0);
-}
-
 /*
  * A worker's rows, added when it finds no file left: before its last row
  * reaches the Gather, so the leader reads them complete once the Gather
