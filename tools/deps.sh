@@ -12,7 +12,9 @@ packages=(
     postgresql-15 postgresql-server-dev-15 postgresql-contrib
     postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl postgresql-15-cron
     libcsv-dev zlib1g-dev
-    python3
+    libcurl4-openssl-dev libssl-dev libzstd-dev
+    python3 python3-botocore python3-boto3
+    nodejs chromium
 )
 # shellcheck disable=SC2206
 packages+=(${INDICINA_EXTRA_PACKAGES:-})
