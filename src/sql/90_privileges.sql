@@ -130,7 +130,7 @@ GRANT EXECUTE ON FUNCTION
     indicina.plan_files(name, text, regclass),
     indicina.record_ledger(name, bigint, text, regclass, regclass, regclass, name),
     indicina.record_ledger_stamps(name),
-    -- run_pipeline's steps, one function each (40_warehouse.sql)
+    -- run_pipeline's steps, one function each (41_pipeline.sql)
     indicina.pipeline_begin(regclass, regclass, name, boolean),
     indicina.pipeline_plan_files(indicina.pipeline_run),
     indicina.pipeline_replace_corrected_files(indicina.pipeline_run),

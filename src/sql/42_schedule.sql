@@ -1,0 +1,94 @@
+-- 42_schedule.sql: the nightly run on a pg_cron schedule, and quarantined
+-- rows sent back through it.
+
+-- ---------------------------------------------------------------------
+-- Scheduling with pg_cron
+-- ---------------------------------------------------------------------
+
+CREATE FUNCTION indicina.schedule_pipeline(schedule text, loans regclass, transactions regclass,
+                                           target name DEFAULT 'dw', job_name text DEFAULT 'indicina_pipeline')
+RETURNS bigint
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_job bigint;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_cron') THEN
+        RAISE EXCEPTION 'pg_cron is not installed in this database'
+            USING ERRCODE = 'undefined_object',
+                  HINT = 'Add pg_cron to shared_preload_libraries, set cron.database_name to this database, '
+                      || 'restart, then CREATE EXTENSION pg_cron.';
+    END IF;
+    EXECUTE 'SELECT cron.schedule($1, $2, $3)' INTO v_job USING job_name, schedule,
+        format('SELECT count(*) FROM indicina.run_pipeline(%L, %L, %L, wait => true)',
+               indicina.qualified_name(loans), indicina.qualified_name(transactions), target);
+    RETURN v_job;
+END;
+$$;
+COMMENT ON FUNCTION indicina.schedule_pipeline(text, regclass, regclass, name, text) IS
+    'registers (or updates) a named pg_cron job that runs the pipeline on a cron schedule';
+
+CREATE FUNCTION indicina.unschedule_pipeline(job_name text DEFAULT 'indicina_pipeline') RETURNS boolean
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_done boolean;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_cron') THEN
+        RAISE EXCEPTION 'pg_cron is not installed in this database' USING ERRCODE = 'undefined_object';
+    END IF;
+    EXECUTE 'SELECT cron.unschedule($1)' INTO v_done USING job_name;
+    RETURN v_done;
+END;
+$$;
+
+/*
+ * After a rule or a label mapping is fixed: re-checks (dry run, today's
+ * rules) the rows the warehouse's last load of each file of relation
+ * quarantined, and marks every file with a row that would now load as
+ * 'requeued' in the ledger, so the next run reloads it (replacing what its
+ * earlier load put in the facts).  Returns, per file, how many rows were
+ * quarantined and how many would load now.
+ */
+CREATE FUNCTION indicina.requeue_quarantined(relation regclass, target name DEFAULT 'dw')
+RETURNS TABLE (file text, quarantined bigint, loads_now bigint, requeued boolean)
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_column
+DECLARE
+    v_file name := indicina.lineage_column(relation, 'file');
+    v_line name := indicina.lineage_column(relation, 'line');
+    v_files text[];
+BEGIN
+    IF v_file IS NULL OR v_line IS NULL THEN
+        RAISE EXCEPTION '% has no lineage columns', relation
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Re-checking needs columns with OPTIONS (source ''file'') and (source ''line'').';
+    END IF;
+    PERFORM indicina.drop_temp('{indicina_requeue,indicina_requeue_batch}');
+    -- what the last load of each file turned away
+    EXECUTE format($q$
+        CREATE TEMP TABLE indicina_requeue ON COMMIT DROP AS
+        SELECT DISTINCT e.file, e.line, l.source
+          FROM %I.file_ledger l
+          JOIN indicina.load_errors e ON e.relation_id = $1 AND e.file = l.path AND e.logged_at >= l.loaded_at
+         WHERE l.status = 'loaded' AND l.path IN (SELECT s.file FROM indicina.source_files($2, false) s)$q$, target)
+        USING relation, relation;
+    SELECT array_agg(DISTINCT q.file) INTO v_files FROM indicina_requeue q;
+    IF v_files IS NULL THEN
+        RETURN;
+    END IF;
+    PERFORM count(*) FROM indicina.stage(NULL, relation, 'indicina_requeue_batch', true, v_files);
+    EXECUTE format($q$
+        CREATE TEMP TABLE indicina_requeue_verdict ON COMMIT DROP AS
+        SELECT q.file, count(*) AS quarantined,
+               count(*) FILTER (WHERE EXISTS (SELECT 1 FROM pg_temp.indicina_requeue_batch b
+                                               WHERE b.%I = q.file AND b.%I = q.line)) AS loads_now
+          FROM indicina_requeue q GROUP BY q.file$q$, v_file, v_line);
+    EXECUTE format($q$
+        UPDATE %I.file_ledger l SET status = 'requeued'
+          FROM indicina_requeue_verdict v WHERE l.path = v.file AND v.loads_now > 0$q$, target);
+    RETURN QUERY SELECT v.file, v.quarantined, v.loads_now, v.loads_now > 0 FROM indicina_requeue_verdict v ORDER BY v.file;
+    DROP TABLE indicina_requeue_verdict;
+    DROP TABLE pg_temp.indicina_requeue_batch;
+END;
+$$;
+COMMENT ON FUNCTION indicina.requeue_quarantined(regclass, name) IS
+    'after a fix: re-checks the quarantined rows of the last loads and requeues the files with rows that would now load';
