@@ -11,27 +11,29 @@ EXTENSION = indicina
 EXTVERSION = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" $(EXTENSION).control)
 
 MODULE_big = indicina
+# src/ by pipeline stage (docs/architecture.md): each folder includes only
+# its own headers and those of the folders below it
 OBJS = \
 	src/indicina.o \
-	src/coerce.o \
-	src/coerce_sql.o \
-	src/labels.o \
-	src/options.o \
-	src/reader.o \
-	src/convert.o \
-	src/rejects.o \
-	src/fdw.o \
-	src/rules.o \
-	src/set_rules.o \
-	src/scan_stats.o \
-	src/journal.o \
-	src/ledger.o \
-	src/warehouse.o \
-	src/month_flows.o \
-	src/parallel_files.o \
-	src/risk_features.o \
-	src/key_lookup.o \
-	src/simple_regex.o
+	src/coerce/coerce.o \
+	src/coerce/coerce_sql.o \
+	src/coerce/labels.o \
+	src/coerce/simple_regex.o \
+	src/fdw/options.o \
+	src/fdw/reader.o \
+	src/fdw/convert.o \
+	src/fdw/rejects.o \
+	src/fdw/fdw.o \
+	src/fdw/parallel_files.o \
+	src/quality/rules.o \
+	src/quality/set_rules.o \
+	src/quality/scan_stats.o \
+	src/quality/journal.o \
+	src/warehouse/ledger.o \
+	src/warehouse/warehouse.o \
+	src/warehouse/month_flows.o \
+	src/warehouse/risk_features.o \
+	src/warehouse/key_lookup.o
 
 SQL_PIECES = $(sort $(wildcard src/sql/*.sql))
 DATA_built = $(EXTENSION)--$(EXTVERSION).sql
@@ -57,7 +59,7 @@ include $(PGXS)
 
 # PGXS tracks no header dependencies: every object depends on every header,
 # so a changed struct never leaves a stale object behind.
-$(OBJS): $(wildcard src/*.h)
+$(OBJS): $(wildcard src/*.h src/*/*.h)
 
 $(EXTENSION)--$(EXTVERSION).sql: $(SQL_PIECES) $(EXTENSION).control
 	cat $(SQL_PIECES) > $@
@@ -86,20 +88,20 @@ FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=a
 # one target per parser (FUZZ_PARSER indexes the groups in fuzz_coerce.c), and one for all
 FUZZ_PARSERS = amount number int bool date id phone label
 FUZZ_TARGETS = test/fuzz/fuzz_coerce $(addprefix test/fuzz/fuzz_,$(FUZZ_PARSERS)) test/fuzz/fuzz_reader
-FUZZ_SOURCES = test/fuzz/fuzz_coerce.c test/fuzz/pg_stubs.c src/coerce.c
+FUZZ_SOURCES = test/fuzz/fuzz_coerce.c test/fuzz/pg_stubs.c src/coerce/coerce.c
 
 .PHONY: fuzz
 fuzz: $(FUZZ_TARGETS)
 
-test/fuzz/fuzz_coerce: $(FUZZ_SOURCES) src/coerce.h
+test/fuzz/fuzz_coerce: $(FUZZ_SOURCES) src/coerce/coerce.h
 	clang $(FUZZ_CFLAGS) -o $@ $(FUZZ_SOURCES)
 
 fuzz_index = $(words $(call fuzz_upto,$(1),$(FUZZ_PARSERS)))
 fuzz_upto = $(if $(filter $(1),$(firstword $(2))),x,x $(call fuzz_upto,$(1),$(wordlist 2,99,$(2))))
 
-$(addprefix test/fuzz/fuzz_,$(FUZZ_PARSERS)): test/fuzz/fuzz_%: $(FUZZ_SOURCES) src/coerce.h
+$(addprefix test/fuzz/fuzz_,$(FUZZ_PARSERS)): test/fuzz/fuzz_%: $(FUZZ_SOURCES) src/coerce/coerce.h
 	clang $(FUZZ_CFLAGS) -DFUZZ_PARSER=$$(($(call fuzz_index,$*) - 1)) -o $@ $(FUZZ_SOURCES)
 
 # the reader, standalone: backend stand-ins in reader_stubs.c
-test/fuzz/fuzz_reader: test/fuzz/fuzz_reader.c test/fuzz/reader_stubs.c test/fuzz/pg_stubs.c src/reader.c src/fdw.h
-	clang $(FUZZ_CFLAGS) -o $@ test/fuzz/fuzz_reader.c test/fuzz/reader_stubs.c test/fuzz/pg_stubs.c src/reader.c -lcsv -lz
+test/fuzz/fuzz_reader: test/fuzz/fuzz_reader.c test/fuzz/reader_stubs.c test/fuzz/pg_stubs.c src/fdw/reader.c src/fdw/fdw.h
+	clang $(FUZZ_CFLAGS) -o $@ test/fuzz/fuzz_reader.c test/fuzz/reader_stubs.c test/fuzz/pg_stubs.c src/fdw/reader.c -lcsv -lz

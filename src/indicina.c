@@ -14,7 +14,7 @@
 #include "utils/builtins.h"
 #include "utils/guc.h"
 
-#include "fdw.h"
+#include "fdw/fdw.h"
 #include "indicina.h"
 
 PG_MODULE_MAGIC;

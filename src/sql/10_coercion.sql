@@ -1,4 +1,4 @@
--- 10_coercion.sql: lenient parsers (src/coerce.c) as SQL functions, and the
+-- 10_coercion.sql: lenient parsers (src/coerce/coerce.c) as SQL functions, and the
 -- label domains they map spellings into.
 
 -- Overloads instead of defaults: the functions are STRICT, and an optional

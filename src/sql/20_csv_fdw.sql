@@ -12,7 +12,7 @@ COMMENT ON FOREIGN DATA WRAPPER indicina_csv IS 'CSV landing files: typed, lenie
 CREATE SEQUENCE indicina.scan_id_seq;
 
 -- The reject log lives in a file under the data directory so that it
--- survives rollback (see src/rejects.c); this function reads it back.
+-- survives rollback (see src/fdw/rejects.c); this function reads it back.
 -- The file is the cluster's: a database reads only its own records.
 -- relation shows as regclass prints it (schema-qualified when not on the
 -- search_path); relation_id is the key to join on; relation_name is the

@@ -8,7 +8,7 @@ COMMENT ON FUNCTION indicina.source_files(regclass, boolean, text[]) IS
     'the files an indicina_csv table reads now: size, modification time and (for only_files, or all) SHA-256';
 
 -- ---------------------------------------------------------------------
--- What the run computes per row, in C (src/warehouse.c)
+-- What the run computes per row, in C (src/warehouse/warehouse.c)
 -- ---------------------------------------------------------------------
 
 CREATE FUNCTION indicina.date_key(date) RETURNS int
@@ -52,7 +52,7 @@ CREATE AGGREGATE indicina.risk_features(inflow numeric, outflow numeric, salary_
     SFUNC = indicina.risk_features_step, STYPE = internal, SSPACE = 72, FINALFUNC = indicina.risk_features_final);
 /*
  * The same customer-months accumulated inside the scan that loads the
- * transactions (src/month_flows.c): arm_month_flows prepares the
+ * transactions (src/warehouse/month_flows.c): arm_month_flows prepares the
  * relation's next scan in this transaction (false when a column is missing
  * or its type would let the fact change a value: amounts must be
  * numeric(p,s) with s <= 2); scan_month_flows returns what that scan
@@ -82,7 +82,7 @@ COMMENT ON FUNCTION indicina.scan_month_flows(date[]) IS
     'the customer-months the armed scan accumulated, in key order, but for those of except_months; once';
 
 /*
- * A dimension lookup cache for the transaction (src/key_lookup.c):
+ * A dimension lookup cache for the transaction (src/warehouse/key_lookup.c):
  * arm_key_lookup(name, query) loads the (text key, bigint value) rows of
  * query; key_lookup(name, key) is the value of key, or NULL: what a LEFT
  * JOIN on a unique key gives, in a function call instead of a hash join.

@@ -300,7 +300,7 @@ $$;
 
 /*
  * Between "dimensions" and "loan facts": every version of every customer,
- * armed for this transaction as lookup indicina_customer (src/key_lookup.c),
+ * armed for this transaction as lookup indicina_customer (src/warehouse/key_lookup.c),
  * so that each application and transaction gets the version valid at its
  * date.  Returns the number of customers.
  */
@@ -533,7 +533,7 @@ BEGIN
           FROM indicina_affected x
           -- each customer's months, aggregated before the join (a row per
           -- customer meets the applications, not one per customer-month),
-          -- by one aggregate of small states (src/risk_features.c)
+          -- by one aggregate of small states (src/warehouse/risk_features.c)
           LEFT JOIN (SELECT a.customer_id,
                             indicina.risk_features(a.inflow, a.outflow, a.salary_credit, a.closing_balance) AS f
                        FROM %1$I.agg_customer_month a

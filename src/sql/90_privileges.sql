@@ -11,7 +11,7 @@
 --                      handler and validator, the aggregates' support functions
 --
 -- Naming server files stays with pg_read_server_files (or superuser), at DDL
--- time, checked by the validator (src/options.c), as file_fdw does; no grant
+-- time, checked by the validator (src/fdw/options.c), as file_fdw does; no grant
 -- below goes to it.
 
 -- The role is cluster-wide: the first database that installs the extension

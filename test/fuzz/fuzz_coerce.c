@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * fuzz_coerce.c
- *		libFuzzer target for the lenient parsers of src/coerce.c.
+ *		libFuzzer target for the lenient parsers of src/coerce/coerce.c.
  *
  * The first input byte picks the parser (and its options), the rest is the
  * value.  Built with -DFUZZ_PARSER=N the target fuzzes one parser only (the
@@ -16,7 +16,7 @@
  */
 #include "postgres.h"
 
-#include "coerce.h"
+#include "coerce/coerce.h"
 
 int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * fuzz_reader.c
- *		libFuzzer target for the streaming CSV reader (src/reader.c), built
+ *		libFuzzer target for the streaming CSV reader (src/fdw/reader.c), built
  *		standalone with backend stand-ins (reader_stubs.c).
  *
  * The input, written to a file, is read twice: once as the scan reads it
@@ -25,7 +25,7 @@
 
 #include "mb/pg_wchar.h"
 
-#include "fdw.h"
+#include "fdw/fdw.h"
 
 int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * pg_stubs.c
- *		Stand-ins for the few backend functions src/coerce.c calls, so the
+ *		Stand-ins for the few backend functions src/coerce/coerce.c calls, so the
  *		parsers can be fuzzed in a standalone libFuzzer binary.
  *
  * Written for the fuzzer only: date2j is the textbook Julian day formula,

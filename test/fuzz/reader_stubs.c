@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * reader_stubs.c
- *		Stand-ins for the backend functions src/reader.c calls, so the
+ *		Stand-ins for the backend functions src/fdw/reader.c calls, so the
  *		reader can be fuzzed in a standalone libFuzzer binary: allocations
  *		go to a list freed after each input, StringInfo is a plain growable
  *		buffer, ereport(ERROR) jumps back to the fuzz target, and UTF-8 is

@@ -25,8 +25,8 @@
 #include "funcapi.h"
 #include "utils/numeric.h"
 
-#include "coerce.h"
-#include "month_flows.h"
+#include "coerce/coerce.h"
+#include "warehouse/month_flows.h"
 
 typedef struct RiskFeatures
 {

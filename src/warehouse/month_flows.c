@@ -41,7 +41,7 @@
 #include "utils/memutils.h"
 #include "utils/tuplestore.h"
 
-#include "month_flows.h"
+#include "warehouse/month_flows.h"
 
 /*
  * A customer id of up to FLOW_INLINE_ID bytes (most are) is kept in the key

@@ -26,9 +26,9 @@
 #include "port/atomics.h"
 #include "utils/builtins.h"
 
-#include "fdw.h"
+#include "fdw/fdw.h"
 #include "indicina.h"
-#include "rules.h"
+#include "quality/rules.h"
 
 typedef struct ParallelFiles
 {

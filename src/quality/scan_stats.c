@@ -24,7 +24,7 @@
 #include "utils/tuplestore.h"
 
 #include "indicina.h"
-#include "rules.h"
+#include "quality/rules.h"
 
 #define SCAN_STATS_MAX 10000
 

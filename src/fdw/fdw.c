@@ -45,11 +45,11 @@
 #include "utils/resowner.h"
 #include "utils/sampling.h"
 
-#include "fdw.h"
+#include "fdw/fdw.h"
 #include "indicina.h"
-#include "rules.h"
-#include "set_rules.h"
-#include "month_flows.h"
+#include "quality/rules.h"
+#include "quality/set_rules.h"
+#include "warehouse/month_flows.h"
 
 /* bytes per row assumed before ANALYZE (the generated statements average ~65) */
 #define DEFAULT_ROW_BYTES 64

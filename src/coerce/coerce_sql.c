@@ -19,9 +19,9 @@
 #include "utils/guc.h"
 #include "utils/timestamp.h"
 
-#include "coerce.h"
+#include "coerce/coerce.h"
 #include "indicina.h"
-#include "labels.h"
+#include "coerce/labels.h"
 
 /* GUCs */
 int			indicina_date_order = DATE_ORDER_DMY;

@@ -22,7 +22,7 @@
 #include "utils/lsyscache.h"
 #include "utils/timestamp.h"
 
-#include "fdw.h"
+#include "fdw/fdw.h"
 #include "indicina.h"
 
 static bool

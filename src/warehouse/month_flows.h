@@ -15,7 +15,7 @@
 
 #include "utils/date.h"
 
-#include "coerce.h"
+#include "coerce/coerce.h"
 
 typedef struct MonthFlows MonthFlows;
 

@@ -16,7 +16,7 @@
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 
-#include "labels.h"
+#include "coerce/labels.h"
 
 static int
 entry_cmp(const void *a, const void *b)

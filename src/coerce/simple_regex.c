@@ -21,7 +21,7 @@
 #include "fmgr.h"
 #include "utils/builtins.h"
 
-#include "simple_regex.h"
+#include "coerce/simple_regex.h"
 
 /* the class of one token: which bytes (0..127) it takes */
 static void

@@ -15,8 +15,8 @@
 
 #include "lib/stringinfo.h"
 
-#include "coerce.h"
-#include "rules.h"
+#include "coerce/coerce.h"
+#include "quality/rules.h"
 
 typedef struct SetRule SetRule;
 typedef struct SetRuleSet SetRuleSet;

@@ -9,7 +9,7 @@
 #ifndef INDICINA_LABELS_H
 #define INDICINA_LABELS_H
 
-#include "coerce.h"
+#include "coerce/coerce.h"
 
 typedef struct LabelEntry
 {

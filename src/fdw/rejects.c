@@ -51,7 +51,7 @@
 #include "utils/timestamp.h"
 #include "utils/wait_event.h"
 
-#include "fdw.h"
+#include "fdw/fdw.h"
 #include "indicina.h"
 
 #define REJECT_DIR "pg_indicina"

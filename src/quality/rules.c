@@ -55,8 +55,8 @@
 #include "utils/typcache.h"
 
 #include "indicina.h"
-#include "rules.h"
-#include "simple_regex.h"
+#include "quality/rules.h"
+#include "coerce/simple_regex.h"
 
 #define ROW_RULE_QUERY \
 	"SELECT name, kind, severity, columns[1], params->>'min', params->>'max'," \

@@ -42,7 +42,7 @@
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
 
-#include "fdw.h"
+#include "fdw/fdw.h"
 
 #define JOURNAL_FILE "pg_indicina/journal.log"
 

@@ -33,7 +33,7 @@
 #include "utils/guc.h"
 #include "utils/varlena.h"
 
-#include "fdw.h"
+#include "fdw/fdw.h"
 
 typedef struct ValidOption
 {

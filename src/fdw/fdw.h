@@ -24,8 +24,8 @@
 #include "nodes/pg_list.h"
 #include "utils/relcache.h"
 
-#include "coerce.h"
-#include "labels.h"
+#include "coerce/coerce.h"
+#include "coerce/labels.h"
 
 /* ---- options (options.c) ---- */
 

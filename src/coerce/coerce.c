@@ -23,7 +23,7 @@
 #include "utils/datetime.h"
 #include "utils/fmgrprotos.h"
 
-#include "coerce.h"
+#include "coerce/coerce.h"
 
 static const char *const code_names[] = {
 	[COERCE_OK] = "OK",

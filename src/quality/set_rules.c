@@ -53,9 +53,9 @@
 #include "utils/array.h"
 #include "utils/rel.h"
 
-#include "fdw.h"
+#include "fdw/fdw.h"
 #include "indicina.h"
-#include "set_rules.h"
+#include "quality/set_rules.h"
 
 #define SET_RULE_QUERY \
 	"SELECT q.name, q.kind, q.columns, q.severity, q.fail_threshold::float8, q.fail_threshold_percent," \

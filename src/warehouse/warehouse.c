@@ -30,7 +30,7 @@
 #include "utils/numeric.h"
 
 #include "indicina.h"
-#include "month_flows.h"
+#include "warehouse/month_flows.h"
 
 #ifndef HAVE_INT128
 #error "indicina needs a compiler with 128-bit integers"

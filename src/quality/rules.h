@@ -18,7 +18,7 @@
 #include "mb/pg_wchar.h"
 #include "utils/relcache.h"
 
-#include "labels.h"
+#include "coerce/labels.h"
 
 #define RULE_SAMPLES 5			/* failing rows kept per rule and scan */
 

@@ -26,7 +26,7 @@
 #include "storage/fd.h"
 #include "utils/memutils.h"
 
-#include "fdw.h"
+#include "fdw/fdw.h"
 #include "indicina.h"
 
 #define READ_BLOCK (64 * 1024)

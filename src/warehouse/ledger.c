@@ -29,8 +29,8 @@
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
 
-#include "fdw.h"
-#include "rules.h"
+#include "fdw/fdw.h"
+#include "quality/rules.h"
 
 #define HASH_CHUNK (1024 * 1024)
 
