@@ -43,11 +43,14 @@ build_and_stage() {
 # preloads pg_cron and finds indicina in $stage.  PG* variables are set
 # for the command; the cluster is dropped when it returns.
 with_cluster() {
-    local libdir
+    local libdir port
     libdir=$(pg_config --pkglibdir)
+    # a port of our own: clusters made at the same moment by parallel runs
+    # would otherwise all pick the first free one
+    port=$(free_port)
     # -t: the cluster lives in a temporary directory even as root, so runs
     # never collide and a killed run leaves nothing in /etc/postgresql
-    (cd /tmp && pg_virtualenv -t -v "$PG_MAJOR" \
+    (cd /tmp && pg_virtualenv -t -v "$PG_MAJOR" -c "-p $port" \
         -o "shared_preload_libraries=pg_cron" \
         -o "cron.database_name=postgres" \
         -o "extension_destdir=$stage" \
@@ -55,6 +58,19 @@ with_cluster() {
         -o "max_worker_processes=16" \
         -o "cron.use_background_workers=on" \
         "$@")
+}
+
+# a TCP port nothing listens on, picked at random from 20000-29999
+free_port() {
+    local p i
+    for ((i = 0; i < 50; i++)); do
+        p=$((20000 + RANDOM % 10000))
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && [ ! -e "/var/run/postgresql/.s.PGSQL.$p" ]; then
+            echo "$p"
+            return 0
+        fi
+    done
+    echo 5432
 }
 
 # A world-readable scratch directory: the server (user postgres) reads the
