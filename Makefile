@@ -15,6 +15,8 @@ MODULE_big = indicina
 # its own headers and those of the folders below it
 OBJS = \
 	src/indicina.o \
+	src/core/append_log.o \
+	src/core/txn_state.o \
 	src/coerce/coerce.o \
 	src/coerce/coerce_sql.o \
 	src/coerce/labels.o \
@@ -25,6 +27,7 @@ OBJS = \
 	src/fdw/rejects.o \
 	src/fdw/fdw.o \
 	src/fdw/parallel_files.o \
+	src/fdw/scan_consumer.o \
 	src/quality/rules.o \
 	src/quality/set_rules.o \
 	src/quality/scan_stats.o \
@@ -38,7 +41,7 @@ OBJS = \
 SQL_PIECES = $(sort $(wildcard src/sql/*.sql))
 DATA_built = $(EXTENSION)--$(EXTVERSION).sql
 
-REGRESS = extension coerce_amount coerce_date coerce_misc csv_fdw quality warehouse executor rule_privileges hostile_names csv_files log_raw_rows pipeline_steps scan_edge_cases reject_visibility
+REGRESS = extension coerce_amount coerce_date coerce_misc csv_fdw quality warehouse executor rule_privileges hostile_names csv_files log_raw_rows pipeline_steps scan_edge_cases reject_visibility transaction_state
 REGRESS_OPTS = --inputdir=. --load-extension=plpgsql
 
 # Warnings are errors in our own code.  -Wextra's unused-parameter and

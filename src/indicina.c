@@ -3,8 +3,10 @@
  * indicina.c
  *		Module entry point: _PG_init and the extension-wide SQL functions.
  *
- * _PG_init only reserves the GUC prefix and calls each module's init, so
- * every setting is defined next to the code that reads it.
+ * _PG_init reserves the GUC prefix, calls each module's init (so every
+ * setting is defined next to the code that reads it) and registers the
+ * scan consumers.  This file sits above the folders of src/: the only one
+ * that includes a header of every stage.
  *
  *-------------------------------------------------------------------------
  */
@@ -14,17 +16,31 @@
 #include "utils/builtins.h"
 #include "utils/guc.h"
 
+#include "coerce/coerce_sql.h"
+#include "core/txn_state.h"
 #include "fdw/fdw.h"
 #include "indicina.h"
+#include "quality/rules.h"
+#include "quality/scan_stats.h"
+#include "quality/set_rules.h"
+#include "warehouse/month_flows.h"
 
 PG_MODULE_MAGIC;
+
+void		_PG_init(void);
 
 void
 _PG_init(void)
 {
+	txn_state_init();
 	coerce_init();
 	fdw_init();
 	reader_module_init();
+	/* what rides on an indicina_csv scan, in the order it is called */
+	scan_consumer_register(&file_stats_consumer);
+	scan_consumer_register(&row_rules_consumer);
+	scan_consumer_register(&set_rules_consumer);
+	scan_consumer_register(&month_flows_consumer);
 	MarkGUCPrefixReserved("indicina");
 }
 

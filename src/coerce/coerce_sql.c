@@ -20,7 +20,7 @@
 #include "utils/timestamp.h"
 
 #include "coerce/coerce.h"
-#include "indicina.h"
+#include "coerce/coerce_sql.h"
 #include "coerce/labels.h"
 
 /* GUCs */

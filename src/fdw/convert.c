@@ -23,7 +23,7 @@
 #include "utils/timestamp.h"
 
 #include "fdw/fdw.h"
-#include "indicina.h"
+#include "coerce/coerce_sql.h"
 
 static bool
 format_is(const char *format, const char *name)

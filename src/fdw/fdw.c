@@ -46,10 +46,7 @@
 #include "utils/sampling.h"
 
 #include "fdw/fdw.h"
-#include "indicina.h"
-#include "quality/rules.h"
-#include "quality/set_rules.h"
-#include "warehouse/month_flows.h"
+#include "fdw/scan_consumer.h"
 
 /* bytes per row assumed before ANALYZE (the generated statements average ~65) */
 #define DEFAULT_ROW_BYTES 64
@@ -77,7 +74,15 @@ typedef struct CsvPlanState
 	int64		total_bytes;
 } CsvPlanState;
 
-typedef struct CsvScanState
+/* a consumer this scan was given (scan_consumer.h) */
+typedef struct ActiveConsumer
+{
+	const ScanConsumerKind *kind;
+	void	   *state;
+} ActiveConsumer;
+
+/* the scan; its consumers see it as a ScanHandle */
+typedef struct ScanHandle
 {
 	CsvOptions	opts;
 	Relation	rel;
@@ -127,11 +132,12 @@ typedef struct CsvScanState
 	int64		rows_warned;
 	bool		progress;
 
-	RowRuleSet *rules;			/* row rules of indicina.quality_rules, or NULL */
-	RuleVerdict verdict;
-	SetRuleSet *set_rules;		/* set rules stage() armed for this scan, or NULL */
-	SetVerdict set_verdict;
-	MonthFlows *month_flows;	/* customer-months run_pipeline armed, or NULL */
+	ScanInfo	info;			/* for the consumers */
+	ActiveConsumer *consumers;	/* in the order the kinds registered */
+	int			nconsumers;
+	ActiveConsumer *row_consumers;	/* those with a row callback */
+	int			nrow_consumers;
+	bool		row_flagged;	/* the current row: a consumer flagged it */
 	bool		dry_run;		/* indicina.dry_run: count, record nothing, never stop */
 	FileCounts *counts;			/* per file this pass opened, for indicina.scan_file_stats */
 	int			ncounts;
@@ -180,6 +186,8 @@ static void scan_start_pass(CsvScanState *st);
 static bool scan_next(CsvScanState *st, Datum *values, bool *nulls);
 static void log_record(CsvScanState *st, const char *code, const char *column, const char *value,
 					   int value_len, const char *message);
+static void take_consumers(CsvScanState *st);
+static void consumers_end(CsvScanState *st);
 static void scan_end(CsvScanState *st);
 
 PG_FUNCTION_INFO_V1(indicina_csv_handler);
@@ -208,8 +216,8 @@ indicina_csv_handler(PG_FUNCTION_ARGS)
 }
 
 int			indicina_max_row_size_kb = 16 * 1024;
-bool		indicina_dry_run = false;
-bool		indicina_survey = false;
+static bool indicina_dry_run = false;
+static bool indicina_survey = false;
 
 void
 fdw_init(void)
@@ -352,25 +360,31 @@ online_cores(void)
 }
 
 /*
- * Whether a scan of the relation would convert a column through its
- * type's input function: the columns the query needs, the NOT NULL ones
- * and those of its row rules, as scan_begin picks them for a survey.
+ * Whether a survey of the relation may run in parallel: every consumer
+ * kind agrees, and no column it would convert (those the query needs, the
+ * NOT NULL ones and those the consumers read, as scan_begin picks them)
+ * goes through its type's input function.
  */
 static bool
-converts_generic(RelOptInfo *rel, Oid relid)
+survey_parallel_safe(RelOptInfo *rel, Oid relid)
 {
 	List	   *attnums = needed_attnums(rel, relid);
 	Relation	r = table_open(relid, AccessShareLock);
 	TupleDesc	desc = RelationGetDescr(r);
 	bool	   *needed = palloc0(sizeof(bool) * desc->natts);
+	bool		safe = true;
 	bool		generic = false;
+	const ScanConsumerKind *const *kinds;
+	int			nkinds = scan_consumer_kinds(&kinds);
 	ListCell   *lc;
 	int			i;
 
 	foreach(lc, attnums)
 		needed[lfirst_int(lc) - 1] = true;
-	row_rules_mark_needed(row_rules_load(r, CurrentMemoryContext), needed);
-	for (i = 0; i < desc->natts && !generic; i++)
+	for (i = 0; i < nkinds; i++)
+		if (kinds[i]->plan)
+			kinds[i]->plan(r, needed, &safe);
+	for (i = 0; i < desc->natts && safe && !generic; i++)
 	{
 		Form_pg_attribute att = TupleDescAttr(desc, i);
 		CsvColumnOptions copts;
@@ -381,18 +395,19 @@ converts_generic(RelOptInfo *rel, Oid relid)
 		generic = copts.source == SOURCE_DATA && converter_is_generic(att->atttypid);
 	}
 	table_close(r, AccessShareLock);
-	return generic;
+	return safe && !generic;
 }
 
 /*
- * A survey may run in parallel (parallel_files.c), unless it converts a
- * column through its type's input function: catching that function's
- * errors takes a subtransaction, which a parallel worker cannot start.
+ * A survey may run in parallel (parallel_files.c), unless a consumer says
+ * no (an expression rule: any SQL, which may not be safe in a worker) or it
+ * converts a column through its type's input function: catching that
+ * function's errors takes a subtransaction, which a worker cannot start.
  */
 static bool
 csvIsForeignScanParallelSafe(PlannerInfo *root, RelOptInfo *rel, RangeTblEntry *rte)
 {
-	return parallel_files_allowed(rte->relid) && !converts_generic(rel, rte->relid);
+	return indicina_survey && survey_parallel_safe(rel, rte->relid);
 }
 
 /*
@@ -553,19 +568,14 @@ scan_begin(Relation rel, List *needed, MemoryContext parent, bool log_rejects, M
 	if (st->dry_run && !indicina_survey)
 		for (i = 0; i < st->natts; i++)
 			st->needed[i] = !TupleDescAttr(desc, i)->attisdropped;
-	/* ANALYZE samples rows; rules are for loads */
+	st->info.rel = rel;
+	st->info.relid = relid;
+	st->info.relname = st->relname;
+	st->info.dry_run = st->dry_run;
+	st->info.natts = st->natts;
+	/* ANALYZE samples rows; consumers are for loads */
 	if (log_rejects)
-	{
-		st->rules = row_rules_load(rel, scan_cxt);
-		row_rules_mark_needed(st->rules, st->needed);
-		st->set_rules = set_rules_take(relid, scan_cxt);
-		set_rules_mark_needed(st->set_rules, st->needed);
-		if (!st->dry_run)
-		{
-			st->month_flows = month_flows_take(relid);
-			month_flows_mark_needed(st->month_flows, st->needed);
-		}
-	}
+		take_consumers(st);
 	for (i = 0; i < st->natts; i++)
 	{
 		Form_pg_attribute att = TupleDescAttr(desc, i);
@@ -603,12 +613,15 @@ scan_begin(Relation rel, List *needed, MemoryContext parent, bool log_rejects, M
 			count_only = false;
 		}
 
+	/* the integer form numeric converters leave, for the consumers that read it */
 	for (i = 0; i < st->natts; i++)
 		if (st->needed[i] && st->source[i] == SOURCE_DATA && st->conv[i].kind == CONV_NUMERIC)
 		{
-			row_rules_use_scaled(st->rules, i, &st->conv[i].scaled);
-			set_rules_use_scaled(st->set_rules, i, &st->conv[i].scaled);
-			month_flows_use_scaled(st->month_flows, i, &st->conv[i].scaled);
+			int			c;
+
+			for (c = 0; c < st->nconsumers; c++)
+				if (st->consumers[c].kind->use_scaled)
+					st->consumers[c].kind->use_scaled(st->consumers[c].state, i, &st->conv[i].scaled);
 		}
 
 	st->count_only = count_only;
@@ -623,6 +636,7 @@ scan_begin(Relation rel, List *needed, MemoryContext parent, bool log_rejects, M
 	{
 		st->rejects = reject_log_open(scan_cxt);
 		st->scan_id = reject_next_scan_id();
+		st->info.scan_id = st->scan_id;
 	}
 
 	/* progress, as pg_stat_progress_copy shows it, unless a command reports already */
@@ -698,10 +712,9 @@ scan_start_pass(CsvScanState *st)
 		st->ncounts = 0;
 		st->cur_counts = NULL;
 		st->bytes_before = 0;
-		row_rules_reset(st->rules);
-		set_rules_reset(st->set_rules);
-		if (st->month_flows)
-			month_flows_rescan(st->month_flows);
+		for (i = 0; i < st->nconsumers; i++)
+			if (st->consumers[i].kind->rescan)
+				st->consumers[i].kind->rescan(st->consumers[i].state);
 	}
 
 	old = MemoryContextSwitchTo(st->scan_cxt);
@@ -739,13 +752,15 @@ scan_start_pass(CsvScanState *st)
 	foreach(lc, st->files)
 		st->total_bytes += ((CsvFile *) lfirst(lc))->size;
 	st->next_file = list_head(st->files);
-	if (st->passes == 0 && st->set_rules)
-		set_rules_expect_rows(st->set_rules, expected_rows(st->files));
 	if (st->progress)
 		pgstat_progress_update_param(PROGRESS_COPY_BYTES_TOTAL, st->total_bytes);
 	st->passes++;
+	st->info.pass = st->passes;
 	st->pass_done = false;
 	st->pass_started = true;
+	for (i = 0; i < st->nconsumers; i++)
+		if (st->consumers[i].kind->pass_start)
+			st->consumers[i].kind->pass_start(st->consumers[i].state, st);
 }
 
 /*
@@ -1083,119 +1098,169 @@ run_generic(CsvScanState *st, ColumnConverter *cv, const char *s, int len, Datum
 	return ok;
 }
 
-/*
- * The rules on a converted row: its row rules, then the set rules stage()
- * armed.  False when a reject rule quarantines it.  A warn or fail rule's
- * failure flags the row (a WARN:<name> record) and the row is returned;
- * a row counts as warned once, however many rules flag it.
+/* ---------------------------------------------------------------------
+ * Consumers (scan_consumer.h): what rides on the scan
+ * ---------------------------------------------------------------------
  */
-static bool
-apply_rules(CsvScanState *st, Datum *values, bool *nulls)
+
+/* asks every registered kind what it has for this scan, and its columns */
+static void
+take_consumers(CsvScanState *st)
 {
-	CsvReader  *r = &st->reader;
-	bool		warned = false;
+	const ScanConsumerKind *const *kinds;
+	int			nkinds = scan_consumer_kinds(&kinds);
 	int			i;
 
-	if (st->rules)
+	st->consumers = palloc0(sizeof(ActiveConsumer) * Max(nkinds, 1));
+	st->row_consumers = palloc0(sizeof(ActiveConsumer) * Max(nkinds, 1));
+	for (i = 0; i < nkinds; i++)
 	{
-		RuleVerdict *v = &st->verdict;
+		void	   *state = kinds[i]->take(st, st->scan_cxt);
 
-		row_rules_check(st->rules, values, nulls, r->file->display, r->row_line, v);
-		if (v->reject)
+		if (state == NULL)
+			continue;
+		st->consumers[st->nconsumers].kind = kinds[i];
+		st->consumers[st->nconsumers++].state = state;
+		if (kinds[i]->row)
 		{
-			st->cur_counts->rows_quarantined++;
-			reject_row(st, v->reject->code, v->reject->column, v->value, v->value ? strlen(v->value) : 0,
-					   v->message);
-			return false;
+			st->row_consumers[st->nrow_consumers].kind = kinds[i];
+			st->row_consumers[st->nrow_consumers++].state = state;
 		}
-		if (v->nflags > 0)
-		{
-			warned = true;
-			st->rows_warned++;
-			st->cur_counts->rows_warned++;
-			for (i = 0; i < v->nflags; i++)
-				log_record(st, v->flags[i]->code, v->flags[i]->column, v->flag_values[i],
-						   v->flag_values[i] ? strlen(v->flag_values[i]) : 0, v->flag_messages[i]);
-			if (!st->dry_run)
-				row_rules_check_fail(st->rules, st->relname, RelationGetRelid(st->rel), st->scan_id, false);
-		}
+		if (kinds[i]->columns_needed)
+			kinds[i]->columns_needed(state, st->needed);
 	}
-	if (st->set_rules)
-	{
-		SetVerdict *v = &st->set_verdict;
+}
 
-		set_rules_check(st->set_rules, values, nulls, st->ncounts - 1, r->file->display, r->row_line, warned, v);
-		if (v->nflags > 0 && !warned)
-		{
-			st->rows_warned++;
-			st->cur_counts->rows_warned++;
-		}
-		for (i = 0; i < v->nflags; i++)
-			log_record(st, v->flag_code[i], v->flag_column[i], v->flag_value[i],
-					   v->flag_value[i] ? strlen(v->flag_value[i]) : 0, v->flag_message[i]);
-		if (!st->dry_run)
-			set_rules_check_fail(st->set_rules, st->relname, RelationGetRelid(st->rel), st->scan_id, false);
-		if (v->reject)
-		{
-			st->cur_counts->rows_quarantined++;
-			reject_row(st, v->reject_code, v->reject_column, v->reject_value,
-					   v->reject_value ? strlen(v->reject_value) : 0, v->reject_message);
+/* a converted row through the consumers; false when one quarantines it */
+static inline bool
+consumers_row(CsvScanState *st, Datum *values, bool *nulls)
+{
+	int			i;
+
+	st->row_flagged = false;
+	for (i = 0; i < st->nrow_consumers; i++)
+		if (!st->row_consumers[i].kind->row(st->row_consumers[i].state, st, values, nulls))
 			return false;
-		}
-	}
 	return true;
 }
 
-/*
- * At the end of the scan: balance_continuity, which needs every row.  Its
- * failures are recorded against their file and line; their raw text is
- * gone by now, so the record carries none.
- */
+/* the end of a pass, for every consumer; then nothing it found is recorded again */
 static void
-finish_set_rules(CsvScanState *st)
+consumers_end(CsvScanState *st)
 {
-	const char **names = palloc(sizeof(char *) * Max(st->ncounts, 1));
-	ContinuityFailure *f;
-	const char *code;
-	const char *column;
-	int			n;
 	int			i;
 
-	for (i = 0; i < st->ncounts; i++)
-		names[i] = st->counts[i].file;
-	n = set_rules_finish(st->set_rules, names, &f, &code, &column);
-	for (i = 0; i < n; i++)
-	{
-		if (!f[i].warned)
-		{
-			st->rows_warned++;
-			st->counts[f[i].file].rows_warned++;
-		}
-		/* a pass that reached its end before recorded this one */
-		if (st->rejects && f[i].line > st->finished_through[st->counts[f[i].file].index])
-		{
-			RejectRecord rec;
-
-			rec.scan_id = st->scan_id;
-			rec.relid = RelationGetRelid(st->rel);
-			rec.file = names[f[i].file];
-			rec.line = f[i].line;
-			rec.byte_offset = -1;
-			rec.column = column;
-			rec.value = f[i].value;
-			rec.value_len = f[i].value ? strlen(f[i].value) : 0;
-			rec.raw = NULL;
-			rec.raw_len = 0;
-			rec.code = code;
-			rec.message = f[i].message;
-			reject_log_add(st->rejects, &rec);
-		}
-	}
+	for (i = 0; i < st->nconsumers; i++)
+		if (st->consumers[i].kind->end)
+			st->consumers[i].kind->end(st->consumers[i].state, st);
 	for (i = 0; i < st->ncounts; i++)
 		st->finished_through[st->counts[i].index] = Max(st->finished_through[st->counts[i].index],
 														st->counts[i].last_line);
-	if (!st->dry_run)
-		set_rules_check_fail(st->set_rules, st->relname, RelationGetRelid(st->rel), st->scan_id, true);
+}
+
+const ScanInfo *
+scan_info(const ScanHandle *scan)
+{
+	return &scan->info;
+}
+
+double
+scan_expected_rows(const ScanHandle *scan)
+{
+	return expected_rows(scan->files);
+}
+
+int
+scan_file_count(const ScanHandle *scan)
+{
+	return scan->ncounts;
+}
+
+const char *
+scan_file_name(const ScanHandle *scan, int file)
+{
+	Assert(file >= 0 && file < scan->ncounts);
+	return scan->counts[file].file;
+}
+
+int64
+scan_line(const ScanHandle *scan)
+{
+	return scan->reader.row_line;
+}
+
+void
+scan_file_counts(const ScanHandle *scan, int file, ScanFileCounts *counts)
+{
+	const FileCounts *c = &scan->counts[file];
+
+	Assert(file >= 0 && file < scan->ncounts);
+	counts->rows_read = c->rows_read;
+	counts->rows_rejected = c->rows_rejected;
+	counts->rows_quarantined = c->rows_quarantined;
+	counts->rows_warned = c->rows_warned;
+}
+
+/* a warn or fail rule's failure: a record, and the row counts as warned once */
+void
+scan_flag_row(ScanHandle *st, const char *code, const char *column, const char *value, const char *message)
+{
+	if (!st->row_flagged)
+	{
+		st->row_flagged = true;
+		st->rows_warned++;
+		st->cur_counts->rows_warned++;
+	}
+	log_record(st, code, column, value, value ? strlen(value) : 0, message);
+}
+
+bool
+scan_row_flagged(const ScanHandle *scan)
+{
+	return scan->row_flagged;
+}
+
+void
+scan_quarantine_row(ScanHandle *st, const char *code, const char *column, const char *value,
+					const char *message)
+{
+	st->cur_counts->rows_quarantined++;
+	reject_row(st, code, column, value, value ? strlen(value) : 0, message);
+}
+
+/*
+ * A finding at the end of a pass (balance_continuity needs every row): a
+ * record against its file and line, whose raw text is gone by now.
+ */
+void
+scan_flag_at(ScanHandle *st, int file, int64 line, bool already_flagged, const char *code,
+			 const char *column, const char *value, const char *message)
+{
+	Assert(file >= 0 && file < st->ncounts);
+	if (!already_flagged)
+	{
+		st->rows_warned++;
+		st->counts[file].rows_warned++;
+	}
+	/* a pass that reached its end before recorded this one */
+	if (st->rejects && line > st->finished_through[st->counts[file].index])
+	{
+		RejectRecord rec;
+
+		rec.scan_id = st->scan_id;
+		rec.relid = RelationGetRelid(st->rel);
+		rec.file = st->counts[file].file;
+		rec.line = line;
+		rec.byte_offset = -1;
+		rec.column = column;
+		rec.value = value;
+		rec.value_len = value ? strlen(value) : 0;
+		rec.raw = NULL;
+		rec.raw_len = 0;
+		rec.code = code;
+		rec.message = message;
+		reject_log_add(st->rejects, &rec);
+	}
 }
 
 /*
@@ -1361,12 +1426,10 @@ scan_next(CsvScanState *st, Datum *values, bool *nulls)
 		}
 		if (bad)
 			continue;
-		if ((st->rules || st->set_rules) && !apply_rules(st, values, nulls))
+		if (st->nrow_consumers > 0 && !consumers_row(st, values, nulls))
 			continue;
 		check_reject_percent(st, false);
 		st->rows_returned++;
-		if (st->month_flows)
-			month_flows_add(st->month_flows, values, nulls);
 		result = true;
 		break;
 	}
@@ -1375,12 +1438,7 @@ scan_next(CsvScanState *st, Datum *values, bool *nulls)
 		/* the end of this pass: once, however often the executor asks again */
 		st->pass_done = true;
 		check_reject_percent(st, true);
-		if (!st->dry_run)
-			row_rules_check_fail(st->rules, st->relname, RelationGetRelid(st->rel), st->scan_id, true);
-		if (st->set_rules)
-			finish_set_rules(st);
-		if (st->month_flows)
-			month_flows_done(st->month_flows);
+		consumers_end(st);
 		if (st->rejects)
 			reject_log_flush(st->rejects);
 	}
@@ -1397,18 +1455,14 @@ scan_next(CsvScanState *st, Datum *values, bool *nulls)
 static void
 save_stats(CsvScanState *st)
 {
-	Oid			relid = RelationGetRelid(st->rel);
 	int			i;
 
 	if (st->stats_saved)
 		return;
 	st->stats_saved = true;
-	for (i = 0; i < st->ncounts; i++)
-		scan_stats_file(st->scan_id, relid, st->counts[i].file, st->counts[i].rows_read,
-						st->counts[i].rows_rejected, st->counts[i].rows_quarantined, st->counts[i].rows_warned);
-	if (st->rules)
-		scan_stats_rules(st->scan_id, relid, st->rules);
-	set_rules_save_stats(st->set_rules, st->scan_id, relid);
+	for (i = 0; i < st->nconsumers; i++)
+		if (st->consumers[i].kind->stats)
+			st->consumers[i].kind->stats(st->consumers[i].state, st);
 }
 
 static void

@@ -255,41 +255,16 @@ extern RejectLog *reject_log_open(MemoryContext mcxt);
 extern void reject_log_add(RejectLog *log, const RejectRecord *rec);
 extern void reject_log_flush(RejectLog *log);
 extern int64 reject_next_scan_id(void);
-extern void log_append(const char *file, const char *old_file, int64 max_bytes, StringInfo buf, bool quiet);
 
-/* reading a log file (the reject log, the journal) line by line */
-typedef struct LogReader
-{
-	const char *path;
-	int			fd;
-	char	   *buf;
-	int			len;
-	int			pos;
-	off_t		file_offset;	/* of buf[0] */
-	off_t		offset;			/* of the line's first byte */
-	int64		lineno;			/* counted from where reading started */
-	bool		complete;		/* the line ended with a newline */
-	StringInfoData line;
-} LogReader;
-
-#define LOG_DAMAGE_SHOWN 5
-typedef struct LogDamage
-{
-	int64		count;
-	int64		lineno[LOG_DAMAGE_SHOWN];
-	int64		offset[LOG_DAMAGE_SHOWN];
-} LogDamage;
-
-extern bool log_reader_open(LogReader *r, const char *path, off_t start);
-extern bool log_read_line(LogReader *r);
-extern off_t log_reader_end(LogReader *r);
-extern void log_reader_close(LogReader *r);
-extern void log_damage_add(LogDamage *d, const LogReader *r);
-extern void log_damage_report(const LogDamage *d, const char *path);
-extern int	log_lock_file(const char *path, int op);
-
-/* in fdw.c */
+/* in fdw.c: the wrapper's settings */
+extern int	indicina_max_row_size_kb;
 extern void fdw_init(void);
+
+/* in reader.c */
+extern void reader_module_init(void);
+
+/* in rejects.c: whether messages about rows may quote their values */
+extern bool indicina_log_raw_rows;
 
 /* in parallel_files.c: a survey's files shared among parallel workers */
 extern Size parallel_files_size(List *files);
@@ -298,6 +273,5 @@ extern void parallel_files_check(void *coordinate, List *files, const char *reln
 extern int	parallel_files_next(void *coordinate);
 extern void parallel_files_add_counts(void *coordinate, int64 rows_read, int64 rows_rejected);
 extern void parallel_files_counts(void *coordinate, int64 *rows_read, int64 *rows_rejected);
-extern bool parallel_files_allowed(Oid relid);
 
 #endif							/* INDICINA_FDW_H */

@@ -27,8 +27,6 @@
 #include "utils/builtins.h"
 
 #include "fdw/fdw.h"
-#include "indicina.h"
-#include "quality/rules.h"
 
 typedef struct ParallelFiles
 {
@@ -137,26 +135,4 @@ parallel_files_counts(void *coordinate, int64 *rows_read, int64 *rows_rejected)
 
 	*rows_read = (int64) pg_atomic_read_u64(&pf->rows_read);
 	*rows_rejected = (int64) pg_atomic_read_u64(&pf->rows_rejected);
-}
-
-/*
- * Whether a scan of the relation may run in parallel, asked while the
- * query is planned: only a survey, and only when no expression rule (any
- * SQL, which may not be safe in a worker) applies to it.
- */
-bool
-parallel_files_allowed(Oid relid)
-{
-	Oid			argtypes[1] = {OIDOID};
-	Datum		args[1] = {ObjectIdGetDatum(relid)};
-	bool		allowed;
-
-	if (!indicina_survey)
-		return false;
-	SPI_connect();
-	allowed = rules_catalog_query("SELECT 1 FROM indicina.quality_rules"
-								  " WHERE relation = $1 AND enabled AND kind = 'expression' LIMIT 1",
-								  1, argtypes, args, 1) == 0;
-	SPI_finish();
-	return allowed;
 }

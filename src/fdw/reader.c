@@ -27,7 +27,6 @@
 #include "utils/memutils.h"
 
 #include "fdw/fdw.h"
-#include "indicina.h"
 
 #define READ_BLOCK (64 * 1024)
 

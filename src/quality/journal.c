@@ -42,9 +42,9 @@
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
 
-#include "fdw/fdw.h"
+#include "core/append_log.h"
 
-#define JOURNAL_FILE "pg_indicina/journal.log"
+#define JOURNAL_FILE LOG_DIR "/journal.log"
 
 /*
  * indicina.journal_write(kind text, entry jsonb): one line

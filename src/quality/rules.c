@@ -54,8 +54,10 @@
 #include "utils/syscache.h"
 #include "utils/typcache.h"
 
-#include "indicina.h"
+#include "fdw/fdw.h"
+#include "fdw/scan_consumer.h"
 #include "quality/rules.h"
+#include "quality/scan_stats.h"
 #include "coerce/simple_regex.h"
 
 #define ROW_RULE_QUERY \
@@ -1276,3 +1278,112 @@ indicina_check_rule_expression(PG_FUNCTION_ARGS)
 	relation_close(rel, AccessShareLock);
 	PG_RETURN_TEXT_P(cstring_to_text(checked));
 }
+
+/* ---------------------------------------------------------------------
+ * Row rules as a scan consumer (fdw/scan_consumer.h)
+ * ---------------------------------------------------------------------
+ */
+
+typedef struct RowRulesConsumer
+{
+	RowRuleSet *set;
+	RuleVerdict verdict;
+} RowRulesConsumer;
+
+/* planning a survey: the rules' columns; an expression rule keeps it out of workers */
+static void
+row_rules_plan(Relation rel, bool *needed, bool *parallel_safe)
+{
+	RowRuleSet *set = row_rules_load(rel, CurrentMemoryContext);
+
+	int			i;
+
+	row_rules_mark_needed(set, needed);
+	for (i = 0; set && i < set->nrules; i++)
+		if (set->rules[i].kind == RULE_EXPRESSION)
+			*parallel_safe = false;
+}
+
+static void *
+row_rules_take(ScanHandle *scan, MemoryContext mcxt)
+{
+	RowRuleSet *set = row_rules_load(scan_info(scan)->rel, mcxt);
+	RowRulesConsumer *c;
+
+	if (set == NULL)
+		return NULL;
+	c = MemoryContextAllocZero(mcxt, sizeof(RowRulesConsumer));
+	c->set = set;
+	return c;
+}
+
+static void
+row_rules_columns(void *state, bool *needed)
+{
+	row_rules_mark_needed(((RowRulesConsumer *) state)->set, needed);
+}
+
+static void
+row_rules_scaled(void *state, int att, const ScaledValue *scaled)
+{
+	row_rules_use_scaled(((RowRulesConsumer *) state)->set, att, scaled);
+}
+
+/*
+ * A reject rule's failure quarantines the row; a warn or fail rule's flags
+ * it (a WARN:<name> record) and the row goes on.
+ */
+static bool
+row_rules_row(void *state, ScanHandle *scan, Datum *values, bool *nulls)
+{
+	RowRulesConsumer *c = state;
+	RuleVerdict *v = &c->verdict;
+	int			i;
+
+	row_rules_check(c->set, values, nulls, scan_file_name(scan, scan_file_count(scan) - 1), scan_line(scan), v);
+	if (v->reject)
+	{
+		scan_quarantine_row(scan, v->reject->code, v->reject->column, v->value, v->message);
+		return false;
+	}
+	if (v->nflags > 0)
+	{
+		for (i = 0; i < v->nflags; i++)
+			scan_flag_row(scan, v->flags[i]->code, v->flags[i]->column, v->flag_values[i], v->flag_messages[i]);
+		if (!scan_info(scan)->dry_run)
+			row_rules_check_fail(c->set, scan_info(scan)->relname, scan_info(scan)->relid, scan_info(scan)->scan_id, false);
+	}
+	return true;
+}
+
+static void
+row_rules_rescan(void *state)
+{
+	row_rules_reset(((RowRulesConsumer *) state)->set);
+}
+
+static void
+row_rules_end(void *state, ScanHandle *scan)
+{
+	if (!scan_info(scan)->dry_run)
+		row_rules_check_fail(((RowRulesConsumer *) state)->set, scan_info(scan)->relname, scan_info(scan)->relid,
+							 scan_info(scan)->scan_id, true);
+}
+
+static void
+row_rules_stats(void *state, ScanHandle *scan)
+{
+	scan_stats_rules(scan_info(scan)->scan_id, scan_info(scan)->relid, ((RowRulesConsumer *) state)->set);
+}
+
+const ScanConsumerKind row_rules_consumer = {
+	.name = "row rules",
+	.plan = row_rules_plan,
+	.take = row_rules_take,
+	.columns_needed = row_rules_columns,
+	.use_scaled = row_rules_scaled,
+	.row = row_rules_row,
+	.rescan = row_rules_rescan,
+	.end = row_rules_end,
+	.stats = row_rules_stats,
+};

@@ -19,6 +19,7 @@
 #include "utils/relcache.h"
 
 #include "coerce/labels.h"
+#include "fdw/scan_consumer.h"
 
 #define RULE_SAMPLES 5			/* failing rows kept per rule and scan */
 
@@ -175,11 +176,7 @@ extern bool rule_over_threshold(int64 failed, int64 checked, double limit, bool 
 extern void rule_threshold_error(const char *name, int64 failed, int64 checked, const char *relname,
 								 double limit, bool percent, const char *samples) pg_attribute_noreturn();
 
-/* in scan_stats.c */
-extern void scan_stats_file(int64 scan_id, Oid relid, const char *file, int64 rows_read,
-							int64 rows_rejected, int64 rows_quarantined, int64 rows_warned);
-extern void scan_stats_rules(int64 scan_id, Oid relid, const RowRuleSet *set);
-extern void scan_stats_rule(int64 scan_id, Oid relid, const char *rule, const char *kind, const char *severity,
-							const char *phase, int64 checked, int64 failed, const char *samples);
+/* what rides on an indicina_csv scan (fdw/scan_consumer.h) */
+extern const ScanConsumerKind row_rules_consumer;
 
 #endif							/* INDICINA_RULES_H */

@@ -23,8 +23,8 @@
 #include "utils/memutils.h"
 #include "utils/tuplestore.h"
 
-#include "indicina.h"
-#include "quality/rules.h"
+#include "fdw/scan_consumer.h"
+#include "quality/scan_stats.h"
 
 #define SCAN_STATS_MAX 10000
 
@@ -187,3 +187,36 @@ indicina_reset_scan_stats(PG_FUNCTION_ARGS)
 	file_stats = rule_stats = NIL;
 	PG_RETURN_VOID();
 }
+
+/* ---------------------------------------------------------------------
+ * File counts as a scan consumer (fdw/scan_consumer.h): every load's
+ * ---------------------------------------------------------------------
+ */
+
+static void *
+file_stats_take(ScanHandle *scan, MemoryContext mcxt)
+{
+	/* nothing of its own to keep: the scan counts, this saves */
+	return MemoryContextAllocZero(mcxt, 1);
+}
+
+static void
+file_stats_save(void *state, ScanHandle *scan)
+{
+	int			i;
+
+	for (i = 0; i < scan_file_count(scan); i++)
+	{
+		ScanFileCounts c;
+
+		scan_file_counts(scan, i, &c);
+		scan_stats_file(scan_info(scan)->scan_id, scan_info(scan)->relid, scan_file_name(scan, i), c.rows_read,
+						c.rows_rejected, c.rows_quarantined, c.rows_warned);
+	}
+}
+
+const ScanConsumerKind file_stats_consumer = {
+	.name = "file statistics",
+	.take = file_stats_take,
+	.stats = file_stats_save,
+};

@@ -3,11 +3,11 @@
  * set_rules.c
  *		Set rules judged inside the indicina_csv scan that fills a batch.
  *
- * indicina.stage() used to judge every set rule with SQL over the batch
- * it had just written: a GROUP BY and a join over five million rows per
- * rule.  The scan sees every row once, in a known order (files by name in
- * byte order, lines ascending), which is the order the rules' "first
- * occurrence" means.  So, when stage() arms them:
+ * With SQL, each set rule is a GROUP BY or a join over the batch stage()
+ * has just written.  The scan sees every row once, in a known order (files
+ * by name in byte order, lines ascending), which is the order the rules'
+ * "first occurrence" means.  So, when stage() arms them (the arming lives
+ * in the transaction's state, core/txn_state.h):
  *
  *	- duplicate_rows, unique: a set of 128-bit fingerprints of what was
  *	  seen; a row whose fingerprint is there already fails.
@@ -43,7 +43,6 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
-#include "storage/proc.h"
 #include "utils/builtins.h"
 #include "utils/json.h"
 #include "utils/jsonb.h"
@@ -53,8 +52,11 @@
 #include "utils/array.h"
 #include "utils/rel.h"
 
+#include "core/txn_state.h"
 #include "fdw/fdw.h"
-#include "indicina.h"
+
+#include "fdw/scan_consumer.h"
+#include "quality/scan_stats.h"
 #include "quality/set_rules.h"
 
 #define SET_RULE_QUERY \
@@ -209,12 +211,10 @@ struct SetRuleSet
 };
 
 /*
- * Armed by indicina.arm_set_rules(), taken by the next scan of the
- * relation in the same transaction (the set lives in that transaction's
- * memory: armed_lxid says whether the pointer is still good).
+ * Armed by indicina.arm_set_rules() in the transaction's state
+ * (core/txn_state.h), taken by the next scan of the relation.
  */
-static SetRuleSet *armed = NULL;
-static LocalTransactionId armed_lxid = InvalidLocalTransactionId;
+#define ARMED_SET_RULES "set rules"
 
 /* ---------------------------------------------------------------------
  * Fingerprint sets
@@ -694,9 +694,8 @@ indicina_arm_set_rules(PG_FUNCTION_ARGS)
 	ArrayBuildState *names;
 	Size		limit = get_hash_memory_limit();
 
-	armed = NULL;				/* whatever was armed before is not for this scan */
-	armed_lxid = InvalidLocalTransactionId;
-	cxt = AllocSetContextCreate(TopTransactionContext, "indicina set rules", ALLOCSET_DEFAULT_SIZES);
+	txn_state_drop(ARMED_SET_RULES, NULL);	/* whatever was armed before is not for this scan */
+	cxt = txn_state_context("indicina set rules");
 	old = MemoryContextSwitchTo(cxt);
 	set = palloc0(sizeof(SetRuleSet));
 	set->relid = relid;
@@ -846,8 +845,7 @@ indicina_arm_set_rules(PG_FUNCTION_ARGS)
 	MemoryContextSwitchTo(old);
 	for (i = 0; i < (uint64) set->nrules; i++)
 		accumArrayResult(names, CStringGetTextDatum(set->rules[i].name), false, TEXTOID, CurrentMemoryContext);
-	armed = set;
-	armed_lxid = MyProc->lxid;
+	txn_state_put(ARMED_SET_RULES, NULL, set, set->cxt);
 	PG_RETURN_DATUM(makeArrayResult(names, CurrentMemoryContext));
 }
 
@@ -858,12 +856,11 @@ indicina_arm_set_rules(PG_FUNCTION_ARGS)
 SetRuleSet *
 set_rules_take(Oid relid, MemoryContext scan_cxt)
 {
-	SetRuleSet *set = armed;
+	SetRuleSet *set = txn_state_get(ARMED_SET_RULES, NULL);
 
-	if (set == NULL || armed_lxid != MyProc->lxid || set->relid != relid)
+	if (set == NULL || set->relid != relid)
 		return NULL;
-	armed = NULL;
-	armed_lxid = InvalidLocalTransactionId;
+	(void) txn_state_take(ARMED_SET_RULES, NULL);
 	MemoryContextSetParent(set->cxt, scan_cxt);
 	return set;
 }
@@ -1205,8 +1202,7 @@ units_text(int64 v, int scale)
  * numbered densely as first seen, so a counting pass groups the rows by
  * customer in linear time; each customer's few rows, already in scan
  * order (file, line), are then sorted by the full order only when they are
- * not in it.  One qsort of the five million rows of a night took 2.5 s of
- * the run; this takes a fraction of a second.
+ * not in it, which costs a fraction of one qsort of all the rows.
  */
 static void
 order_continuity_rows(SetRuleSet *set)
@@ -1416,3 +1412,116 @@ set_rules_save_stats(const SetRuleSet *set, int64 scan_id, Oid relid)
 						"set", r->checked, r->failed, r->samples.data);
 	}
 }
+
+/* ---------------------------------------------------------------------
+ * Set rules as a scan consumer (fdw/scan_consumer.h)
+ * ---------------------------------------------------------------------
+ */
+
+typedef struct SetRulesConsumer
+{
+	SetRuleSet *set;
+	SetVerdict verdict;
+} SetRulesConsumer;
+
+/* the set rules stage() armed for this relation's next scan, or nothing */
+static void *
+set_rules_consumer_take(ScanHandle *scan, MemoryContext mcxt)
+{
+	SetRuleSet *set = set_rules_take(scan_info(scan)->relid, mcxt);
+	SetRulesConsumer *c;
+
+	if (set == NULL)
+		return NULL;
+	c = MemoryContextAllocZero(mcxt, sizeof(SetRulesConsumer));
+	c->set = set;
+	return c;
+}
+
+static void
+set_rules_columns(void *state, bool *needed)
+{
+	set_rules_mark_needed(((SetRulesConsumer *) state)->set, needed);
+}
+
+static void
+set_rules_scaled(void *state, int att, const ScaledValue *scaled)
+{
+	set_rules_use_scaled(((SetRulesConsumer *) state)->set, att, scaled);
+}
+
+/* the first pass sizes the key sets for the rows its files hold */
+static void
+set_rules_pass_start(void *state, ScanHandle *scan)
+{
+	if (scan_info(scan)->pass == 1)
+		set_rules_expect_rows(((SetRulesConsumer *) state)->set, scan_expected_rows(scan));
+}
+
+static bool
+set_rules_row(void *state, ScanHandle *scan, Datum *values, bool *nulls)
+{
+	SetRulesConsumer *c = state;
+	SetVerdict *v = &c->verdict;
+	int			file = scan_file_count(scan) - 1;
+	int			i;
+
+	set_rules_check(c->set, values, nulls, file, scan_file_name(scan, file), scan_line(scan),
+					scan_row_flagged(scan), v);
+	for (i = 0; i < v->nflags; i++)
+		scan_flag_row(scan, v->flag_code[i], v->flag_column[i], v->flag_value[i], v->flag_message[i]);
+	if (!scan_info(scan)->dry_run)
+		set_rules_check_fail(c->set, scan_info(scan)->relname, scan_info(scan)->relid, scan_info(scan)->scan_id, false);
+	if (v->reject)
+	{
+		scan_quarantine_row(scan, v->reject_code, v->reject_column, v->reject_value, v->reject_message);
+		return false;
+	}
+	return true;
+}
+
+static void
+set_rules_rescan(void *state)
+{
+	set_rules_reset(((SetRulesConsumer *) state)->set);
+}
+
+/* balance_continuity, which needs every row, is judged now */
+static void
+set_rules_end(void *state, ScanHandle *scan)
+{
+	SetRulesConsumer *c = state;
+	int			nfiles = scan_file_count(scan);
+	const char **names = palloc(sizeof(char *) * Max(nfiles, 1));
+	ContinuityFailure *f;
+	const char *code;
+	const char *column;
+	int			n;
+	int			i;
+
+	for (i = 0; i < nfiles; i++)
+		names[i] = scan_file_name(scan, i);
+	n = set_rules_finish(c->set, names, &f, &code, &column);
+	for (i = 0; i < n; i++)
+		scan_flag_at(scan, f[i].file, f[i].line, f[i].warned, code, column, f[i].value, f[i].message);
+	if (!scan_info(scan)->dry_run)
+		set_rules_check_fail(c->set, scan_info(scan)->relname, scan_info(scan)->relid, scan_info(scan)->scan_id, true);
+}
+
+static void
+set_rules_stats(void *state, ScanHandle *scan)
+{
+	set_rules_save_stats(((SetRulesConsumer *) state)->set, scan_info(scan)->scan_id, scan_info(scan)->relid);
+}
+
+const ScanConsumerKind set_rules_consumer = {
+	.name = "set rules",
+	.take = set_rules_consumer_take,
+	.columns_needed = set_rules_columns,
+	.use_scaled = set_rules_scaled,
+	.pass_start = set_rules_pass_start,
+	.row = set_rules_row,
+	.rescan = set_rules_rescan,
+	.end = set_rules_end,
+	.stats = set_rules_stats,
+};

@@ -16,6 +16,7 @@
 #include "lib/stringinfo.h"
 
 #include "coerce/coerce.h"
+#include "fdw/scan_consumer.h"
 #include "quality/rules.h"
 
 typedef struct SetRule SetRule;
@@ -57,5 +58,7 @@ extern void set_rules_check_fail(SetRuleSet *set, const char *relname, Oid relid
 extern void set_rules_expect_rows(SetRuleSet *set, double rows);
 extern void set_rules_reset(SetRuleSet *set);
 extern void set_rules_save_stats(const SetRuleSet *set, int64 scan_id, Oid relid);
+/* what rides on an indicina_csv scan (fdw/scan_consumer.h) */
+extern const ScanConsumerKind set_rules_consumer;
 
 #endif							/* INDICINA_SET_RULES_H */

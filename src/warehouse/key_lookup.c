@@ -5,16 +5,16 @@
  *		for the transaction: indicina.arm_key_lookup(),
  *		indicina.key_lookup() and, for versions, indicina.key_lookup_at().
  *
- * run_pipeline gives each of five million transactions its customer key
+ * run_pipeline gives each of millions of transactions its customer key
  * and its category key.  As LEFT JOINs that is two hash joins, and each
- * passes every row through one more executor node: 0.8 s for the 100k
- * customers and 0.7 s for eight categories, on this drop.  A dimension
- * lookup cache (what ETL tools call one) does the same in a function call
- * per row, 0.57 s for both: arm_key_lookup(name, query) runs the query
- * once, (text key, bigint value) rows, and key_lookup(name, key) returns
- * the value of a key or NULL, as the LEFT JOIN on a unique key would.  The
- * table lives in the transaction's memory and is only good in the
- * transaction that armed it.  The query runs with the caller's rights.
+ * passes every row through one more executor node.  A dimension lookup
+ * cache (what ETL tools call one) does the same in a function call per
+ * row (docs/benchmarks.md has the figures): arm_key_lookup(name, query)
+ * runs the query once, (text key, bigint value) rows, and key_lookup(name,
+ * key) returns the value of a key or NULL, as the LEFT JOIN on a unique
+ * key would.  The table is in the transaction's state (core/txn_state.h):
+ * good for the rest of the transaction, gone with a savepoint rolled back
+ * over the call that armed it.  The query runs with the caller's rights.
  *
  * A versioned lookup is the same for a type 2 dimension: its query returns
  * (key, value, valid_from, valid_to) with several versions of a key, and
@@ -34,10 +34,11 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
-#include "storage/proc.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
 #include "utils/memutils.h"
+
+#include "core/txn_state.h"
 
 typedef struct LookupKey
 {
@@ -80,31 +81,21 @@ typedef struct LookupEntry
 #define SH_DEFINE
 #include "lib/simplehash.h"
 
-/* one armed lookup */
+/* one armed lookup, in the transaction's state (core/txn_state.h) under its name */
 typedef struct KeyLookup
 {
-	char	   *name;
 	lookuptab_hash *tab;
 	bool		versioned;		/* armed with (key, value, valid_from, valid_to) */
-	struct KeyLookup *next;
 } KeyLookup;
 
-/* the lookups armed in this transaction, in its memory */
-static KeyLookup *lookups = NULL;
-static LocalTransactionId lookups_lxid = InvalidLocalTransactionId;
+#define KEY_LOOKUP "key lookup"
 
-static KeyLookup *
-find_lookup(const char *name)
+/* a call site's lookup (fn_extra), good while the transaction's state is unchanged */
+typedef struct CachedLookup
 {
-	KeyLookup  *l;
-
-	if (lookups_lxid != MyProc->lxid)
-		return NULL;
-	for (l = lookups; l; l = l->next)
-		if (strcmp(l->name, name) == 0)
-			return l;
-	return NULL;
-}
+	KeyLookup  *lookup;
+	uint64		generation;
+} CachedLookup;
 
 /*
  * indicina.arm_key_lookup(name, query): runs query, whose rows are (key
@@ -127,14 +118,10 @@ indicina_arm_key_lookup(PG_FUNCTION_ARGS)
 	SPIPlanPtr	plan;
 	TupleDesc	desc;
 	bool		versioned;
+	MemoryContext cxt;
 	MemoryContext old;
 	uint64		i;
 
-	if (lookups_lxid != MyProc->lxid)
-	{
-		lookups = NULL;
-		lookups_lxid = MyProc->lxid;
-	}
 	SPI_connect();
 	plan = SPI_prepare(query, 0, NULL);
 	if (plan == NULL)
@@ -156,8 +143,9 @@ indicina_arm_key_lookup(PG_FUNCTION_ARGS)
 						name)));
 
 	/* filled aside, installed only when complete: an error leaves what was armed */
-	old = MemoryContextSwitchTo(TopTransactionContext);
-	tab = lookuptab_create(TopTransactionContext, Max(SPI_processed, 16), NULL);
+	cxt = txn_state_context("indicina key lookup");
+	old = MemoryContextSwitchTo(cxt);
+	tab = lookuptab_create(cxt, Max(SPI_processed, 16), NULL);
 	for (i = 0; i < SPI_processed; i++)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[i];
@@ -211,19 +199,11 @@ indicina_arm_key_lookup(PG_FUNCTION_ARGS)
 			e->more[e->nmore++] = v;
 		}
 	}
-	l = find_lookup(name);
-	if (l == NULL)
-	{
-		l = palloc0(sizeof(KeyLookup));
-		l->name = pstrdup(name);
-		l->next = lookups;
-		lookups = l;
-	}
-	else
-		lookuptab_destroy(l->tab);
+	l = palloc0(sizeof(KeyLookup));
 	l->tab = tab;
 	l->versioned = versioned;
 	MemoryContextSwitchTo(old);
+	txn_state_put(KEY_LOOKUP, name, l, cxt);
 	SPI_finish();
 	PG_RETURN_INT64((int64) tab->members);
 }
@@ -289,24 +269,33 @@ version_at(const LookupEntry *e, DateADT at)
 static KeyLookup *
 call_lookup(FunctionCallInfo fcinfo)
 {
-	KeyLookup  *l = (KeyLookup *) fcinfo->flinfo->fn_extra;
+	CachedLookup *cached = (CachedLookup *) fcinfo->flinfo->fn_extra;
+	KeyLookup  *l;
 
 	/*
 	 * Cached only for a constant name (decided once, when it is cached),
-	 * and good while its transaction lasts
+	 * and good while nothing is armed or forgotten
 	 */
-	if (l == NULL || lookups_lxid != MyProc->lxid)
-	{
-		char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	char	   *name;
 
-		l = find_lookup(name);
-		if (l == NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("no key lookup \"%s\" is armed in this transaction", name),
-					 errhint("Call indicina.arm_key_lookup(name, query) first, in the same transaction.")));
-		fcinfo->flinfo->fn_extra = get_fn_expr_arg_stable(fcinfo->flinfo, 0) ? l : NULL;
+	if (cached && cached->generation == txn_state_generation())
+		return cached->lookup;
+	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	l = txn_state_get(KEY_LOOKUP, name);
+	if (l == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("no key lookup \"%s\" is armed in this transaction", name),
+				 errhint("Call indicina.arm_key_lookup(name, query) first, in the same transaction.")));
+	if (get_fn_expr_arg_stable(fcinfo->flinfo, 0))
+	{
+		if (cached == NULL)
+			cached = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(CachedLookup));
+		cached->lookup = l;
+		cached->generation = txn_state_generation();
+		fcinfo->flinfo->fn_extra = cached;
 	}
+	pfree(name);
 	return l;
 }
 

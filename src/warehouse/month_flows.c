@@ -5,10 +5,10 @@
  *		transactions.
  *
  * run_pipeline inserts the transactions straight from the indicina_csv
- * scan into the fact, then used to read the new fact rows back for the
- * customer-month aggregate: a second pass over millions of rows and a
- * hash aggregate of a million groups.  The scan has every row in hand
- * already, so run_pipeline arms this accumulator
+ * scan into the fact.  Reading the new fact rows back for the
+ * customer-month aggregate would be a second pass over millions of rows
+ * and a hash aggregate of a million groups.  The scan has every row in
+ * hand already, so run_pipeline arms this accumulator
  * (indicina.arm_month_flows) and the scan adds each row it returns, the
  * rows the fact gets; indicina.scan_month_flows() then returns one row
  * per customer and month, in key order, exactly what indicina.month_flow
@@ -17,11 +17,11 @@
  * credit).  run_pipeline uses it only for months that had no transactions
  * before the run; a month that had is recomputed from the fact.
  *
- * Memory: a table of 72-byte entries, at most 90% full (about 150 MB for
- * 1.2M customer-months), plus the customer ids, in a context of the
- * transaction, freed when the rows are handed over.  Past hash_mem
- * (work_mem x hash_mem_multiplier, what a hash aggregate may use) the scan
- * gives the accumulator up and run_pipeline reads the fact instead.
+ * Memory: a table of 72-byte entries, at most 90% full, plus the customer
+ * ids, in a context of the transaction's state (core/txn_state.h), freed
+ * when the rows are handed over.  Past hash_mem (work_mem x
+ * hash_mem_multiplier, what a hash aggregate may use) the scan gives the
+ * accumulator up and run_pipeline reads the fact instead.
  *
  *-------------------------------------------------------------------------
  */
@@ -33,7 +33,6 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
-#include "storage/proc.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
@@ -41,7 +40,10 @@
 #include "utils/memutils.h"
 #include "utils/tuplestore.h"
 
+#include "core/txn_state.h"
+#include "fdw/scan_consumer.h"
 #include "warehouse/month_flows.h"
+#include "warehouse/warehouse.h"
 
 /*
  * A customer id of up to FLOW_INLINE_ID bytes (most are) is kept in the key
@@ -125,13 +127,11 @@ struct MonthFlows
 
 /*
  * Armed by indicina.arm_month_flows() for the relation's next scan in this
- * transaction; handed over by that scan when it ends.  Both live in the
- * transaction's memory, so the transaction id says whether they are good.
+ * transaction; left by that scan when it ends for scan_month_flows().  Both
+ * in the transaction's state (core/txn_state.h).
  */
-static MonthFlows *armed = NULL;
-static LocalTransactionId armed_lxid = InvalidLocalTransactionId;
-static MonthFlows *finished = NULL;
-static LocalTransactionId finished_lxid = InvalidLocalTransactionId;
+#define ARMED_FLOWS "month flows armed"
+#define FINISHED_FLOWS "month flows finished"
 
 /*
  * The customers of the customer-months scan_month_flows() last handed over
@@ -141,14 +141,12 @@ static LocalTransactionId finished_lxid = InvalidLocalTransactionId;
  */
 typedef struct HandedCustomers
 {
-	MemoryContext cxt;			/* under the transaction's context */
 	Datum	   *ids;			/* text */
 	int64		n;
 	int64		cap;
 } HandedCustomers;
 
-static HandedCustomers handed = {NULL, NULL, 0, 0};
-static LocalTransactionId handed_lxid = InvalidLocalTransactionId;
+#define HANDED_CUSTOMERS "month flow customers"
 
 /* the attribute of relation named name when its type is one of two, else -1 */
 static int
@@ -202,8 +200,7 @@ indicina_arm_month_flows(PG_FUNCTION_ARGS)
 	int			nelems;
 	int			i;
 
-	armed = NULL;
-	armed_lxid = InvalidLocalTransactionId;
+	txn_state_drop(ARMED_FLOWS, NULL);
 	customer = column_of(relid, PG_GETARG_DATUM(1), TEXTOID, VARCHAROID, &typmod);
 	date = column_of(relid, PG_GETARG_DATUM(2), DATEOID, DATEOID, &typmod);
 	amount = column_of(relid, PG_GETARG_DATUM(3), NUMERICOID, NUMERICOID, &typmod);
@@ -214,7 +211,7 @@ indicina_arm_month_flows(PG_FUNCTION_ARGS)
 	if (!ok || narration < 0)
 		PG_RETURN_BOOL(false);
 
-	cxt = AllocSetContextCreate(TopTransactionContext, "indicina month flows", ALLOCSET_DEFAULT_SIZES);
+	cxt = txn_state_context("indicina month flows");
 	old = MemoryContextSwitchTo(cxt);
 	mf = palloc0(sizeof(MonthFlows));
 	mf->relid = relid;
@@ -242,8 +239,7 @@ indicina_arm_month_flows(PG_FUNCTION_ARGS)
 	mf->prefix_len = -1;
 	mf->limit = get_hash_memory_limit();
 	MemoryContextSwitchTo(old);
-	armed = mf;
-	armed_lxid = MyProc->lxid;
+	txn_state_put(ARMED_FLOWS, NULL, mf, cxt);
 	PG_RETURN_BOOL(true);
 }
 
@@ -251,13 +247,11 @@ indicina_arm_month_flows(PG_FUNCTION_ARGS)
 MonthFlows *
 month_flows_take(Oid relid)
 {
-	MonthFlows *mf = armed;
+	MonthFlows *mf = txn_state_get(ARMED_FLOWS, NULL);
 
-	if (mf == NULL || armed_lxid != MyProc->lxid || mf->relid != relid)
+	if (mf == NULL || mf->relid != relid)
 		return NULL;
-	armed = NULL;
-	armed_lxid = InvalidLocalTransactionId;
-	return mf;
+	return txn_state_take(ARMED_FLOWS, NULL);
 }
 
 void
@@ -403,8 +397,12 @@ void
 month_flows_done(MonthFlows *mf)
 {
 	mf->done = true;
-	finished = mf;
-	finished_lxid = MyProc->lxid;
+	/*
+	 * Its memory stays the scan's to use (a rescan still marks it broken):
+	 * a rolled-back savepoint forgets it without freeing it, and the end of
+	 * the transaction or scan_month_flows() frees it.
+	 */
+	txn_state_put(FINISHED_FLOWS, NULL, mf, NULL);
 }
 
 /* the scan starts over: what it added would be added again */
@@ -470,7 +468,7 @@ abbreviate(const FlowKey *k, int prefix)
 static bool
 month_flows_ready(MonthFlows *mf)
 {
-	return mf != NULL && finished_lxid == MyProc->lxid && mf->done && !mf->broken && !mf->overflowed;
+	return mf != NULL && mf->done && !mf->broken && !mf->overflowed;
 }
 
 /*
@@ -482,7 +480,7 @@ PG_FUNCTION_INFO_V1(indicina_scan_month_flows_ready);
 Datum
 indicina_scan_month_flows_ready(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_BOOL(month_flows_ready(finished));
+	PG_RETURN_BOOL(month_flows_ready(txn_state_get(FINISHED_FLOWS, NULL)));
 }
 
 static bool
@@ -497,14 +495,14 @@ month_listed(DateADT month, const Datum *months, const bool *nulls, int nmonths)
 }
 
 static void
-hand_customer(const FlowKey *k)
+hand_customer(HandedCustomers *handed, const FlowKey *k)
 {
-	if (handed.n == handed.cap)
+	if (handed->n == handed->cap)
 	{
-		handed.cap = Max(handed.cap * 2, 1024);
-		handed.ids = repalloc_huge(handed.ids, sizeof(Datum) * handed.cap);
+		handed->cap = Max(handed->cap * 2, 1024);
+		handed->ids = repalloc_huge(handed->ids, sizeof(Datum) * handed->cap);
 	}
-	handed.ids[handed.n++] = PointerGetDatum(cstring_to_text_with_len(flow_id(k), k->len));
+	handed->ids[handed->n++] = PointerGetDatum(cstring_to_text_with_len(flow_id(k), k->len));
 }
 
 /*
@@ -519,7 +517,9 @@ Datum
 indicina_scan_month_flows(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	MonthFlows *mf = finished;
+	MonthFlows *mf = txn_state_get(FINISHED_FLOWS, NULL);
+	MemoryContext handed_cxt;
+	HandedCustomers *handed;
 	flowtab_iterator it;
 	FlowEntry  *e;
 	SortItem   *sorted;
@@ -543,16 +543,14 @@ indicina_scan_month_flows(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("no scan of this transaction has customer-months to hand over"),
 				 errhint("indicina.arm_month_flows() prepares the next scan of a relation; run_pipeline uses it.")));
-	finished = NULL;
-	finished_lxid = InvalidLocalTransactionId;
+	/* handed over once: the accumulator is the caller's now, freed below */
+	(void) txn_state_take(FINISHED_FLOWS, NULL);
 	InitMaterializedSRF(fcinfo, 0);
-	if (handed.cxt && handed_lxid == MyProc->lxid)
-		MemoryContextDelete(handed.cxt);
-	handed.cxt = AllocSetContextCreate(TopTransactionContext, "indicina handed customers", ALLOCSET_DEFAULT_SIZES);
-	handed.ids = MemoryContextAllocHuge(handed.cxt, sizeof(Datum) * 1024);
-	handed.n = 0;
-	handed.cap = 1024;
-	handed_lxid = MyProc->lxid;
+	handed_cxt = txn_state_context("indicina handed customers");
+	handed = MemoryContextAllocZero(handed_cxt, sizeof(HandedCustomers));
+	handed->ids = MemoryContextAllocHuge(handed_cxt, sizeof(Datum) * 1024);
+	handed->cap = 1024;
+	txn_state_put(HANDED_CUSTOMERS, NULL, handed, handed_cxt);
 
 	/* one pass in table order: the prefix was kept as the entries came */
 	sorted = MemoryContextAllocHuge(mf->cxt, sizeof(SortItem) * Max(mf->tab->members, 1));
@@ -590,8 +588,8 @@ indicina_scan_month_flows(PG_FUNCTION_ARGS)
 		if (last_customer == NULL || last_customer->len != e->key.len ||
 			memcmp(flow_id(last_customer), flow_id(&e->key), e->key.len) != 0)
 		{
-			MemoryContextSwitchTo(handed.cxt);
-			hand_customer(&e->key);
+			MemoryContextSwitchTo(handed_cxt);
+			hand_customer(handed, &e->key);
 			MemoryContextSwitchTo(row_cxt);
 			last_customer = &e->key;
 		}
@@ -618,22 +616,77 @@ Datum
 indicina_scan_month_flow_customers(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	HandedCustomers *handed = txn_state_get(HANDED_CUSTOMERS, NULL);
 	int64		i;
 
-	if (handed.cxt == NULL || handed_lxid != MyProc->lxid)
+	if (handed == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("no customers of handed-over customer-months are waiting in this transaction"),
 				 errhint("indicina.scan_month_flows() hands them over; this function returns them once.")));
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);	/* a scalar result: no row type to look up */
-	for (i = 0; i < handed.n; i++)
+	for (i = 0; i < handed->n; i++)
 	{
 		bool		isnull = false;
 
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &handed.ids[i], &isnull);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &handed->ids[i], &isnull);
 	}
-	MemoryContextDelete(handed.cxt);
-	handed.cxt = NULL;
-	handed_lxid = InvalidLocalTransactionId;
+	txn_state_drop(HANDED_CUSTOMERS, NULL);
 	return (Datum) 0;
 }
+
+/* ---------------------------------------------------------------------
+ * The accumulator as a scan consumer (fdw/scan_consumer.h)
+ * ---------------------------------------------------------------------
+ */
+
+/* what run_pipeline armed for this relation's next scan; a dry run adds nothing */
+static void *
+month_flows_consumer_take(ScanHandle *scan, MemoryContext mcxt)
+{
+	if (scan_info(scan)->dry_run)
+		return NULL;
+	return month_flows_take(scan_info(scan)->relid);
+}
+
+static void
+month_flows_columns(void *state, bool *needed)
+{
+	month_flows_mark_needed((MonthFlows *) state, needed);
+}
+
+static void
+month_flows_scaled(void *state, int att, const ScaledValue *scaled)
+{
+	month_flows_use_scaled((MonthFlows *) state, att, scaled);
+}
+
+/* every row the scan returns: the consumers before this one kept it */
+static bool
+month_flows_row(void *state, ScanHandle *scan, Datum *values, bool *nulls)
+{
+	month_flows_add((MonthFlows *) state, values, nulls);
+	return true;
+}
+
+static void
+month_flows_consumer_rescan(void *state)
+{
+	month_flows_rescan((MonthFlows *) state);
+}
+
+static void
+month_flows_end(void *state, ScanHandle *scan)
+{
+	month_flows_done((MonthFlows *) state);
+}
+
+const ScanConsumerKind month_flows_consumer = {
+	.name = "customer-month flows",
+	.take = month_flows_consumer_take,
+	.columns_needed = month_flows_columns,
+	.use_scaled = month_flows_scaled,
+	.row = month_flows_row,
+	.rescan = month_flows_consumer_rescan,
+	.end = month_flows_end,
+};

@@ -26,7 +26,7 @@
 #include "utils/numeric.h"
 
 #include "coerce/coerce.h"
-#include "warehouse/month_flows.h"
+#include "warehouse/warehouse.h"
 
 typedef struct RiskFeatures
 {

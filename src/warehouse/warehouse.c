@@ -8,8 +8,8 @@
  * count, minimum balance, the closing balance (the balance of the last
  * transaction by date, file and line) and whether a salary-like credit
  * came in.  In SQL that is four numeric aggregates and an
- * array_agg(... ORDER BY ...), which PostgreSQL 15 sorts group by group:
- * 17 s for 5 million transactions.  indicina.month_flow() is one
+ * array_agg(... ORDER BY ...), which PostgreSQL 15 sorts group by group
+ * (docs/benchmarks.md).  indicina.month_flow() is one
  * aggregate with one small state per group, summing 64-bit cents (amounts
  * are numeric(14,2) in the warehouse, read straight from their stored
  * digits; a sum past 64 bits is an error, no numeric(16,2) holds it), so a
@@ -29,8 +29,8 @@
 #include "utils/datetime.h"
 #include "utils/numeric.h"
 
-#include "indicina.h"
-#include "warehouse/month_flows.h"
+#include "coerce/coerce.h"
+#include "warehouse/warehouse.h"
 
 #ifndef HAVE_INT128
 #error "indicina needs a compiler with 128-bit integers"

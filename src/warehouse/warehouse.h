@@ -1,0 +1,45 @@
+/*-------------------------------------------------------------------------
+ *
+ * warehouse.h
+ *		What the run computes per row, in C (warehouse.c): dates to months,
+ *		amounts to cents, and the customer-month totals that both
+ *		indicina.month_flow and the scan's accumulator keep.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef INDICINA_WAREHOUSE_H
+#define INDICINA_WAREHOUSE_H
+
+#include "postgres.h"
+
+#include "utils/date.h"
+
+/*
+ * One customer-month's totals, as indicina.month_flow and
+ * the scan both keep them.  The amounts are numeric(14,2) in the
+ * warehouse, so they are summed in cents; the caller decides which
+ * transaction closes the month (flow_totals_close), by its own order.
+ */
+#define FLOW_SCALE 2
+
+typedef struct FlowTotals
+{
+	int64		inflow;			/* cents; past int64 no numeric(16,2) holds the sum */
+	int64		outflow;
+	int64		count;
+	int64		min_balance;
+	int64		last_balance;	/* of the transaction that closes the month */
+	DateADT		last_date;
+	bool		has_min;
+	bool		has_last;
+	bool		last_balance_null;
+	bool		salary;
+} FlowTotals;
+
+extern DateADT month_of(DateADT d);
+extern int64 cents_of(Datum d, const char *what);
+extern void flow_totals_add(FlowTotals *t, const int64 *amount, bool salary_like, const int64 *balance);
+extern void flow_totals_close(FlowTotals *t, DateADT date, const int64 *balance);
+extern void flow_totals_values(const FlowTotals *t, Datum *values, bool *nulls);
+
+#endif							/* INDICINA_WAREHOUSE_H */
