@@ -16,6 +16,7 @@
 
 #include "fdw/fdw.h"
 #include "indicina.h"
+#include "ship/ship.h"
 
 PG_MODULE_MAGIC;
 
@@ -25,6 +26,7 @@ _PG_init(void)
 	coerce_init();
 	fdw_init();
 	reader_module_init();
+	ship_init();
 	MarkGUCPrefixReserved("indicina");
 }
 
