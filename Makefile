@@ -36,12 +36,17 @@ OBJS = \
 	src/warehouse/warehouse.o \
 	src/warehouse/month_flows.o \
 	src/warehouse/risk_features.o \
-	src/warehouse/key_lookup.o
+	src/warehouse/key_lookup.o \
+	src/ship/destination.o \
+	src/ship/destination_dir.o \
+	src/ship/part_writer.o \
+	src/ship/csv_format.o \
+	src/ship/unload.o
 
 SQL_PIECES = $(sort $(wildcard src/sql/*.sql))
 DATA_built = $(EXTENSION)--$(EXTVERSION).sql
 
-REGRESS = extension coerce_amount coerce_date coerce_misc csv_fdw quality warehouse executor rule_privileges hostile_names csv_files log_raw_rows pipeline_steps scan_edge_cases reject_visibility transaction_state
+REGRESS = extension coerce_amount coerce_date coerce_misc csv_fdw quality warehouse executor rule_privileges hostile_names csv_files log_raw_rows pipeline_steps scan_edge_cases reject_visibility transaction_state unload
 REGRESS_OPTS = --inputdir=. --load-extension=plpgsql
 
 # Warnings are errors in our own code.  -Wextra's unused-parameter and
@@ -51,7 +56,7 @@ WERROR ?= -Werror
 PG_CFLAGS = -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
 	-Wno-sign-compare $(WERROR)
 PG_CPPFLAGS = -I$(srcdir)/src
-SHLIB_LINK = -lcsv -lz
+SHLIB_LINK = -lcsv -lz -lzstd
 
 GENERATOR = tools/indicina-gen
 EXTRA_CLEAN = $(GENERATOR) results regression.diffs regression.out

@@ -24,6 +24,7 @@
 #include "quality/scan_stats.h"
 #include "quality/set_rules.h"
 #include "warehouse/month_flows.h"
+#include "ship/ship.h"
 
 PG_MODULE_MAGIC;
 
@@ -41,6 +42,7 @@ _PG_init(void)
 	scan_consumer_register(&row_rules_consumer);
 	scan_consumer_register(&set_rules_consumer);
 	scan_consumer_register(&month_flows_consumer);
+	ship_init();
 	MarkGUCPrefixReserved("indicina");
 }
 

@@ -104,6 +104,9 @@ extern void csv_get_options(Oid foreigntableid, CsvOptions *opts);
 extern void csv_get_column_options(Oid foreigntableid, int attnum, CsvColumnOptions *copts);
 extern List *csv_resolve_files(const CsvOptions *opts, bool missing_ok);
 extern char *csv_reject_limit_text(const CsvOptions *opts);
+struct ForeignServer;
+extern char *csv_server_root(struct ForeignServer *server);
+extern bool csv_path_is_under(const char *root, const char *path);
 
 /* ---- column converters (convert.c) ---- */
 

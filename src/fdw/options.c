@@ -475,7 +475,7 @@ add_pattern(List **files, const char *root, const char *pattern, bool missing_ok
 
 	if (is_absolute_path(pattern))
 	{
-		if (strncmp(pattern, root, rootlen) != 0 || pattern[rootlen] != '/')
+		if (!csv_path_is_under(root, pattern))
 			ereport(ERROR,
 					(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
 					 errmsg("file \"%s\" is outside the server's root directory", pattern)));
@@ -516,7 +516,7 @@ add_pattern(List **files, const char *root, const char *pattern, bool missing_ok
 					(errcode_for_file_access(),
 					 errmsg("could not resolve \"%s\": %m", pattern)));
 		}
-		if (strncmp(resolved, root, rootlen) != 0 || resolved[rootlen] != '/')
+		if (!csv_path_is_under(root, resolved))
 		{
 			globfree(&g);
 			ereport(ERROR,
@@ -539,6 +539,58 @@ add_pattern(List **files, const char *root, const char *pattern, bool missing_ok
 }
 
 /*
+ * Whether path (absolute, resolved) is strictly below root (resolved): what
+ * keeps every file a server names, read or written, inside its root.
+ */
+bool
+csv_path_is_under(const char *root, const char *path)
+{
+	int			rootlen = strlen(root);
+
+	return strncmp(path, root, rootlen) == 0 && path[rootlen] == '/';
+}
+
+/*
+ * root resolved (realpath) into out, a PATH_MAX buffer; false only when
+ * missing_ok and it cannot be.
+ */
+static bool
+resolve_root(const char *root, char *out, bool missing_ok)
+{
+	if (realpath(root, out) != NULL)
+		return true;
+	if (missing_ok)
+		return false;
+	ereport(ERROR,
+			(errcode_for_file_access(),
+			 errmsg("could not open the root directory \"%s\": %m", root)));
+	return false;				/* keep the compiler quiet */
+}
+
+/*
+ * The resolved root directory of an indicina_csv server, palloc'd: what a
+ * destination of unloads (src/ship/) writes under, resolved as the reader
+ * resolves it.
+ */
+char *
+csv_server_root(ForeignServer *server)
+{
+	CsvOptions	opts;
+	ListCell   *lc;
+	char		root[PATH_MAX];
+
+	set_defaults(&opts);
+	foreach(lc, server->options)
+		apply_option((DefElem *) lfirst(lc), &opts);
+	if (!opts.root)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
+				 errmsg("server \"%s\" has no option \"root\"", server->servername)));
+	resolve_root(opts.root, root, false);
+	return pstrdup(root);
+}
+
+/*
  * The files a table reads, sorted by their path under root, each once.
  * missing_ok: no error when nothing matches (the planner's estimate).
  */
@@ -551,14 +603,8 @@ csv_resolve_files(const CsvOptions *opts, bool missing_ok)
 	ListCell   *lc;
 	const char *prev = NULL;
 
-	if (realpath(opts->root, root) == NULL)
-	{
-		if (missing_ok)
-			return NIL;
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not open the root directory \"%s\": %m", opts->root)));
-	}
+	if (!resolve_root(opts->root, root, missing_ok))
+		return NIL;
 	if (opts->filename)
 		add_pattern(&files, root, opts->filename, missing_ok);
 	else

@@ -144,11 +144,36 @@ GRANT EXECUTE ON FUNCTION
     indicina.pipeline_aggregates(indicina.pipeline_run, date, date, date[], boolean),
     indicina.pipeline_customer_months(indicina.pipeline_run, date, date, date[], boolean),
     indicina.pipeline_risk_features(indicina.pipeline_run),
-    indicina.pipeline_ledger(indicina.pipeline_run, regclass)
+    indicina.pipeline_ledger(indicina.pipeline_run, regclass),
+    -- the unload (50_unload.sql, 51_redshift.sql): writing needs pg_write_server_files too
+    indicina.unload(name, name, text, text[], text, text, int, bigint, text, text),
+    indicina.unload_begin(name, name, text, text, text, int, bigint, text),
+    indicina.unload_catalog(),
+    indicina.unload_columns(name, text),
+    indicina.unload_plan(name, text[]),
+    indicina.unload_write(name, text, text[], text[], text[], text, int, bigint, text, boolean, text),
+    indicina.unload_write_files(name, text, text, text[], text[]),
+    indicina.unload_table_json(name, text, text),
+    indicina.unload_widths(text),
+    indicina.unload_deliver(indicina.unload_history, text),
+    indicina.unload_known_width(name, text, text, name),
+    indicina.redshift_type(regtype, int, int),
+    indicina.redshift_encoding(text),
+    indicina.redshift_table_ddl(name, jsonb),
+    indicina.redshift_unknown_member(name, jsonb),
+    indicina.redshift_ddl_for(name, jsonb),
+    indicina.redshift_ddl(name),
+    indicina.redshift_copy(name, text, jsonb, text, text),
+    indicina.redshift_widen(indicina.unload_history),
+    indicina.redshift_load_sql_for(indicina.unload_history, text),
+    indicina.redshift_load_sql(bigint, text),
+    indicina.check_iam_role(text)
     TO indicina_operator;
 GRANT SELECT ON indicina.quality_rules, indicina.load_errors, indicina.runs, indicina.quality_results,
-                indicina.quality_summary, indicina.pipeline_runs
+                indicina.quality_summary, indicina.pipeline_runs, indicina.unloads
     TO indicina_operator;
+-- an unload records itself in the ledger with the caller's rights
+GRANT SELECT, INSERT ON indicina.unload_history TO indicina_operator;
 GRANT USAGE ON SEQUENCE indicina.run_id_seq TO indicina_operator;
 
 -- ---- superuser only (no grant) ----

@@ -98,7 +98,29 @@ INSERT INTO expected_operator VALUES
     ('indicina.pipeline_aggregates(indicina.pipeline_run,date,date,date[],boolean)'),
     ('indicina.pipeline_customer_months(indicina.pipeline_run,date,date,date[],boolean)'),
     ('indicina.pipeline_risk_features(indicina.pipeline_run)'),
-    ('indicina.pipeline_ledger(indicina.pipeline_run,regclass)');
+    ('indicina.pipeline_ledger(indicina.pipeline_run,regclass)'),
+    ('indicina.unload(name,name,text,text[],text,text,integer,bigint,text,text)'),
+    ('indicina.unload_begin(name,name,text,text,text,integer,bigint,text)'),
+    ('indicina.unload_catalog()'),
+    ('indicina.unload_columns(name,text)'),
+    ('indicina.unload_plan(name,text[])'),
+    ('indicina.unload_write(name,text,text[],text[],text[],text,integer,bigint,text,boolean,text)'),
+    ('indicina.unload_write_files(name,text,text,text[],text[])'),
+    ('indicina.unload_table_json(name,text,text)'),
+    ('indicina.unload_widths(text)'),
+    ('indicina.unload_deliver(indicina.unload_history,text)'),
+    ('indicina.unload_known_width(name,text,text,name)'),
+    ('indicina.redshift_type(regtype,integer,integer)'),
+    ('indicina.redshift_encoding(text)'),
+    ('indicina.redshift_table_ddl(name,jsonb)'),
+    ('indicina.redshift_unknown_member(name,jsonb)'),
+    ('indicina.redshift_ddl_for(name,jsonb)'),
+    ('indicina.redshift_ddl(name)'),
+    ('indicina.redshift_copy(name,text,jsonb,text,text)'),
+    ('indicina.redshift_widen(indicina.unload_history)'),
+    ('indicina.redshift_load_sql_for(indicina.unload_history,text)'),
+    ('indicina.redshift_load_sql(bigint,text)'),
+    ('indicina.check_iam_role(text)');
 
 -- superuser only: the FDW's handler and validator (the server calls them
 -- without an EXECUTE check), declaring and changing rules (their
@@ -162,8 +184,9 @@ SELECT set_eq(
        WHERE c.relnamespace = 'indicina'::regnamespace AND c.relkind IN ('r', 'v', 'm', 'f', 'p')
          AND has_table_privilege('indicina_operator', c.oid, p.priv)$$,
     $$VALUES ('label_map', 'SELECT'), ('quality_rules', 'SELECT'), ('load_errors', 'SELECT'), ('runs', 'SELECT'),
-             ('quality_results', 'SELECT'), ('quality_summary', 'SELECT'), ('pipeline_runs', 'SELECT')$$,
-    'indicina_operator may read the rules, the rejects, the runs and the quality history; write nothing');
+             ('quality_results', 'SELECT'), ('quality_summary', 'SELECT'), ('pipeline_runs', 'SELECT'),
+             ('unloads', 'SELECT'), ('unload_history', 'SELECT'), ('unload_history', 'INSERT')$$,
+    'indicina_operator may read the rules, the rejects, the runs, the quality history and the unloads; write only the unload ledger');
 SELECT is_empty(
     $$SELECT c.relname::text, p.priv FROM pg_class c, unnest('{USAGE,SELECT,UPDATE}'::text[]) p(priv)
        WHERE c.relnamespace = 'indicina'::regnamespace AND c.relkind = 'S'

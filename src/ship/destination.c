@@ -1,0 +1,128 @@
+/*-------------------------------------------------------------------------
+ *
+ * destination.c
+ *		Opening the destination of an unload from a server of the
+ *		indicina_csv wrapper, and what every destination shares: the names
+ *		it accepts and writing a small whole file.
+ *
+ * The server's root is where unloads go.  Writing there needs what COPY
+ * TO a file needs: superuser or the privileges of pg_write_server_files;
+ * and USAGE on the server.  Every name below the root is checked here
+ * (letters, digits, '_', '-', '.', no component starting with '.'), so no
+ * name can climb out of it; the directory destination also checks where
+ * each directory really is.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_authid.h"
+#include "commands/defrem.h"
+#include "foreign/foreign.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+
+#include "fdw/fdw.h"
+#include "ship/destination.h"
+
+/*
+ * Refuses a relative name the destination would not write: components of
+ * letters, digits, '_', '-' and '.', none empty or starting with '.',
+ * separated by '/'.  what names it in the error ("prefix", "table").
+ */
+void
+destination_check_name(const char *what, const char *relpath)
+{
+	const char *p;
+	bool		start = true;
+	int			comp = 0;
+
+	if (relpath == NULL || *relpath == '\0' || strlen(relpath) > 1024)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid %s \"%s\"", what, relpath ? relpath : ""),
+				 errdetail("A name under the server's root is 1 to 1024 bytes long.")));
+	for (p = relpath; *p; p++)
+	{
+		bool		ok;
+
+		if (*p == '/')
+			ok = !start;
+		else if (start && *p == '.')
+			ok = false;
+		else
+			ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+				*p == '_' || *p == '-' || *p == '.';
+		comp = *p == '/' ? 0 : comp + 1;
+		if (!ok || comp > 255)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid %s \"%s\"", what, relpath),
+					 errdetail("Names under the server's root are letters, digits, '_', '-' and '.', not starting with '.', separated by '/'.")));
+		start = *p == '/';
+	}
+	if (start)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid %s \"%s\"", what, relpath),
+				 errdetail("Names under the server's root are letters, digits, '_', '-' and '.', not starting with '.', separated by '/'.")));
+}
+
+/*
+ * The destination of a delivery into directory base (relative; created
+ * now, and new, when create; else it must exist) under the root of server
+ * servername.  url_prefix (NULL:
+ * none) stands for the root in the URLs the files are given.
+ */
+Destination *
+destination_open(const char *servername, const char *base, const char *url_prefix, bool create,
+				 MemoryContext mcxt)
+{
+	ForeignServer *server;
+	ForeignDataWrapper *fdw;
+	AclResult	aclresult;
+	ListCell   *lc;
+	char	   *root;
+
+	if (!has_privs_of_role(GetUserId(), ROLE_PG_WRITE_SERVER_FILES))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to unload into server \"%s\"", servername),
+				 errdetail("Only superusers and roles with privileges of the pg_write_server_files role may write files on the server.")));
+	server = GetForeignServerByName(servername, false);
+	fdw = GetForeignDataWrapper(server->fdwid);
+	if (strcmp(fdw->fdwname, "indicina_csv") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("server \"%s\" is not a server of the indicina_csv wrapper", servername),
+				 errhint("Unloads go to the root of an indicina_csv server: CREATE SERVER lake FOREIGN DATA WRAPPER indicina_csv OPTIONS (root '/srv/lake').")));
+	aclresult = pg_foreign_server_aclcheck(server->serverid, GetUserId(), ACL_USAGE);
+	if (aclresult != ACLCHECK_OK)
+		aclcheck_error(aclresult, OBJECT_FOREIGN_SERVER, server->servername);
+	foreach(lc, server->options)
+	{
+		DefElem    *def = (DefElem *) lfirst(lc);
+
+		if (strcmp(def->defname, "root") == 0 && strncmp(defGetString(def), "s3://", 5) == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("unloads into an S3 root are not supported yet"),
+					 errhint("Unload into a directory server and pass url_prefix => 's3://bucket/prefix/' to list the URLs the parts will have once synced.")));
+	}
+	destination_check_name("delivery directory", base);
+	if (url_prefix != NULL && *url_prefix == '\0')
+		url_prefix = NULL;
+	root = csv_server_root(server);
+	return destination_dir_create(root, base, url_prefix, create, mcxt);
+}
+
+/* a small file written whole and committed (a manifest, unload.json); returns its URL */
+char *
+destination_write_whole(Destination *dest, const char *relpath, const char *data, size_t len)
+{
+	DestFile   *f = dest->ops->open(dest, relpath);
+
+	dest->ops->write(f, data, len);
+	dest->ops->commit(f);
+	return dest->ops->url(dest, relpath);
+}

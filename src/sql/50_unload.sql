@@ -1,0 +1,367 @@
+-- 50_unload.sql: the unload of a warehouse into compressed CSV parts with
+-- Redshift manifests (docs/unload.md): what ships and its keys, the ledger
+-- of unloads, unload() itself.  The parts are written in C
+-- (src/ship/unload.c); the Redshift DDL and load SQL are in 51_redshift.sql.
+
+-- ---------------------------------------------------------------------
+-- What ships: the warehouse tables in dependency order, with their keys
+-- ---------------------------------------------------------------------
+
+/*
+ * The tables an unload ships, in the order a load must apply them
+ * (dimensions before the facts that point at them), each with the key a
+ * load merges on (facts by lineage: transaction_id is not unique across
+ * sources), and how Redshift should distribute and sort it.
+ */
+CREATE FUNCTION indicina.unload_catalog(
+    OUT table_name text, OUT "position" int, OUT merge_key text[], OUT diststyle text, OUT distkey text,
+    OUT sortkey text)
+RETURNS SETOF record LANGUAGE sql IMMUTABLE AS $$
+    VALUES ('dim_date', 1, '{date_key}'::text[], 'ALL', NULL, 'date_key'),
+           ('dim_transaction_category', 2, '{category_key}', 'ALL', NULL, NULL),
+           ('dim_customer', 3, '{customer_key}', 'KEY', 'customer_key', 'customer_key'),
+           ('fact_loan_application', 4, '{source_file,source_line}', 'KEY', 'customer_key', 'application_date_key'),
+           ('fact_bank_transaction', 5, '{source_file,source_line}', 'KEY', 'customer_key', 'transaction_date_key'),
+           ('agg_customer_month', 6, '{customer_id,month}', 'KEY', 'customer_id', 'month'),
+           ('customer_risk_features', 7, '{customer_id}', 'KEY', 'customer_id', NULL)
+$$;
+COMMENT ON FUNCTION indicina.unload_catalog() IS
+    'the warehouse tables an unload ships, in load order, with their merge key, distribution and sort key';
+
+-- ---------------------------------------------------------------------
+-- The ledger: complete unloads in a table, the others from the journal
+-- ---------------------------------------------------------------------
+
+CREATE TABLE indicina.unload_history (
+    unload_id     bigint PRIMARY KEY,      -- the unload's run id (indicina.runs, kind 'unload')
+    target        name NOT NULL,
+    server        name NOT NULL,
+    prefix        text NOT NULL,
+    mode          text NOT NULL CHECK (mode IN ('full', 'incremental')),
+    compression   text NOT NULL,
+    url_prefix    text,
+    started_at    timestamptz NOT NULL,
+    finished_at   timestamptz NOT NULL,
+    snapshot_at   timestamptz NOT NULL,
+    runs          bigint[] NOT NULL,       -- the pipeline runs whose rows the delivery holds
+    tables        jsonb NOT NULL,          -- per table: rows, parts, bytes, compressed_bytes, manifest, widths
+    delivery      text NOT NULL);          -- where its unload.json is
+SELECT pg_catalog.pg_extension_config_dump('indicina.unload_history', '');
+COMMENT ON TABLE indicina.unload_history IS
+    'every complete unload (kept by pg_dump); indicina.unloads adds the failed and aborted ones from the journal';
+
+CREATE VIEW indicina.unloads AS
+SELECT h.unload_id, h.target, h.server, h.mode, h.started_at, h.finished_at, 'complete'::text AS state, h.runs,
+       h.tables, NULL::text AS message, h.delivery
+  FROM indicina.unload_history h
+UNION ALL
+SELECT r.run_id, (r.args->>'target')::name, (r.args->>'server')::name, r.args->>'mode', r.started_at, r.finished_at,
+       CASE r.status WHEN 'failed' THEN 'failed' WHEN 'running' THEN 'running'
+                     WHEN 'succeeded' THEN CASE WHEN r.details ? 'nothing_to_ship' THEN 'nothing to ship' ELSE 'unknown' END
+                     WHEN 'unknown' THEN 'unknown' ELSE 'aborted' END,
+       NULL, NULL, r.message, NULL
+  FROM indicina.runs r
+ WHERE r.kind = 'unload' AND NOT EXISTS (SELECT 1 FROM indicina.unload_history h WHERE h.unload_id = r.run_id);
+COMMENT ON VIEW indicina.unloads IS
+    'the unload ledger: complete unloads, and from the journal those that failed, were cancelled or killed (aborted), or had nothing to ship';
+
+-- ---------------------------------------------------------------------
+-- Planning an unload
+-- ---------------------------------------------------------------------
+
+-- the columns of a warehouse table, in order (what every part holds)
+CREATE FUNCTION indicina.unload_columns(target name, table_name text,
+    OUT name text, OUT type regtype, OUT typmod int)
+RETURNS SETOF record LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT a.attname::text, a.atttypid::regtype, a.atttypmod
+      FROM pg_attribute a
+     WHERE a.attrelid = format('%I.%I', target, table_name)::regclass AND a.attnum > 0 AND NOT a.attisdropped
+     ORDER BY a.attnum
+$$;
+
+/*
+ * The tables of an unload of target, in load order: all of unload_catalog,
+ * or those named (each checked to be one of them and to exist); a numeric
+ * column without precision is refused (Redshift's DECIMAL needs one).
+ */
+CREATE FUNCTION indicina.unload_plan(target name, tables text[])
+RETURNS TABLE (table_name text, query text, merge_key text[])
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_column
+DECLARE
+    t text;
+    c record;
+BEGIN
+    IF to_regclass(format('%I.file_ledger', target)) IS NULL THEN
+        RAISE EXCEPTION 'warehouse % does not exist', target
+            USING ERRCODE = 'undefined_object', HINT = format('SELECT indicina.create_warehouse(%L);', target);
+    END IF;
+    FOREACH t IN ARRAY coalesce(tables, '{}') LOOP
+        IF NOT EXISTS (SELECT 1 FROM indicina.unload_catalog() k WHERE k.table_name = t) THEN
+            RAISE EXCEPTION 'table "%" is not a warehouse table an unload ships', t
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'Name tables of: ' || (SELECT string_agg(k.table_name, ', ' ORDER BY k.position)
+                                                      FROM indicina.unload_catalog() k) || '.';
+        END IF;
+    END LOOP;
+    FOR t IN SELECT k.table_name FROM indicina.unload_catalog() k
+              WHERE tables IS NULL OR k.table_name = ANY (tables) ORDER BY k.position LOOP
+        IF to_regclass(format('%I.%I', target, t)) IS NULL THEN
+            RAISE EXCEPTION 'table %.% does not exist', target, t USING ERRCODE = 'undefined_table';
+        END IF;
+        FOR c IN SELECT * FROM indicina.unload_columns(target, t) u WHERE u.type = 'numeric'::regtype AND u.typmod < 0 LOOP
+            RAISE EXCEPTION 'column "%" of table "%" is numeric without a precision', c.name, t
+                USING ERRCODE = 'feature_not_supported',
+                      HINT = 'Redshift''s DECIMAL needs one: ALTER the column to numeric(p,s) with p <= 38.';
+        END LOOP;
+    END LOOP;
+    RETURN QUERY
+    SELECT k.table_name,
+           format('SELECT %s FROM %I.%I', (SELECT string_agg(quote_ident(u.name), ', ')
+                                             FROM indicina.unload_columns(target, k.table_name) u),
+                  target, k.table_name),
+           k.merge_key
+      FROM indicina.unload_catalog() k
+     WHERE tables IS NULL OR k.table_name = ANY (tables)
+     ORDER BY k.position;
+END;
+$$;
+
+-- ---------------------------------------------------------------------
+-- Writing the delivery
+-- ---------------------------------------------------------------------
+
+CREATE FUNCTION indicina.unload_write(server name, base text, tables text[], queries text[], keys text[],
+    compression text, slices int, max_part_size bigint, url_prefix text, ship_empty boolean, meta_query text,
+    OUT table_name text, OUT part int, OUT url text, OUT path text, OUT rows bigint, OUT bytes bigint,
+    OUT raw_bytes bigint, OUT sha256 text, OUT widths int[], OUT seconds float8)
+RETURNS SETOF record AS 'MODULE_PATHNAME', 'indicina_unload_write' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION indicina.unload_write(name, text, text[], text[], text[], text, int, bigint, text, boolean, text) IS
+    'writes the parts of each query under <root>/<base>/<table>/ from one snapshot (what unload() calls)';
+CREATE FUNCTION indicina.unload_write_files(server name, base text, url_prefix text, paths text[], contents text[])
+RETURNS text[] AS 'MODULE_PATHNAME', 'indicina_unload_write_files' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION indicina.unload_write_files(name, text, text, text[], text[]) IS
+    'writes each file whole (temporary name, fsync, rename) under an existing delivery, in order; returns their URLs';
+
+-- the JSON of one table of unload.json, from its parts (in temp table indicina_unload_parts)
+CREATE FUNCTION indicina.unload_table_json(target name, table_name text, manifest text) RETURNS jsonb
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT jsonb_build_object(
+        'name', table_name,
+        'rows', (SELECT coalesce(sum(p.rows), 0) FROM pg_temp.indicina_unload_parts p WHERE p.table_name = $2),
+        'columns', (SELECT jsonb_agg(jsonb_build_object('name', u.name, 'type', format_type(u.type, u.typmod),
+                                                        'redshift_type', indicina.redshift_type(u.type, u.typmod,
+                                                            greatest(w.width, indicina.unload_known_width(target, table_name, u.name))),
+                                                        'width', w.width) ORDER BY u.i)
+                      FROM indicina.unload_columns(target, table_name) WITH ORDINALITY u(name, type, typmod, i)
+                      LEFT JOIN indicina.unload_widths(table_name) w ON w.i = u.i),
+        'manifest', manifest,
+        'key', (SELECT to_jsonb(k.merge_key) FROM indicina.unload_catalog() k WHERE k.table_name = $2),
+        'parts', (SELECT coalesce(jsonb_agg(jsonb_build_object('url', p.url, 'rows', p.rows, 'bytes', p.bytes,
+                                                               'sha256', p.sha256) ORDER BY p.part), '[]')
+                    FROM pg_temp.indicina_unload_parts p WHERE p.table_name = $2))
+$$;
+
+-- the longest value in bytes of each text column of a table's parts, by column position
+CREATE FUNCTION indicina.unload_widths(table_name text, OUT i bigint, OUT width int)
+RETURNS SETOF record LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT w.i, max(w.width)
+      FROM pg_temp.indicina_unload_parts p, unnest(p.widths) WITH ORDINALITY w(width, i)
+     WHERE p.table_name = $1 AND p.part IS NOT NULL
+     GROUP BY w.i
+$$;
+
+/*
+ * After the parts: each table's manifest (entries url, mandatory,
+ * meta.content_length), redshift/ddl.sql (and load.sql with an IAM role),
+ * and unload.json last, all through unload_write_files.  Returns u with
+ * its tables (per table rows, parts, manifest URL, widths) and delivery.
+ */
+CREATE FUNCTION indicina.unload_deliver(u indicina.unload_history, iam_role text) RETURNS indicina.unload_history
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_base   text := u.prefix || '/' || u.unload_id;
+    v_tables text[];
+    v_paths  text[];
+    v_docs   text[];
+    v_urls   text[];
+    v_json   jsonb;
+BEGIN
+    SELECT array_agg(t ORDER BY k.position) INTO v_tables
+      FROM (SELECT DISTINCT p.table_name AS t FROM pg_temp.indicina_unload_parts p) d
+      JOIN indicina.unload_catalog() k ON k.table_name = d.t;
+    -- every small file is written at the end, in one call: manifests, DDL, load SQL, unload.json last
+    SELECT array_agg(t || '.manifest' ORDER BY i),
+           array_agg(jsonb_pretty(jsonb_build_object('entries', (
+               SELECT jsonb_agg(jsonb_build_object('url', p.url, 'mandatory', true,
+                                                   'meta', jsonb_build_object('content_length', p.bytes)) ORDER BY p.part)
+                 FROM pg_temp.indicina_unload_parts p WHERE p.table_name = t))) ORDER BY i),
+           -- a manifest's location: its parts' directory's, as the destination names it
+           array_agg((SELECT regexp_replace(min(p.url), '/[^/]+/[^/]+$', '/' || t || '.manifest')
+                        FROM pg_temp.indicina_unload_parts p WHERE p.table_name = t) ORDER BY i)
+      INTO v_paths, v_docs, v_urls FROM unnest(v_tables) WITH ORDINALITY x(t, i);
+    SELECT jsonb_agg(indicina.unload_table_json(u.target, t, t || '.manifest')
+                     || jsonb_build_object('manifest_url', v_urls[i]) ORDER BY i) INTO v_json
+      FROM unnest(v_tables) WITH ORDINALITY x(t, i);
+    u.tables := (SELECT jsonb_agg(jsonb_build_object(
+                     'name', t->>'name', 'rows', (t->>'rows')::bigint, 'parts', jsonb_array_length(t->'parts'),
+                     'manifest', t->>'manifest_url',
+                     'widths', (SELECT coalesce(jsonb_object_agg(c->>'name', (c->>'width')::int)
+                                                  FILTER (WHERE c->>'width' IS NOT NULL), '{}')
+                                  FROM jsonb_array_elements(t->'columns') c)) ORDER BY i)
+                   FROM jsonb_array_elements(v_json) WITH ORDINALITY e(t, i));
+    v_paths := v_paths || '{redshift/ddl.sql}'::text[];
+    v_docs := v_docs || indicina.redshift_ddl_for(u.target, v_json);
+    IF iam_role IS NOT NULL THEN
+        v_paths := v_paths || '{redshift/load.sql}'::text[];
+        v_docs := v_docs || indicina.redshift_load_sql_for(u, iam_role);
+    END IF;
+    v_json := jsonb_build_object(
+        'unload_id', u.unload_id, 'target', u.target, 'mode', u.mode,
+        'snapshot_at', to_char(u.snapshot_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), 'runs', to_jsonb(u.runs),
+        'format', jsonb_build_object('type', 'csv', 'delimiter', ',', 'quote', '"', 'escape', '"', 'null', '\N',
+                                     'empty_string', '""', 'header', false, 'encoding', 'UTF8',
+                                     'compression', u.compression,
+                                     'sentinels', jsonb_build_object('-infinity', '0001-01-01', 'infinity', '9999-12-31')),
+        'tables', v_json);
+    v_paths := v_paths || '{unload.json}'::text[];
+    v_docs := v_docs || jsonb_pretty(v_json);
+    v_urls := indicina.unload_write_files(u.server, v_base, u.url_prefix, v_paths, v_docs);
+    u.delivery := v_urls[cardinality(v_urls)];
+    RETURN u;
+END;
+$$;
+
+-- the longest value of a text column any complete unload of target recorded (NULL: none)
+CREATE FUNCTION indicina.unload_known_width(target name, table_name text, column_name text, server name DEFAULT NULL)
+RETURNS int LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT max((t->'widths'->>column_name)::int)
+      FROM indicina.unload_history h, jsonb_array_elements(h.tables) t
+     WHERE h.target = $1 AND (server IS NULL OR h.server = server) AND t->>'name' = table_name
+$$;
+
+/*
+ * Unloads warehouse target into a delivery under the root of server
+ * (docs/unload.md): every table from one snapshot, into parts of about
+ * equal size, their manifests, redshift/ddl.sql (and load.sql with an IAM
+ * role), unload.json last; the ledger.  A failure leaves a failed (or, for
+ * a killed backend, aborted) entry in indicina.unloads and no manifest
+ * pointing at a partial part.  Returns one row per table shipped.
+ */
+CREATE FUNCTION indicina.unload(target name, server name, prefix text DEFAULT NULL, tables text[] DEFAULT NULL,
+                                mode text DEFAULT 'incremental', compression text DEFAULT 'gzip',
+                                slices int DEFAULT NULL, max_part_size bigint DEFAULT 268435456,
+                                url_prefix text DEFAULT NULL, iam_role text DEFAULT NULL)
+RETURNS TABLE (table_name text, unload_id bigint, rows bigint, parts int, bytes bigint, compressed_bytes bigint,
+               manifest text, seconds numeric)
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+-- the text of dates, timestamps and floats both loaders read back (csv_format.c)
+SET DateStyle = 'ISO, YMD' SET TimeZone = 'UTC' SET extra_float_digits = 1 AS $$
+#variable_conflict use_column
+DECLARE
+    u       indicina.unload_history;
+    v_plan  record;
+    v_msg   text;
+    v_state text;
+BEGIN
+    u := indicina.unload_begin(target, server, prefix, mode, compression, slices, max_part_size, url_prefix);
+    IF iam_role IS NOT NULL THEN
+        PERFORM indicina.check_iam_role(iam_role);
+    END IF;
+    SELECT array_agg(p.table_name) AS t, array_agg(p.query) AS q, array_agg(array_to_string(p.merge_key, ',')) AS k
+      INTO v_plan FROM indicina.unload_plan(target, tables) p;
+    u.unload_id := indicina.run_begin('unload', jsonb_build_object(
+        'target', target, 'server', server, 'prefix', u.prefix, 'mode', mode, 'compression', compression));
+    BEGIN
+        -- a first incremental unload to a server ships everything: a full one
+        IF NOT EXISTS (SELECT 1 FROM indicina.unload_history h WHERE h.target = u.target AND h.server = u.server) THEN
+            u.mode := 'full';
+        ELSIF u.mode = 'incremental' THEN
+            RAISE EXCEPTION 'incremental unloads after a complete unload are not supported yet'
+                USING ERRCODE = 'feature_not_supported', HINT = 'Pass mode => ''full''.';
+        END IF;
+        u.snapshot_at := clock_timestamp();
+        PERFORM indicina.drop_temp('{indicina_unload_parts}');
+        CREATE TEMP TABLE indicina_unload_parts ON COMMIT DROP AS
+        SELECT * FROM indicina.unload_write(u.server, u.prefix || '/' || u.unload_id, v_plan.t, v_plan.q, v_plan.k,
+            u.compression, coalesce(slices, current_setting('indicina.redshift_slices')::int), max_part_size,
+            u.url_prefix, u.mode = 'full',
+            format('SELECT coalesce(array_agg(DISTINCT run_id ORDER BY run_id), ''{}'') FROM %I.file_ledger', target));
+        u.runs := (SELECT p.url::bigint[] FROM indicina_unload_parts p WHERE p.table_name IS NULL);
+        DELETE FROM indicina_unload_parts p WHERE p.table_name IS NULL;
+        IF NOT EXISTS (SELECT 1 FROM indicina_unload_parts p WHERE p.rows > 0) THEN
+            RAISE NOTICE 'nothing to unload from %: no row is new, changed or deleted since unload %', target,
+                (SELECT max(h.unload_id) FROM indicina.unload_history h WHERE h.target = u.target AND h.server = u.server);
+            PERFORM indicina.run_end(u.unload_id, 'finished', '{"nothing_to_ship": true}');
+            RETURN;
+        END IF;
+        u := indicina.unload_deliver(u, iam_role);
+        u.finished_at := clock_timestamp();
+        INSERT INTO indicina.unload_history SELECT u.*;
+    EXCEPTION WHEN OTHERS OR query_canceled THEN
+        GET STACKED DIAGNOSTICS v_msg = MESSAGE_TEXT, v_state = RETURNED_SQLSTATE;
+        PERFORM indicina.run_end(u.unload_id, 'failed', jsonb_build_object('message', v_msg, 'sqlstate', v_state));
+        RAISE;
+    END;
+    PERFORM indicina.run_end(u.unload_id, 'finished', jsonb_build_object('delivery', u.delivery));
+    RETURN QUERY
+    SELECT p.table_name, u.unload_id, sum(p.rows)::bigint, count(*)::int, sum(p.raw_bytes)::bigint, sum(p.bytes)::bigint,
+           (SELECT t->>'manifest' FROM jsonb_array_elements(u.tables) t WHERE t->>'name' = p.table_name),
+           round(max(p.seconds)::numeric, 3)
+      FROM indicina_unload_parts p JOIN indicina.unload_catalog() k ON k.table_name = p.table_name
+     GROUP BY p.table_name, k.position ORDER BY k.position;
+END;
+$$;
+COMMENT ON FUNCTION indicina.unload(name, name, text, text[], text, text, int, bigint, text, text) IS
+    'unloads a warehouse into compressed CSV parts with Redshift manifests, from one snapshot; one row per table shipped';
+
+/*
+ * The checks of unload()'s arguments, before anything is recorded, and the
+ * ledger row it starts from.
+ */
+CREATE FUNCTION indicina.unload_begin(target name, server name, prefix text, mode text, compression text,
+                                      slices int, max_part_size bigint, url_prefix text)
+RETURNS indicina.unload_history
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    u indicina.unload_history;
+BEGIN
+    IF NOT pg_has_role(current_user, 'pg_write_server_files', 'USAGE') THEN
+        RAISE EXCEPTION 'permission denied to unload into server "%"', server
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'Only superusers and roles with privileges of the pg_write_server_files role may write files on the server.';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_foreign_server s WHERE s.srvname = server) THEN
+        RAISE EXCEPTION 'server "%" does not exist', server USING ERRCODE = 'undefined_object',
+            HINT = 'Unloads go to the root of an indicina_csv server: CREATE SERVER lake FOREIGN DATA WRAPPER indicina_csv OPTIONS (root ''/srv/lake'').';
+    END IF;
+    IF mode IS NULL OR mode NOT IN ('full', 'incremental') THEN
+        RAISE EXCEPTION 'invalid mode "%"', mode USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'Valid values are incremental and full.';
+    END IF;
+    IF compression IS NULL OR compression NOT IN ('gzip', 'zstd', 'none') THEN
+        RAISE EXCEPTION 'invalid compression "%"', compression USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'Valid values are gzip, zstd and none.';
+    END IF;
+    IF slices < 1 OR max_part_size IS NULL OR max_part_size < 1024 THEN
+        RAISE EXCEPTION 'slices must be at least 1 and max_part_size at least 1024 bytes'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF coalesce(prefix, target) !~ '^[A-Za-z0-9_-][A-Za-z0-9_.-]*(/[A-Za-z0-9_-][A-Za-z0-9_.-]*)*$' THEN
+        RAISE EXCEPTION 'invalid prefix "%"', coalesce(prefix, target) USING ERRCODE = 'invalid_parameter_value',
+            DETAIL = 'Names under the server''s root are letters, digits, ''_'', ''-'' and ''.'', not starting with ''.'', separated by ''/''.';
+    END IF;
+    IF url_prefix IS NOT NULL AND url_prefix !~ '^s3://[a-z0-9][a-z0-9.-]*(/|$)' THEN
+        RAISE EXCEPTION 'invalid url_prefix "%"', url_prefix USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'Give the S3 location the root will be synced to, such as s3://bucket/prefix/.';
+    END IF;
+    u.target := target;
+    u.server := server;
+    u.prefix := coalesce(prefix, target);
+    u.mode := mode;
+    u.compression := compression;
+    u.url_prefix := url_prefix;
+    u.started_at := clock_timestamp();
+    RETURN u;
+END;
+$$;
