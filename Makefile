@@ -26,6 +26,7 @@ OBJS = \
 	src/fdw/fdw.o \
 	src/fdw/parallel_files.o \
 	src/quality/rules.o \
+	src/quality/rule_verdicts.o \
 	src/quality/set_rules.o \
 	src/quality/scan_stats.o \
 	src/quality/journal.o \

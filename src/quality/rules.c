@@ -1058,6 +1058,19 @@ check_one(RowRuleSet *set, RowRule *r, Datum *values, bool *nulls, char **value)
 	}
 }
 
+/*
+ * Rule i of the set on one row, judged as the scan judges it (check_one):
+ * NULL when the row passes, else why, with *value the offending value's
+ * text.  The SQL path over plain tables and batches (rule_verdicts.c)
+ * calls it, so a row rule has one implementation.  The caller has stored
+ * the row in set->slot when the set has expression rules.
+ */
+char *
+row_rule_judge(RowRuleSet *set, int i, Datum *values, bool *nulls, char **value)
+{
+	return check_one(set, &set->rules[i], values, nulls, value);
+}
+
 static void
 add_sample(RowRule *r, const char *file, int64 line, const char *value)
 {
