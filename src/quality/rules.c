@@ -465,7 +465,9 @@ rule_init_kind(RowRule *r, Relation rel, HeapTuple tup, TupleDesc desc)
 				if (!simple_regex_compile(pat, r->simple))
 					r->simple = NULL;
 				r->regex = palloc(sizeof(regex_t));
-				rc = pg_regcomp((regex_t *) r->regex, wpat, wlen, REG_ADVANCED, C_COLLATION_OID);
+				/* the column's collation, as PostgreSQL's ~ on the column's text uses */
+				rc = pg_regcomp((regex_t *) r->regex, wpat, wlen, REG_ADVANCED,
+								OidIsValid(r->collation) ? r->collation : DEFAULT_COLLATION_OID);
 				if (rc != REG_OKAY)
 				{
 					char		msg[128];
@@ -676,7 +678,8 @@ value_text(RowRule *r, Datum v)
 /*
  * The value's text without a copy for text columns (the common case, and
  * the hot path: no allocation per row), through the output function
- * otherwise.
+ * otherwise.  A char(n) value's text has no trailing blanks, as its cast
+ * to text (what ~, char_length and = ANY see in SQL) has none.
  */
 static inline const char *
 value_bytes(RowRule *r, Datum v, int *len)
@@ -688,6 +691,8 @@ value_bytes(RowRule *r, Datum v, int *len)
 		if (!VARATT_IS_EXTENDED(t))
 		{
 			*len = VARSIZE_ANY_EXHDR(t);
+			if (unlikely(r->typid == BPCHAROID))
+				*len = bpchartruelen(VARDATA_ANY(t), *len);
 			return VARDATA_ANY(t);
 		}
 	}
@@ -695,6 +700,8 @@ value_bytes(RowRule *r, Datum v, int *len)
 		char	   *s = value_text(r, v);
 
 		*len = strlen(s);
+		if (r->typid == BPCHAROID)
+			*len = bpchartruelen(s, *len);
 		return s;
 	}
 }
