@@ -51,6 +51,15 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
      ORDER BY a.attnum LIMIT 1
 $$;
 
+-- every column of a foreign table that carries lineage (source 'file', 'line' or
+-- 'byte_offset'): not data, so no part of what duplicate_rows compares
+CREATE FUNCTION indicina.lineage_columns(relation regclass) RETURNS name[]
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT coalesce(array_agg(a.attname ORDER BY a.attnum), '{}') FROM pg_catalog.pg_attribute a
+     WHERE a.attrelid = relation AND a.attnum > 0 AND NOT a.attisdropped
+       AND EXISTS (SELECT 1 FROM unnest(a.attfdwoptions) o WHERE o LIKE 'source=%')
+$$;
+
 /*
  * The rows of a table (batch, or relation itself) that fail the row rules
  * of relation, judged by the C code the indicina_csv scan runs
@@ -105,9 +114,12 @@ $$;
 
 /*
  * set_rule_failures of a duplicate_rows rule: every row of the batch that
- * repeats an earlier row in every column but the lineage columns.
+ * repeats an earlier row in every data column, i.e. every column but the
+ * lineage columns of the rule's relation (those with a source option, as
+ * the scan leaves them out), whatever their names.
  */
-CREATE FUNCTION indicina.set_rule_duplicate_failures(batch regclass, file_col name, line_col name)
+CREATE FUNCTION indicina.set_rule_duplicate_failures(r indicina.quality_rules, batch regclass, file_col name,
+                                                     line_col name)
 RETURNS TABLE (row_ctid tid, file text, line bigint, value text, detail text)
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -121,8 +133,7 @@ BEGIN
     -- the columns as a list of names, never a quoted string split again
     data_list := ARRAY(SELECT quote_ident(attname) FROM pg_catalog.pg_attribute
                         WHERE attrelid = batch AND attnum > 0 AND NOT attisdropped
-                          AND attname IS DISTINCT FROM file_col AND attname IS DISTINCT FROM line_col
-                          AND attname <> 'source_offset' ORDER BY attnum);
+                          AND attname <> ALL (indicina.lineage_columns(r.relation)) ORDER BY attnum);
     data_cols := array_to_string(data_list, ', ');
     -- hash whole rows first; only rows seen twice are sorted
     RETURN QUERY EXECUTE format(
@@ -165,9 +176,11 @@ DECLARE
 BEGIN
     CASE r.kind
     WHEN 'unique' THEN
-        RETURN QUERY SELECT * FROM indicina.set_rule_unique_failures(r, batch, file_col, line_col);
+        -- a row fails once, even when its key is both repeated and in "against"
+        RETURN QUERY SELECT DISTINCT ON (u.row_ctid) u.*
+                       FROM indicina.set_rule_unique_failures(r, batch, file_col, line_col) u ORDER BY u.row_ctid;
     WHEN 'duplicate_rows' THEN
-        RETURN QUERY SELECT * FROM indicina.set_rule_duplicate_failures(batch, file_col, line_col);
+        RETURN QUERY SELECT * FROM indicina.set_rule_duplicate_failures(r, batch, file_col, line_col);
     WHEN 'references' THEN
         ref := coalesce(r.params->>'relation', '');
         -- a relation name (regclass), never SQL spliced in
