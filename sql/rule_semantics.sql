@@ -92,7 +92,7 @@ INSERT INTO sem_known VALUES ('C1'), ('C2'), ('C4');
 CREATE TABLE sem_known_v ("Cust, Id" varchar(10));
 INSERT INTO sem_known_v VALUES ('C1'), ('C2'), (NULL);
 CREATE TABLE sem_loaded ("Txn ""Id""" text);
-INSERT INTO sem_loaded VALUES ('T4');
+INSERT INTO sem_loaded VALUES ('T4'), ('T1');
 
 -- ---- every kind, declared once on the scanned table ----
 SELECT count(*) AS rules FROM (VALUES
@@ -131,7 +131,8 @@ SELECT count(*) AS rules FROM (VALUES
                        '{"customer": "Cust, Id", "date": "Tx Date", "amount": "Amount", "balance": "Bal ''B''",
                          "tolerance": 0.01}', 'warn'))) v(id);
 -- the same rules on the other two, and on the batch path a unique rule with
--- "against" (T4 is loaded already), which the scan cannot judge
+-- "against" (T4 and T1 are loaded already: T1's copies are both repeated and
+-- loaded, and fail once), which the scan cannot judge
 INSERT INTO indicina.quality_rules (name, relation, kind, columns, params, severity, checked_sql)
 SELECT name, t.rel, kind, columns, params, severity, checked_sql
   FROM indicina.quality_rules, (VALUES ('"Sem ""Batch"" T"'::regclass), ('"Sem ""Plain"" t"'::regclass)) t(rel)
