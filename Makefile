@@ -29,6 +29,7 @@ OBJS = \
 	src/fdw/parallel_files.o \
 	src/fdw/scan_consumer.o \
 	src/quality/rules.o \
+	src/quality/rule_verdicts.o \
 	src/quality/set_rules.o \
 	src/quality/scan_stats.o \
 	src/quality/journal.o \
@@ -46,7 +47,7 @@ OBJS = \
 SQL_PIECES = $(sort $(wildcard src/sql/*.sql))
 DATA_built = $(EXTENSION)--$(EXTVERSION).sql
 
-REGRESS = extension coerce_amount coerce_date coerce_misc csv_fdw quality warehouse executor rule_privileges hostile_names csv_files log_raw_rows pipeline_steps scan_edge_cases reject_visibility transaction_state unload
+REGRESS = extension coerce_amount coerce_date coerce_misc csv_fdw quality warehouse executor rule_privileges hostile_names csv_files log_raw_rows pipeline_steps scan_edge_cases reject_visibility transaction_state unload rule_semantics
 REGRESS_OPTS = --inputdir=. --load-extension=plpgsql
 
 # Warnings are errors in our own code.  -Wextra's unused-parameter and

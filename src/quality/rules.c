@@ -467,7 +467,9 @@ rule_init_kind(RowRule *r, Relation rel, HeapTuple tup, TupleDesc desc)
 				if (!simple_regex_compile(pat, r->simple))
 					r->simple = NULL;
 				r->regex = palloc(sizeof(regex_t));
-				rc = pg_regcomp((regex_t *) r->regex, wpat, wlen, REG_ADVANCED, C_COLLATION_OID);
+				/* the column's collation, as PostgreSQL's ~ on the column's text uses */
+				rc = pg_regcomp((regex_t *) r->regex, wpat, wlen, REG_ADVANCED,
+								OidIsValid(r->collation) ? r->collation : DEFAULT_COLLATION_OID);
 				if (rc != REG_OKAY)
 				{
 					char		msg[128];
@@ -678,7 +680,8 @@ value_text(RowRule *r, Datum v)
 /*
  * The value's text without a copy for text columns (the common case, and
  * the hot path: no allocation per row), through the output function
- * otherwise.
+ * otherwise.  A char(n) value's text has no trailing blanks, as its cast
+ * to text (what ~, char_length and = ANY see in SQL) has none.
  */
 static inline const char *
 value_bytes(RowRule *r, Datum v, int *len)
@@ -690,6 +693,8 @@ value_bytes(RowRule *r, Datum v, int *len)
 		if (!VARATT_IS_EXTENDED(t))
 		{
 			*len = VARSIZE_ANY_EXHDR(t);
+			if (unlikely(r->typid == BPCHAROID))
+				*len = bpchartruelen(VARDATA_ANY(t), *len);
 			return VARDATA_ANY(t);
 		}
 	}
@@ -697,6 +702,8 @@ value_bytes(RowRule *r, Datum v, int *len)
 		char	   *s = value_text(r, v);
 
 		*len = strlen(s);
+		if (r->typid == BPCHAROID)
+			*len = bpchartruelen(s, *len);
 		return s;
 	}
 }
@@ -1058,6 +1065,19 @@ check_one(RowRuleSet *set, RowRule *r, Datum *values, bool *nulls, char **value)
 		default:
 			return NULL;
 	}
+}
+
+/*
+ * Rule i of the set on one row, judged as the scan judges it (check_one):
+ * NULL when the row passes, else why, with *value the offending value's
+ * text.  The SQL path over plain tables and batches (rule_verdicts.c)
+ * calls it, so a row rule has one implementation.  The caller has stored
+ * the row in set->slot when the set has expression rules.
+ */
+char *
+row_rule_judge(RowRuleSet *set, int i, Datum *values, bool *nulls, char **value)
+{
+	return check_one(set, &set->rules[i], values, nulls, value);
 }
 
 static void

@@ -418,7 +418,8 @@ fpset_contains(const FpSet *s, Fingerprint fp)
 /*
  * Types whose equality is equality of the stored bytes: the only ones a
  * fingerprint may stand for.  numeric needs a typmod (1.0 = 1.00 but
- * their bytes differ); text needs a deterministic collation.
+ * their bytes differ), and so does char(n) (its padding); text needs a
+ * deterministic collation.
  */
 static bool
 fingerprintable(Oid typid, int32 typmod, Oid collation)
@@ -428,6 +429,9 @@ fingerprintable(Oid typid, int32 typmod, Oid collation)
 		case TEXTOID:
 		case VARCHAROID:
 			return !OidIsValid(collation) || get_collation_isdeterministic(collation);
+		case BPCHAROID:
+			/* char(n) values are stored padded to n: equal values, equal bytes */
+			return typmod >= 0 && (!OidIsValid(collation) || get_collation_isdeterministic(collation));
 		case INT2OID:
 		case INT4OID:
 		case INT8OID:
@@ -562,7 +566,8 @@ load_references(SetRule *r, TupleDesc desc, const char *relation, const char *co
 	SPI_cursor_fetch(portal, true, 10000);
 	reftype = SPI_gettypeid(SPI_tuptable->tupdesc, 1);
 	if (!(reftype == a->atttypid || (text_like && (reftype == TEXTOID || reftype == VARCHAROID))) ||
-		(a->atttypid == NUMERICOID && TupleDescAttr(SPI_tuptable->tupdesc, 0)->atttypmod != a->atttypmod))
+		((a->atttypid == NUMERICOID || a->atttypid == BPCHAROID) &&
+		 TupleDescAttr(SPI_tuptable->tupdesc, 0)->atttypmod != a->atttypmod))
 	{
 		SPI_cursor_close(portal);
 		return false;

@@ -51,38 +51,27 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
      ORDER BY a.attnum LIMIT 1
 $$;
 
--- a SQL predicate that is true when a row fails a row rule (for plain tables)
-CREATE FUNCTION indicina.row_rule_failing_sql(r indicina.quality_rules) RETURNS text
-LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    c text := quote_ident(r.columns[1]);
-    t text;
-BEGIN
-    IF r.kind <> 'expression' THEN
-        SELECT format_type(atttypid, atttypmod) INTO t FROM pg_catalog.pg_attribute
-         WHERE attrelid = r.relation AND attname = r.columns[1];
-    END IF;
-    RETURN CASE r.kind
-        WHEN 'not_null' THEN format('%s IS NULL', c)
-        WHEN 'accepted_values' THEN
-            CASE WHEN r.params ? 'values'
-                 THEN format('NOT (%s::text = ANY (%L::text[]))', c,
-                             ARRAY(SELECT jsonb_array_elements_text(r.params->'values')))
-                 ELSE format('indicina.try_normalize_label(%s::text, %L) IS NULL', c, r.params->>'domain') END
-        WHEN 'range' THEN concat_ws(' OR ',
-            CASE WHEN r.params ? 'min' THEN format('%s %s %L::%s', c,
-                CASE WHEN coalesce((r.params->>'min_inclusive')::bool, true) THEN '<' ELSE '<=' END, r.params->>'min', t) END,
-            CASE WHEN r.params ? 'max' THEN format('%s %s %L::%s', c,
-                CASE WHEN coalesce((r.params->>'max_inclusive')::bool, true) THEN '>' ELSE '>=' END, r.params->>'max', t) END)
-        WHEN 'regex' THEN format('NOT (%s::text ~ %L)', c, r.params->>'pattern')
-        WHEN 'length' THEN concat_ws(' OR ',
-            CASE WHEN r.params ? 'min' THEN format('char_length(%s::text) < %s', c, (r.params->>'min')::int) END,
-            CASE WHEN r.params ? 'max' THEN format('char_length(%s::text) > %s', c, (r.params->>'max')::int) END)
-        WHEN 'not_future' THEN format('%s >= current_date + %s + 1', c, coalesce((r.params->>'tolerance_days')::int, 0))
-        WHEN 'expression' THEN format('NOT coalesce((%s), true)', coalesce(r.checked_sql, r.params->>'sql'))
-    END;
-END;
+-- every column of a foreign table that carries lineage (source 'file', 'line' or
+-- 'byte_offset'): not data, so no part of what duplicate_rows compares
+CREATE FUNCTION indicina.lineage_columns(relation regclass) RETURNS name[]
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT coalesce(array_agg(a.attname ORDER BY a.attnum), '{}') FROM pg_catalog.pg_attribute a
+     WHERE a.attrelid = relation AND a.attnum > 0 AND NOT a.attisdropped
+       AND EXISTS (SELECT 1 FROM unnest(a.attfdwoptions) o WHERE o LIKE 'source=%')
 $$;
+
+/*
+ * The rows of a table (batch, or relation itself) that fail the row rules
+ * of relation, judged by the C code the indicina_csv scan runs
+ * (src/quality/rule_verdicts.c): one row per failing row and rule, and
+ * whether the scan would record it (a row is quarantined once, under its
+ * first reject rule by name, and not also flagged).
+ */
+CREATE FUNCTION indicina.row_rule_failures(relation regclass, batch regclass DEFAULT NULL)
+RETURNS TABLE (row_ctid tid, rule text, value text, detail text, recorded boolean)
+    AS 'MODULE_PATHNAME', 'indicina_row_rule_failures' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION indicina.row_rule_failures(regclass, regclass) IS
+    'the rows of batch (default: relation) failing the row rules of relation, judged as its indicina_csv scan judges them';
 
 /*
  * set_rule_failures of a unique rule: every row of the batch whose key an
@@ -125,9 +114,12 @@ $$;
 
 /*
  * set_rule_failures of a duplicate_rows rule: every row of the batch that
- * repeats an earlier row in every column but the lineage columns.
+ * repeats an earlier row in every data column, i.e. every column but the
+ * lineage columns of the rule's relation (those with a source option, as
+ * the scan leaves them out), whatever their names.
  */
-CREATE FUNCTION indicina.set_rule_duplicate_failures(batch regclass, file_col name, line_col name)
+CREATE FUNCTION indicina.set_rule_duplicate_failures(r indicina.quality_rules, batch regclass, file_col name,
+                                                     line_col name)
 RETURNS TABLE (row_ctid tid, file text, line bigint, value text, detail text)
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -141,8 +133,7 @@ BEGIN
     -- the columns as a list of names, never a quoted string split again
     data_list := ARRAY(SELECT quote_ident(attname) FROM pg_catalog.pg_attribute
                         WHERE attrelid = batch AND attnum > 0 AND NOT attisdropped
-                          AND attname IS DISTINCT FROM file_col AND attname IS DISTINCT FROM line_col
-                          AND attname <> 'source_offset' ORDER BY attnum);
+                          AND attname <> ALL (indicina.lineage_columns(r.relation)) ORDER BY attnum);
     data_cols := array_to_string(data_list, ', ');
     -- hash whole rows first; only rows seen twice are sorted
     RETURN QUERY EXECUTE format(
@@ -185,9 +176,11 @@ DECLARE
 BEGIN
     CASE r.kind
     WHEN 'unique' THEN
-        RETURN QUERY SELECT * FROM indicina.set_rule_unique_failures(r, batch, file_col, line_col);
+        -- a row fails once, even when its key is both repeated and in "against"
+        RETURN QUERY SELECT DISTINCT ON (u.row_ctid) u.*
+                       FROM indicina.set_rule_unique_failures(r, batch, file_col, line_col) u ORDER BY u.row_ctid;
     WHEN 'duplicate_rows' THEN
-        RETURN QUERY SELECT * FROM indicina.set_rule_duplicate_failures(batch, file_col, line_col);
+        RETURN QUERY SELECT * FROM indicina.set_rule_duplicate_failures(r, batch, file_col, line_col);
     WHEN 'references' THEN
         ref := coalesce(r.params->>'relation', '');
         -- a relation name (regclass), never SQL spliced in
@@ -372,7 +365,6 @@ DECLARE
     v_outcome  text;
     v_code     text;
     v_samples  jsonb;
-    v_pred     text;
     v_in_scan  text[] := '{}';
     v_source   text;
     v_direct   boolean;
@@ -413,19 +405,20 @@ BEGIN
     END IF;
     v_batch := format('pg_temp.%I', batch)::regclass;
     IF NOT v_foreign THEN
+        -- judged by the scan's own code, every rule over every row, as in a scan
+        EXECUTE format('SELECT count(*) FROM %s', v_batch) INTO v_checked;
+        CREATE TEMP TABLE indicina_row_fails ON COMMIT DROP AS
+            SELECT * FROM indicina.row_rule_failures(relation, v_batch);
         FOR r IN SELECT * FROM indicina.quality_rules q
                   WHERE q.relation = stage.relation AND q.enabled AND indicina.is_row_rule(q.kind)
                   ORDER BY q.name LOOP
-            v_pred := indicina.row_rule_failing_sql(r);
-            EXECUTE format('SELECT count(*) FROM %s', v_batch) INTO v_checked;
-            EXECUTE format('CREATE TEMP TABLE indicina_fails ON COMMIT DROP AS
-                                SELECT ctid AS row_ctid, NULL::text AS file, NULL::bigint AS line,
-                                       %s::text AS value, %L AS detail FROM %s WHERE %s',
-                           coalesce(quote_ident(r.columns[1]), 'NULL'), 'fails ' || r.kind || ' rule ' || r.name,
-                           v_batch, v_pred);
+            CREATE TEMP TABLE indicina_fails ON COMMIT DROP AS
+                SELECT f.row_ctid, NULL::text AS file, NULL::bigint AS line, f.value, f.detail, f.recorded
+                  FROM indicina_row_fails f WHERE f.rule = r.name;
             res := indicina.apply_failures(r, run_id, relation, v_batch, v_checked, dry_run, v_journal, 'row');
             RETURN NEXT res;
         END LOOP;
+        DROP TABLE indicina_row_fails;
     END IF;
 
     -- set rules, in an order where each sees the batch the earlier ones left
@@ -436,7 +429,7 @@ BEGIN
               ORDER BY array_position('{duplicate_rows,unique,references,balance_continuity,row_count,freshness}'::text[],
                                       q.kind), q.name LOOP
         CREATE TEMP TABLE indicina_fails ON COMMIT DROP AS
-            SELECT * FROM indicina.set_rule_failures(r, v_batch, v_file, v_line, sources);
+            SELECT *, true AS recorded FROM indicina.set_rule_failures(r, v_batch, v_file, v_line, sources);
         res := indicina.apply_failures(r, run_id, relation, v_batch, v_checked, dry_run, v_journal, 'set');
         IF r.severity = 'reject' THEN
             v_checked := v_checked - (res->>'rows_failed')::bigint;   -- what the next rule sees
@@ -451,9 +444,11 @@ END;
 $$;
 
 /*
- * Acts on the failures of one rule (in temp table indicina_fails): records
- * them, deletes rejected rows from the batch, journals the result, raises
- * for a fail rule past its threshold.  Returns the result.
+ * Acts on the failures of one rule (in temp table indicina_fails): counts
+ * them all, records those marked recorded (a row that a row rule judged
+ * is recorded once, as in the scan), deletes rejected rows from the batch,
+ * journals the result, raises for a fail rule past its threshold.  Returns
+ * the result.
  */
 CREATE FUNCTION indicina.apply_failures(r indicina.quality_rules, run_id bigint, relation regclass, batch regclass,
                                         checked bigint, dry_run boolean, journal boolean, phase text)
@@ -469,11 +464,11 @@ BEGIN
     SELECT count(*), coalesce(jsonb_agg(jsonb_build_object('file', file, 'line', line, 'value', value, 'detail', detail))
                               FILTER (WHERE n <= 5), '[]')
       INTO v_failed, v_samples
-      FROM (SELECT f.*, row_number() OVER (ORDER BY file COLLATE "C", line) AS n FROM indicina_fails f) s;
+      FROM (SELECT f.*, row_number() OVER (ORDER BY file COLLATE "C", line, row_ctid) AS n FROM indicina_fails f) s;
     v_outcome := indicina.rule_outcome(r.severity, v_failed, checked, r.fail_threshold, r.fail_threshold_percent);
     IF v_failed > 0 AND NOT dry_run THEN
         EXECUTE format('SELECT count(indicina.log_reject(NULL, %L, f.file, f.line, %L, %L, f.detail, f.value, b::text))
-                          FROM indicina_fails f LEFT JOIN %s b ON b.ctid = f.row_ctid',
+                          FROM indicina_fails f LEFT JOIN %s b ON b.ctid = f.row_ctid WHERE f.recorded',
                        relation::oid, r.columns[1], v_code, batch);
     END IF;
     IF v_failed > 0 AND r.severity = 'reject' THEN
