@@ -353,34 +353,54 @@ DECLARE
                                     JOIN pg_foreign_server s ON s.oid = t.ftserver
                                     JOIN pg_foreign_data_wrapper w ON w.oid = s.srvfdw
                                    WHERE t.ftrelid = relation AND w.fdwname = 'indicina_csv');
-    v_file     name := indicina.lineage_column(relation, 'file');
-    v_line     name := indicina.lineage_column(relation, 'line');
-    v_was_dry  text := coalesce(current_setting('indicina.dry_run', true), 'off');
-    v_batch    regclass;
     v_journal  boolean := run_id IS NOT NULL AND NOT dry_run;
-    r          indicina.quality_rules;
-    res        jsonb;
-    v_checked  bigint;
-    v_failed   bigint;
-    v_outcome  text;
-    v_code     text;
-    v_samples  jsonb;
-    v_in_scan  text[] := '{}';
-    v_source   text;
-    v_direct   boolean;
+    v_read     record;
+    v_batch    regclass;
 BEGIN
-    -- set rules the scan can judge as the rows stream past (all or none);
-    -- a references rule's relation is read now, as a lookup with no rejects
+    SELECT * INTO v_read FROM indicina.stage_read(relation, batch, dry_run, files, sources, load_sql, v_foreign);
+    -- row rules (and armed set rules): counted by the scan of a foreign table, evaluated here for a table
     IF v_foreign THEN
-        PERFORM set_config('indicina.dry_run', 'on', true);
-        v_in_scan := indicina.arm_set_rules(relation, sources);
+        RETURN QUERY SELECT * FROM indicina.journal_row_rule_results(CASE WHEN v_journal THEN run_id END);
+        IF v_read.direct THEN
+            RETURN;
+        END IF;
     END IF;
-    -- a load whose every rule the scan judges reads the files straight into
-    -- its target: no batch is written and read back
-    v_direct := load_sql IS NOT NULL AND v_foreign AND NOT dry_run AND NOT EXISTS (
+    v_batch := format('pg_temp.%I', batch)::regclass;
+    IF NOT v_foreign THEN
+        RETURN QUERY SELECT * FROM indicina.stage_row_rules(run_id, relation, v_batch, dry_run, v_journal);
+    END IF;
+    RETURN QUERY SELECT * FROM indicina.stage_set_rules(run_id, relation, v_batch, dry_run, v_journal,
+                                                        v_read.in_scan, sources);
+    -- what the rules left, into the load's target (a dry run loads nothing)
+    IF load_sql IS NOT NULL AND NOT dry_run THEN
+        EXECUTE indicina.splice_source(load_sql, v_batch::text);
+    END IF;
+END;
+$$;
+
+/*
+ * stage's first step: arms the set rules the scan can judge as the rows
+ * stream past (all or none; a references rule's relation is read now, as
+ * a lookup with no rejects), then reads the relation once: into the batch,
+ * or, when the scan judges every rule, straight into the load (direct).
+ */
+CREATE FUNCTION indicina.stage_read(relation regclass, batch name, dry_run boolean, files text[], sources jsonb,
+                                    load_sql text, foreign_table boolean, OUT in_scan text[], OUT direct boolean)
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_file     name := indicina.lineage_column(relation, 'file');
+    v_was_dry  text := coalesce(current_setting('indicina.dry_run', true), 'off');
+    v_source   text;
+BEGIN
+    in_scan := '{}';
+    IF foreign_table THEN
+        PERFORM set_config('indicina.dry_run', 'on', true);
+        in_scan := indicina.arm_set_rules(relation, sources);
+    END IF;
+    direct := load_sql IS NOT NULL AND foreign_table AND NOT dry_run AND NOT EXISTS (
         SELECT 1 FROM indicina.quality_rules q
-         WHERE q.relation = stage.relation AND q.enabled AND NOT indicina.is_row_rule(q.kind)
-           AND q.name <> ALL (v_in_scan));
+         WHERE q.relation = stage_read.relation AND q.enabled AND NOT indicina.is_row_rule(q.kind)
+           AND q.name <> ALL (in_scan));
     PERFORM indicina.reset_scan_stats();
     IF to_regclass(format('pg_temp.%I', batch)) IS NOT NULL THEN
         EXECUTE format('DROP TABLE pg_temp.%I', batch);
@@ -389,57 +409,67 @@ BEGIN
                        CASE WHEN files IS NOT NULL AND v_file IS NOT NULL
                             THEN format('WHERE %I = ANY (%L::text[])', v_file, files) ELSE '' END);
     PERFORM set_config('indicina.dry_run', CASE WHEN dry_run THEN 'on' ELSE 'off' END, true);
-    IF v_direct THEN
+    IF direct THEN
         EXECUTE indicina.splice_source(load_sql, v_source);
     ELSE
         EXECUTE format('CREATE TEMP TABLE %I AS SELECT * FROM %s b', batch, v_source);
     END IF;
     PERFORM set_config('indicina.dry_run', v_was_dry, true);
+END;
+$$;
 
-    -- row rules (and armed set rules): counted by the scan of a foreign table, evaluated here for a table
-    IF v_foreign THEN
-        RETURN QUERY SELECT * FROM indicina.journal_row_rule_results(CASE WHEN v_journal THEN run_id END);
-        IF v_direct THEN
-            RETURN;
-        END IF;
-    END IF;
-    v_batch := format('pg_temp.%I', batch)::regclass;
-    IF NOT v_foreign THEN
-        -- judged by the scan's own code, every rule over every row, as in a scan
-        EXECUTE format('SELECT count(*) FROM %s', v_batch) INTO v_checked;
-        CREATE TEMP TABLE indicina_row_fails ON COMMIT DROP AS
-            SELECT * FROM indicina.row_rule_failures(relation, v_batch);
-        FOR r IN SELECT * FROM indicina.quality_rules q
-                  WHERE q.relation = stage.relation AND q.enabled AND indicina.is_row_rule(q.kind)
-                  ORDER BY q.name LOOP
-            CREATE TEMP TABLE indicina_fails ON COMMIT DROP AS
-                SELECT f.row_ctid, NULL::text AS file, NULL::bigint AS line, f.value, f.detail, f.recorded
-                  FROM indicina_row_fails f WHERE f.rule = r.name;
-            res := indicina.apply_failures(r, run_id, relation, v_batch, v_checked, dry_run, v_journal, 'row');
-            RETURN NEXT res;
-        END LOOP;
-        DROP TABLE indicina_row_fails;
-    END IF;
-
-    -- set rules, in an order where each sees the batch the earlier ones left
-    EXECUTE format('SELECT count(*) FROM %s', v_batch) INTO v_checked;
+-- the row rules of a relation that is not an indicina_csv table, over its
+-- batch: judged by the scan's own code, every rule over every row
+CREATE FUNCTION indicina.stage_row_rules(run_id bigint, relation regclass, batch regclass, dry_run boolean,
+                                         journal boolean)
+RETURNS SETOF jsonb
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    r          indicina.quality_rules;
+    v_checked  bigint;
+BEGIN
+    EXECUTE format('SELECT count(*) FROM %s', batch) INTO v_checked;
+    CREATE TEMP TABLE indicina_row_fails ON COMMIT DROP AS
+        SELECT * FROM indicina.row_rule_failures(relation, batch);
     FOR r IN SELECT * FROM indicina.quality_rules q
-              WHERE q.relation = stage.relation AND q.enabled AND NOT indicina.is_row_rule(q.kind)
-                AND q.name <> ALL (v_in_scan)
+              WHERE q.relation = stage_row_rules.relation AND q.enabled AND indicina.is_row_rule(q.kind)
+              ORDER BY q.name LOOP
+        CREATE TEMP TABLE indicina_fails ON COMMIT DROP AS
+            SELECT f.row_ctid, NULL::text AS file, NULL::bigint AS line, f.value, f.detail, f.recorded
+              FROM indicina_row_fails f WHERE f.rule = r.name;
+        RETURN NEXT indicina.apply_failures(r, run_id, relation, batch, v_checked, dry_run, journal, 'row');
+    END LOOP;
+    DROP TABLE indicina_row_fails;
+END;
+$$;
+
+-- the set rules the scan did not judge, over the batch, in an order where
+-- each sees the batch the earlier ones left
+CREATE FUNCTION indicina.stage_set_rules(run_id bigint, relation regclass, batch regclass, dry_run boolean,
+                                         journal boolean, in_scan text[], sources jsonb)
+RETURNS SETOF jsonb
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_file     name := indicina.lineage_column(relation, 'file');
+    v_line     name := indicina.lineage_column(relation, 'line');
+    r          indicina.quality_rules;
+    res        jsonb;
+    v_checked  bigint;
+BEGIN
+    EXECUTE format('SELECT count(*) FROM %s', batch) INTO v_checked;
+    FOR r IN SELECT * FROM indicina.quality_rules q
+              WHERE q.relation = stage_set_rules.relation AND q.enabled AND NOT indicina.is_row_rule(q.kind)
+                AND q.name <> ALL (in_scan)
               ORDER BY array_position('{duplicate_rows,unique,references,balance_continuity,row_count,freshness}'::text[],
                                       q.kind), q.name LOOP
         CREATE TEMP TABLE indicina_fails ON COMMIT DROP AS
-            SELECT *, true AS recorded FROM indicina.set_rule_failures(r, v_batch, v_file, v_line, sources);
-        res := indicina.apply_failures(r, run_id, relation, v_batch, v_checked, dry_run, v_journal, 'set');
+            SELECT *, true AS recorded FROM indicina.set_rule_failures(r, batch, v_file, v_line, sources);
+        res := indicina.apply_failures(r, run_id, relation, batch, v_checked, dry_run, journal, 'set');
         IF r.severity = 'reject' THEN
             v_checked := v_checked - (res->>'rows_failed')::bigint;   -- what the next rule sees
         END IF;
         RETURN NEXT res;
     END LOOP;
-    -- what the rules left, into the load's target (a dry run loads nothing)
-    IF load_sql IS NOT NULL AND NOT dry_run THEN
-        EXECUTE indicina.splice_source(load_sql, v_batch::text);
-    END IF;
 END;
 $$;
 

@@ -94,6 +94,9 @@ GRANT EXECUTE ON FUNCTION
     -- the steps of a run
     indicina.source_files(regclass, boolean, text[]),
     indicina.stage(bigint, regclass, name, boolean, text[], jsonb, text),
+    indicina.stage_read(regclass, name, boolean, text[], jsonb, text, boolean),
+    indicina.stage_row_rules(bigint, regclass, regclass, boolean, boolean),
+    indicina.stage_set_rules(bigint, regclass, regclass, boolean, boolean, text[], jsonb),
     indicina.splice_source(text, text),
     indicina.apply_failures(indicina.quality_rules, bigint, regclass, regclass, bigint, boolean, boolean, text),
     indicina.set_rule_failures(indicina.quality_rules, regclass, name, name, jsonb),
