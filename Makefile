@@ -15,6 +15,7 @@ MODULE_big = indicina
 # its own headers and those of the folders below it
 OBJS = \
 	src/indicina.o \
+	src/core/cents.o \
 	src/coerce/coerce.o \
 	src/coerce/coerce_sql.o \
 	src/coerce/labels.o \

@@ -41,6 +41,7 @@
 #include "utils/memutils.h"
 #include "utils/tuplestore.h"
 
+#include "core/cents.h"
 #include "warehouse/month_flows.h"
 
 /*
@@ -170,7 +171,9 @@ column_of(Oid relid, Datum name, Oid type1, Oid type2, int32 *typmod)
 static bool
 whole_cents(int32 typmod)
 {
-	return typmod >= (int32) VARHDRSZ && (((typmod - VARHDRSZ) & 0xffff) <= FLOW_SCALE);
+	int			scale = cents_typmod_scale(typmod);
+
+	return scale >= 0 && scale <= FLOW_SCALE;
 }
 
 /*
@@ -284,8 +287,10 @@ month_flows_use_scaled(MonthFlows *mf, int att, const ScaledValue *scaled)
 static inline int64
 cents(Datum d, const ScaledValue *sv, const char *what)
 {
-	if (sv && sv->valid && sv->scale == FLOW_SCALE)
-		return sv->value;
+	int64		v;
+
+	if (cents_from_scaled(sv, FLOW_SCALE, &v))
+		return v;
 	return cents_of(d, what);
 }
 

@@ -15,7 +15,7 @@
 
 #include "utils/date.h"
 
-#include "coerce/coerce.h"
+#include "core/cents.h"
 
 typedef struct MonthFlows MonthFlows;
 
