@@ -27,15 +27,16 @@
  * CENTS_EXACT refuses non-zero digits past the scale (1.005 at scale 2);
  * CENTS_FLOOR drops them, rounding towards minus infinity.  Zeros past
  * the scale are not digits of the value (1.500 at scale 2 is 150).
- * *out is set only for CENTS_OK.
+ * *out is set only for CENTS_OK.  The text (and numeric_out's copy of a
+ * short-header datum) stays in CurrentMemoryContext: per row, call it in
+ * a context reset per row, as aggregates' and scans' per-tuple ones are
+ * (freeing them costs a fifth of the call).
  */
 CentsResult
 cents_from_numeric(Datum num, int scale, CentsRounding rounding, int64 *out)
 {
-	Numeric		n = DatumGetNumeric(num);
-	char	   *digits;
-	const char *p;
-	bool		neg;
+	const char *p = DatumGetCString(DirectFunctionCall1(numeric_out, num));
+	bool		neg = *p == '-';
 	bool		in_fraction = false;
 	bool		dropped = false;
 	int			decimals = 0;
@@ -43,55 +44,44 @@ cents_from_numeric(Datum num, int scale, CentsRounding rounding, int64 *out)
 	CentsResult result = CENTS_OK;
 
 	Assert(scale >= 0 && scale <= CENTS_MAX_SCALE);
-	if (numeric_is_nan(n) || numeric_is_inf(n))
+	if (neg)
+		p++;
+	/* "NaN", "Infinity", "-Infinity": numeric_out's spellings of the others */
+	if (*p < '0' || *p > '9')
 		result = CENTS_NOT_FINITE;
-	else
+	for (; result == CENTS_OK && *p; p++)
 	{
-		digits = DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(n)));
-		p = digits;
-		neg = *p == '-';
-		if (neg)
-			p++;
-		for (; *p; p++)
+		if (*p == '.')
 		{
-			if (*p == '.')
-			{
-				in_fraction = true;
-				continue;
-			}
-			if (in_fraction && decimals == scale)
-			{
-				dropped = dropped || *p != '0';
-				continue;
-			}
-			decimals += in_fraction;
-			if (pg_mul_u64_overflow(u, 10, &u) || pg_add_u64_overflow(u, (uint64) (*p - '0'), &u))
-			{
-				result = CENTS_OUT_OF_RANGE;
-				break;
-			}
+			in_fraction = true;
+			continue;
 		}
-		for (; result == CENTS_OK && decimals < scale; decimals++)
-			if (pg_mul_u64_overflow(u, 10, &u))
-				result = CENTS_OUT_OF_RANGE;
-		pfree(digits);
-		if (result == CENTS_OK && dropped && rounding == CENTS_EXACT)
-			result = CENTS_INEXACT;
-		/* floor of a negative value with digits dropped: one unit further down */
-		if (result == CENTS_OK && dropped && neg && pg_add_u64_overflow(u, 1, &u))
+		if (in_fraction && decimals == scale)
+		{
+			dropped = dropped || *p != '0';
+			continue;
+		}
+		decimals += in_fraction;
+		if (pg_mul_u64_overflow(u, 10, &u) || pg_add_u64_overflow(u, (uint64) (*p - '0'), &u))
 			result = CENTS_OUT_OF_RANGE;
-		if (result == CENTS_OK)
-		{
-			if (neg && u <= (uint64) PG_INT64_MAX + 1)
-				*out = u == (uint64) PG_INT64_MAX + 1 ? PG_INT64_MIN : -(int64) u;
-			else if (!neg && u <= (uint64) PG_INT64_MAX)
-				*out = (int64) u;
-			else
-				result = CENTS_OUT_OF_RANGE;
-		}
 	}
-	if ((Pointer) n != DatumGetPointer(num))
-		pfree(n);
+	for (; result == CENTS_OK && decimals < scale; decimals++)
+		if (pg_mul_u64_overflow(u, 10, &u))
+			result = CENTS_OUT_OF_RANGE;
+	if (result == CENTS_OK && dropped && rounding == CENTS_EXACT)
+		result = CENTS_INEXACT;
+	/* the floor of a negative value with digits dropped: one unit further down */
+	if (result == CENTS_OK && dropped && neg && pg_add_u64_overflow(u, 1, &u))
+		result = CENTS_OUT_OF_RANGE;
+	if (result == CENTS_OK)
+	{
+		if (neg && u <= (uint64) PG_INT64_MAX + 1)
+			*out = u == (uint64) PG_INT64_MAX + 1 ? PG_INT64_MIN : -(int64) u;
+		else if (!neg && u <= (uint64) PG_INT64_MAX)
+			*out = (int64) u;
+		else
+			result = CENTS_OUT_OF_RANGE;
+	}
 	return result;
 }
 
