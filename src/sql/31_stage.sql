@@ -59,7 +59,9 @@ DECLARE
     t text;
 BEGIN
     IF r.kind <> 'expression' THEN
-        SELECT format_type(atttypid, atttypmod) INTO t FROM pg_catalog.pg_attribute
+        -- bounds in the column's type without its typmod, as the scan reads them:
+        -- min -1.5 on a numeric(12,0) column is -1.5, not -2
+        SELECT format_type(atttypid, NULL) INTO t FROM pg_catalog.pg_attribute
          WHERE attrelid = r.relation AND attname = r.columns[1];
     END IF;
     RETURN CASE r.kind
