@@ -6,10 +6,10 @@
  * From a numeric: its text (numeric_out: [-]digits[.digits], never an
  * exponent) read digit by digit into an int64 with overflow checks.
  * numeric.h in PostgreSQL 15 exports no numeric -> int64 conversion that
- * reports overflow instead of raising it, and multiplying by 10^scale in
- * numeric and calling numeric_int8 costs two numeric operations and an
- * error to catch; the text is one call and a short loop (the figures are
- * in docs/benchmarks.md).  To a numeric: int64_div_fast_to_numeric.
+ * reports overflow instead of raising it; multiplying by 10^scale in
+ * numeric and calling numeric_int8 costs about twice as much, and
+ * numeric_send's binary form no less (docs/benchmarks.md).  To a numeric:
+ * int64_div_fast_to_numeric.
  *
  *-------------------------------------------------------------------------
  */
