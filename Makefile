@@ -16,6 +16,7 @@ MODULE_big = indicina
 OBJS = \
 	src/indicina.o \
 	src/core/append_log.o \
+	src/core/cents.o \
 	src/core/txn_state.o \
 	src/coerce/coerce.o \
 	src/coerce/coerce_sql.o \
@@ -47,7 +48,7 @@ OBJS = \
 SQL_PIECES = $(sort $(wildcard src/sql/*.sql))
 DATA_built = $(EXTENSION)--$(EXTVERSION).sql
 
-REGRESS = extension coerce_amount coerce_date coerce_misc csv_fdw quality warehouse executor rule_privileges hostile_names csv_files log_raw_rows pipeline_steps scan_edge_cases reject_visibility transaction_state unload rule_semantics
+REGRESS = extension coerce_amount coerce_date coerce_misc csv_fdw quality warehouse executor rule_privileges hostile_names csv_files log_raw_rows pipeline_steps scan_edge_cases reject_visibility transaction_state unload rule_semantics cents
 REGRESS_OPTS = --inputdir=. --load-extension=plpgsql
 
 # Warnings are errors in our own code.  -Wextra's unused-parameter and

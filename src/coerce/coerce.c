@@ -514,8 +514,8 @@ decimal_apply_typmod(ParsedDecimal *d, int32 typmod, CoerceError *err)
 
 	if (typmod < (int32) VARHDRSZ)
 		return true;
-	precision = ((typmod - VARHDRSZ) >> 16) & 0xffff;
-	scale = (((typmod - VARHDRSZ) & 0x7ff) ^ 1024) - 1024;
+	precision = cents_typmod_precision(typmod);
+	scale = cents_typmod_scale(typmod);
 	if (scale < 0)
 		scale = 0;				/* negative scales (PG15) are rare; round to units */
 
@@ -585,7 +585,10 @@ decimal_apply_typmod(ParsedDecimal *d, int32 typmod, CoerceError *err)
 	return true;
 }
 
-/* The numeric Datum of a parsed decimal; its display scale is d->scale. */
+/*
+ * A parsed decimal as value / 10^scale (the converter's ScaledValue), when
+ * its digits fit an int64 (18 of them always do); false if not.
+ */
 bool
 decimal_to_scaled(const ParsedDecimal *d, ScaledValue *out)
 {
@@ -602,72 +605,14 @@ decimal_to_scaled(const ParsedDecimal *d, ScaledValue *out)
 	return true;
 }
 
-/*
- * value x 10^-scale as a Numeric, written straight in the short form that
- * make_result() in numeric.c gives it (base-10000 digits with the leading
- * and trailing zero digits stripped, zero positive with weight 0): the
- * same bytes int64_div_fast_to_numeric() builds through a NumericVar and
- * two allocations.  The scan makes two per transaction, the customer-month
- * hand-over five per row.
- */
-Numeric
-scaled_to_numeric(int64 value, int scale)
-{
-	uint16		digits[8];		/* base 10000, least significant first */
-	int			n = 0,
-				lo = 0,
-				frac,
-				weight = 0,
-				ndigits,
-				i;
-	uint128		u;
-	Numeric		result;
-	uint16		header;
-	char	   *p;
-
-	if (scale < 0 || scale > NUM_SHORT_DSCALE_MAX)
-		return int64_div_fast_to_numeric(value, scale);
-	/* align the digits on the decimal point: whole groups of four decimals */
-	frac = (scale + 3) / 4;
-	u = value < 0 ? (uint128) (-(int128) value) : (uint128) value;
-	for (i = scale; i < frac * 4; i++)
-		u *= 10;
-	while (u > 0)
-	{
-		digits[n++] = (uint16) (u % 10000);
-		u /= 10000;
-	}
-	header = NUM_SHORT | (uint16) (scale << NUM_SHORT_DSCALE_SHIFT);
-	if (n > 0)
-	{
-		while (digits[lo] == 0)
-			lo++;
-		weight = (n - 1) - frac;
-		header |= (value < 0 ? NUM_SHORT_SIGN : 0) | (weight < 0 ? NUM_SHORT_WEIGHT_SIGN : 0) |
-			(weight & NUM_SHORT_WEIGHT);
-	}
-	ndigits = n - lo;
-	result = (Numeric) palloc(VARHDRSZ + sizeof(uint16) + ndigits * sizeof(int16));
-	SET_VARSIZE(result, VARHDRSZ + sizeof(uint16) + ndigits * sizeof(int16));
-	p = VARDATA(result);
-	memcpy(p, &header, sizeof(header));
-	p += sizeof(header);
-	for (i = n - 1; i >= lo; i--, p += sizeof(int16))
-	{
-		int16		d = (int16) digits[i];
-
-		memcpy(p, &d, sizeof(d));
-	}
-	return result;
-}
-
+/* The numeric of a parsed decimal; its display scale is d->scale. */
 Numeric
 decimal_to_numeric(const ParsedDecimal *d)
 {
 	ScaledValue sv;
 
 	if (decimal_to_scaled(d, &sv))
-		return scaled_to_numeric(sv.value, sv.scale);
+		return (Numeric) DatumGetPointer(cents_to_numeric(sv.value, sv.scale));
 	else
 	{
 		/* too long for int64: spell it out and let numeric_in build it */

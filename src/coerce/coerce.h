@@ -20,6 +20,8 @@
 #include "utils/date.h"
 #include "utils/numeric.h"
 
+#include "core/cents.h"
+
 /* stable codes, as they appear in reject records (see coerce_code_name) */
 typedef enum CoerceCode
 {
@@ -60,20 +62,6 @@ typedef struct ParsedDecimal
 	int			scale;
 	char		digits[DECIMAL_MAX_DIGITS];	/* values 0..9, most significant first */
 } ParsedDecimal;
-
-/*
- * A decimal as value / 10^scale, when it fits an int64: what a numeric
- * column's converter leaves beside the Numeric it built, so a range rule
- * compares integers instead of calling numeric_cmp.
- */
-typedef struct ScaledValue
-{
-	bool		valid;
-	int			scale;
-	int64		value;
-} ScaledValue;
-
-extern bool decimal_to_scaled(const ParsedDecimal *d, ScaledValue *out);
 
 /* how dates are spelled: a strict ISO date, a pattern, anything known, or Excel serials */
 typedef enum DateMode
@@ -123,24 +111,6 @@ typedef struct DateFormat
 	char		text[64];		/* the pattern as written, for messages */
 } DateFormat;
 
-/*
- * The on-disk format of numeric (PostgreSQL's numeric.c) is a varlena of
- * a 16-bit header, then, in the long form, a 16-bit weight, then base
- * 10000 digits.  The short form packs sign, display scale and a 7-bit
- * weight into the header; the top two bits tell the forms apart.  It is
- * the format on disk, so it does not change between releases.
- * warehouse.c reads it, scaled_to_numeric() writes the short form.
- */
-#define NUM_FORM_MASK		0xC000
-#define NUM_POS				0x0000
-#define NUM_NEG				0x4000
-#define NUM_SHORT			0x8000
-#define NUM_SHORT_SIGN		0x2000
-#define NUM_SHORT_DSCALE_SHIFT 7
-#define NUM_SHORT_DSCALE_MAX 63
-#define NUM_SHORT_WEIGHT_SIGN 0x0040
-#define NUM_SHORT_WEIGHT	0x003F
-
 /* in coerce.c */
 extern const char *coerce_code_name(CoerceCode code);
 extern void coerce_fail(CoerceError *err, CoerceCode code, const char *fmt,...) pg_attribute_printf(3, 4);
@@ -148,8 +118,8 @@ extern void coerce_fail(CoerceError *err, CoerceCode code, const char *fmt,...) 
 extern bool parse_number_plain(const char *s, int len, ParsedDecimal *out, CoerceError *err);
 extern bool parse_amount_text(const char *s, int len, char decimal_mark, ParsedDecimal *out, CoerceError *err);
 extern bool decimal_apply_typmod(ParsedDecimal *d, int32 typmod, CoerceError *err);
+extern bool decimal_to_scaled(const ParsedDecimal *d, ScaledValue *out);
 extern Numeric decimal_to_numeric(const ParsedDecimal *d);
-extern Numeric scaled_to_numeric(int64 value, int scale);
 extern int	decimal_to_text(const ParsedDecimal *d, char *buf);
 extern bool decimal_to_int64(const ParsedDecimal *d, int64 *out, CoerceError *err);
 extern bool parse_int_text(const char *s, int len, bool allow_separators, int64 *out, CoerceError *err);

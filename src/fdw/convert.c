@@ -22,6 +22,7 @@
 #include "utils/lsyscache.h"
 #include "utils/timestamp.h"
 
+#include "core/cents.h"
 #include "fdw/fdw.h"
 #include "coerce/coerce_sql.h"
 
@@ -275,7 +276,7 @@ converter_run(ColumnConverter *cv, const char *s, int len, Datum *out, CoerceErr
 					return false;
 				/* the integer form once, for the Numeric and for range rules */
 				if (decimal_to_scaled(&d, &cv->scaled))
-					*out = NumericGetDatum(scaled_to_numeric(cv->scaled.value, cv->scaled.scale));
+					*out = cents_to_numeric(cv->scaled.value, cv->scaled.scale);
 				else
 					*out = NumericGetDatum(decimal_to_numeric(&d));
 				return true;

@@ -54,6 +54,7 @@
 #include "utils/syscache.h"
 #include "utils/typcache.h"
 
+#include "core/cents.h"
 #include "fdw/fdw.h"
 #include "fdw/scan_consumer.h"
 #include "quality/rules.h"
@@ -279,38 +280,11 @@ rule_expression_parse(Relation rel, const char *sql, char **checked)
 }
 
 /*
- * A numeric bound in units of 10^-scale (1.5 at scale 2 is 150); false when
- * it does not fit an int64 or has more decimals than the column keeps.
- */
-static bool
-bound_at_scale(const char *s, int scale, int64 *out)
-{
-	ParsedDecimal d;
-	CoerceError err;
-	ScaledValue sv;
-	int			i;
-
-	if (!parse_number_plain(s, strlen(s), &d, &err) || !decimal_to_scaled(&d, &sv))
-		return false;
-	for (i = sv.scale; i > scale; i--)
-	{
-		if (sv.value % 10 != 0)
-			return false;
-		sv.value /= 10;
-	}
-	for (i = sv.scale; i < scale; i++)
-		if (pg_mul_s64_overflow(sv.value, 10, &sv.value))
-			return false;
-	*out = sv.value;
-	return true;
-}
-
-/*
  * Folds a range rule's bounds into inclusive integers [lo, hi] when the
  * column's type allows (see RowRule.int_bounds).
  */
 static void
-fold_int_bounds(RowRule *r, int32 typmod, const char *min, const char *max)
+fold_int_bounds(RowRule *r, int32 typmod)
 {
 	int64		lo = PG_INT64_MIN,
 				hi = PG_INT64_MAX;
@@ -330,13 +304,13 @@ fold_int_bounds(RowRule *r, int32 typmod, const char *min, const char *max)
 			r->int_width = 8;
 			break;
 		case NUMERICOID:
-			/* numeric(p,s) with 0 <= s <= 18: typmod is ((p << 16) | s) + VARHDRSZ */
-			if (typmod < (int32) VARHDRSZ || ((typmod - VARHDRSZ) & 0xffff) > 18)
+			/* numeric(p,s), 0 <= s <= 18, and bounds exact at scale s */
+			r->bound_scale = cents_typmod_scale(typmod);
+			if (r->bound_scale < 0 || r->bound_scale > CENTS_MAX_SCALE)
 				return;
 			r->int_width = 0;
-			r->bound_scale = (typmod - VARHDRSZ) & 0xffff;
-			if ((min && !bound_at_scale(min, r->bound_scale, &lo)) ||
-				(max && !bound_at_scale(max, r->bound_scale, &hi)))
+			if ((r->has_min && cents_from_numeric(r->min, r->bound_scale, CENTS_EXACT, &lo) != CENTS_OK) ||
+				(r->has_max && cents_from_numeric(r->max, r->bound_scale, CENTS_EXACT, &hi) != CENTS_OK))
 				return;
 			break;
 		default:
@@ -450,7 +424,7 @@ rule_init_kind(RowRule *r, Relation rel, HeapTuple tup, TupleDesc desc)
 								 errmsg("rule \"%s\": not_future needs a date or timestamp column, and %s is %s",
 										r->name, r->column, format_type_be(r->typid))));
 				}
-				fold_int_bounds(r, TupleDescAttr(RelationGetDescr(rel), r->att)->atttypmod, min, max);
+				fold_int_bounds(r, TupleDescAttr(RelationGetDescr(rel), r->att)->atttypmod);
 				break;
 			}
 		case RULE_REGEX:
@@ -925,12 +899,13 @@ all_pass(const RowRuleSet *set, Datum *values, bool *nulls)
 	for (; i < end[OP_SCALED_RANGE]; i++)
 	{
 		const RuleOp *o = &ops[i];
+		int64		x;
 
 		if (nulls[o->att])
 			continue;
-		if (o->scaled->valid && o->scaled->scale == o->bound_scale)
+		if (cents_from_scaled(o->scaled, o->bound_scale, &x))
 		{
-			if (o->scaled->value < o->lo || o->scaled->value > o->hi)
+			if (x < o->lo || x > o->hi)
 				return false;
 		}
 		else if (range_verdict(o->rule, values[o->att]) != 0)

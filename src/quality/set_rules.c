@@ -52,6 +52,7 @@
 #include "utils/array.h"
 #include "utils/rel.h"
 
+#include "core/cents.h"
 #include "core/txn_state.h"
 #include "fdw/fdw.h"
 
@@ -627,9 +628,9 @@ set_continuity(SetRule *r, TupleDesc desc, HeapTuple tup, TupleDesc qdesc)
 		amount->atttypid != NUMERICOID || balance->atttypid != NUMERICOID ||
 		amount->atttypmod < 0 || amount->atttypmod != balance->atttypmod)
 		return false;
-	precision = ((amount->atttypmod - VARHDRSZ) >> 16) & 0xffff;
-	r->scale = (amount->atttypmod - VARHDRSZ) & 0xffff;
-	if (precision > 17 || r->scale > precision)
+	precision = cents_typmod_precision(amount->atttypmod);
+	r->scale = cents_typmod_scale(amount->atttypmod);
+	if (precision > 17 || r->scale < 0 || r->scale > precision)
 		return false;			/* a sum of two must fit 64 bits */
 	{
 		int			k = r->customer;
@@ -639,20 +640,25 @@ set_continuity(SetRule *r, TupleDesc desc, HeapTuple tup, TupleDesc qdesc)
 	}
 	getTypeOutputInfo(TupleDescAttr(desc, r->customer)->atttypid, &out, &varlena);
 	fmgr_info(out, &r->customer_out);
-	/* a gap g (in units) fails when |g| > tolerance * 10^scale, i.e. |g| > floor of it */
+	/*
+	 * A gap g (in units) fails when |g| > tolerance * 10^scale, i.e. |g| >
+	 * its floor.  A tolerance past int64 units is past every gap two
+	 * numerics of 17 digits make.
+	 */
 	tol = SPI_getvalue(tup, qdesc, 15);
+	switch (cents_from_numeric(DirectFunctionCall3(numeric_in, CStringGetDatum(tol), ObjectIdGetDatum(InvalidOid),
+												   Int32GetDatum(-1)),
+							   r->scale, CENTS_FLOOR, &r->tolerance))
 	{
-		Datum		t = DirectFunctionCall3(numeric_in, CStringGetDatum(tol), ObjectIdGetDatum(InvalidOid),
-										   Int32GetDatum(-1));
-		Datum		p = DirectFunctionCall2(numeric_power, DirectFunctionCall1(int4_numeric, Int32GetDatum(10)),
-										   DirectFunctionCall1(int4_numeric, Int32GetDatum(r->scale)));
-		Datum		f = DirectFunctionCall1(numeric_floor, DirectFunctionCall2(numeric_mul, t, p));
-
-		if (DatumGetBool(DirectFunctionCall2(numeric_lt, f, DirectFunctionCall1(int8_numeric, Int64GetDatum(0)))))
+		case CENTS_OK:
+			return r->tolerance >= 0;
+		case CENTS_OUT_OF_RANGE:
+			/* add_rule refuses a negative tolerance; a huge one is no limit */
+			r->tolerance = PG_INT64_MAX;
+			return tol[0] != '-';
+		default:
 			return false;
-		r->tolerance = DatumGetInt64(DirectFunctionCall1(numeric_int8, f));
 	}
-	return true;
 }
 
 /* are all of a's keys among b's? */
@@ -965,37 +971,8 @@ add_sample(SetRule *r, const char *file, int64 line, const char *value, const ch
 static bool
 numeric_units(Datum num, int scale, const ScaledValue *sv, int64 *out)
 {
-	char	   *s;
-	int64		v = 0;
-	int			decimals = -1;
-	bool		neg = false;
-
-	if (sv && sv->valid && sv->scale == scale)
-	{
-		*out = sv->value;
-		return true;
-	}
-	s = DatumGetCString(DirectFunctionCall1(numeric_out, num));
-	if (*s == '-')
-		neg = true, s++;
-	for (; *s; s++)
-	{
-		if (*s == '.')
-		{
-			decimals = 0;
-			continue;
-		}
-		if (*s < '0' || *s > '9' || decimals >= scale || pg_mul_s64_overflow(v, 10, &v) ||
-			pg_add_s64_overflow(v, *s - '0', &v))
-			return false;
-		if (decimals >= 0)
-			decimals++;
-	}
-	for (decimals = Max(decimals, 0); decimals < scale; decimals++)
-		if (pg_mul_s64_overflow(v, 10, &v))
-			return false;
-	*out = neg ? -v : v;
-	return true;
+	return cents_from_scaled(sv, scale, out) ||
+		cents_from_numeric(num, scale, CENTS_EXACT, out) == CENTS_OK;
 }
 
 static void
@@ -1197,7 +1174,7 @@ cmp_failure(const void *pa, const void *pb)
 static char *
 units_text(int64 v, int scale)
 {
-	Datum		n = NumericGetDatum(scaled_to_numeric(v, scale));
+	Datum		n = cents_to_numeric(v, scale);
 
 	return DatumGetCString(DirectFunctionCall1(numeric_out, n));
 }

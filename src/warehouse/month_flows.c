@@ -40,6 +40,7 @@
 #include "utils/memutils.h"
 #include "utils/tuplestore.h"
 
+#include "core/cents.h"
 #include "core/txn_state.h"
 #include "fdw/scan_consumer.h"
 #include "warehouse/month_flows.h"
@@ -168,7 +169,9 @@ column_of(Oid relid, Datum name, Oid type1, Oid type2, int32 *typmod)
 static bool
 whole_cents(int32 typmod)
 {
-	return typmod >= (int32) VARHDRSZ && (((typmod - VARHDRSZ) & 0xffff) <= FLOW_SCALE);
+	int			scale = cents_typmod_scale(typmod);
+
+	return scale >= 0 && scale <= FLOW_SCALE;
 }
 
 /*
@@ -278,8 +281,10 @@ month_flows_use_scaled(MonthFlows *mf, int att, const ScaledValue *scaled)
 static inline int64
 cents(Datum d, const ScaledValue *sv, const char *what)
 {
-	if (sv && sv->valid && sv->scale == FLOW_SCALE)
-		return sv->value;
+	int64		v;
+
+	if (cents_from_scaled(sv, FLOW_SCALE, &v))
+		return v;
 	return cents_of(d, what);
 }
 

@@ -16,6 +16,7 @@
 #include "utils/date.h"
 
 #include "coerce/coerce.h"
+#include "core/cents.h"
 #include "fdw/scan_consumer.h"
 
 typedef struct MonthFlows MonthFlows;

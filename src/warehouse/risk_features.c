@@ -25,7 +25,7 @@
 #include "funcapi.h"
 #include "utils/numeric.h"
 
-#include "coerce/coerce.h"
+#include "core/cents.h"
 #include "warehouse/warehouse.h"
 
 typedef struct RiskFeatures
@@ -167,14 +167,14 @@ indicina_risk_features_final(PG_FUNCTION_ARGS)
 	values[0] = Int32GetDatum((int32) s->months);
 	nulls[1] = s->n_inflow == 0;
 	if (!nulls[1])
-		values[1] = NumericGetDatum(scaled_to_numeric(rounded_quotient(s->inflow, s->n_inflow), FLOW_SCALE));
+		values[1] = cents_to_numeric(rounded_quotient(s->inflow, s->n_inflow), FLOW_SCALE);
 	nulls[2] = s->n_outflow == 0;
 	if (!nulls[2])
-		values[2] = NumericGetDatum(scaled_to_numeric(rounded_quotient(s->outflow, s->n_outflow), FLOW_SCALE));
+		values[2] = cents_to_numeric(rounded_quotient(s->outflow, s->n_outflow), FLOW_SCALE);
 	/* the share of months with a salary, to four decimals */
-	values[3] = NumericGetDatum(scaled_to_numeric(rounded_quotient(s->salary * 10000, s->months), 4));
+	values[3] = cents_to_numeric(rounded_quotient(s->salary * 10000, s->months), 4);
 	nulls[4] = s->n_balance == 0;
 	if (!nulls[4])
-		values[4] = NumericGetDatum(scaled_to_numeric(volatility_cents(s), FLOW_SCALE));
+		values[4] = cents_to_numeric(volatility_cents(s), FLOW_SCALE);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
 }

@@ -11,8 +11,8 @@
  * array_agg(... ORDER BY ...), which PostgreSQL 15 sorts group by group
  * (docs/benchmarks.md).  indicina.month_flow() is one
  * aggregate with one small state per group, summing 64-bit cents (amounts
- * are numeric(14,2) in the warehouse, read straight from their stored
- * digits; a sum past 64 bits is an error, no numeric(16,2) holds it), so a
+ * are numeric(14,2) in the warehouse, converted by core/cents.c; a sum
+ * past 64 bits is an error, no numeric(16,2) holds it), so a
  * hash aggregate does it in one pass.  The totals (FlowTotals) are the
  * same the transactions scan accumulates (month_flows.c).
  *
@@ -29,7 +29,7 @@
 #include "utils/datetime.h"
 #include "utils/numeric.h"
 
-#include "coerce/coerce.h"
+#include "core/cents.h"
 #include "warehouse/warehouse.h"
 
 #ifndef HAVE_INT128
@@ -80,73 +80,9 @@ indicina_month_start(PG_FUNCTION_ARGS)
 }
 
 /* ---------------------------------------------------------------------
- * Reading a numeric's stored digits (the format: coerce.h)
+ * Amounts in cents (core/cents.c)
  * ---------------------------------------------------------------------
  */
-
-/* a numeric in units of 10^-FLOW_SCALE; false if it is not finite or has more decimals */
-static bool
-numeric_cents(Datum d, int64 *out)
-{
-	struct varlena *v = PG_DETOAST_DATUM_PACKED(d);
-	const char *p = VARDATA_ANY(v);
-	int			len = VARSIZE_ANY_EXHDR(v);
-	uint16		header;
-	int			weight;
-	bool		negative;
-	int			ndigits;
-	int			i;
-	int128		units = 0;
-
-	memcpy(&header, p, sizeof(header));
-	if ((header & NUM_FORM_MASK) == NUM_SHORT)
-	{
-		negative = (header & NUM_SHORT_SIGN) != 0;
-		weight = (header & NUM_SHORT_WEIGHT_SIGN) ? (int) (header | ~NUM_SHORT_WEIGHT) :
-			(int) (header & NUM_SHORT_WEIGHT);
-		p += sizeof(uint16);
-		len -= sizeof(uint16);
-	}
-	else if ((header & NUM_FORM_MASK) == NUM_POS || (header & NUM_FORM_MASK) == NUM_NEG)
-	{
-		int16		w;
-
-		negative = (header & NUM_FORM_MASK) == NUM_NEG;
-		memcpy(&w, p + sizeof(uint16), sizeof(w));
-		weight = w;
-		p += 2 * sizeof(uint16);
-		len -= 2 * sizeof(uint16);
-	}
-	else
-		return false;			/* NaN or an infinity */
-	ndigits = len / sizeof(int16);
-	if (weight > 4)
-		return false;			/* past 10^20: not an amount */
-	for (i = 0; i < ndigits; i++)
-	{
-		int16		digit;
-		int			power = weight - i;	/* of 10000 */
-
-		memcpy(&digit, p + i * sizeof(int16), sizeof(digit));
-		if (power >= 0)
-		{
-			int128		x = digit;
-			int			k;
-
-			for (k = 0; k < power; k++)
-				x *= 10000;
-			units += x * 100;
-		}
-		else if (power == -1 && digit % 100 == 0)
-			units += digit / 100;
-		else if (digit != 0)
-			return false;		/* more than FLOW_SCALE decimals */
-	}
-	if (units > PG_INT64_MAX)
-		return false;
-	*out = negative ? -(int64) units : (int64) units;
-	return true;
-}
 
 /* a numeric amount in cents; a clear error for anything else */
 int64
@@ -154,19 +90,32 @@ cents_of(Datum d, const char *what)
 {
 	int64		v;
 
-	if (!numeric_cents(d, &v))
-		ereport(ERROR,
-				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 errmsg("indicina: %s %s is not an amount with at most %d decimals", what,
-						DatumGetCString(DirectFunctionCall1(numeric_out, d)), FLOW_SCALE),
-				 errhint("The warehouse's aggregates sum amounts and balances in cents, as its numeric columns with 2 decimals hold them.")));
+	switch (cents_from_numeric(d, FLOW_SCALE, CENTS_EXACT, &v))
+	{
+		case CENTS_OK:
+			break;
+		case CENTS_OUT_OF_RANGE:
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("indicina: %s %s is out of range for an amount in cents", what,
+							DatumGetCString(DirectFunctionCall1(numeric_out, d))),
+					 errdetail("Amounts in cents are 64-bit integers: from -92233720368547758.08 to 92233720368547758.07."),
+					 errhint("The warehouse's aggregates sum amounts and balances in cents, as its numeric columns with 2 decimals hold them.")));
+			break;
+		default:
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("indicina: %s %s is not an amount with at most %d decimals", what,
+							DatumGetCString(DirectFunctionCall1(numeric_out, d)), FLOW_SCALE),
+					 errhint("The warehouse's aggregates sum amounts and balances in cents, as its numeric columns with 2 decimals hold them.")));
+	}
 	return v;
 }
 
 static Datum
 cents_numeric(int64 v)
 {
-	return NumericGetDatum(scaled_to_numeric(v, FLOW_SCALE));
+	return cents_to_numeric(v, FLOW_SCALE);
 }
 
 /* ---------------------------------------------------------------------

@@ -22,7 +22,7 @@ int			pg_snprintf(char *str, size_t count, const char *fmt,...);
 int			pg_strcasecmp(const char *s1, const char *s2);
 int			pg_strncasecmp(const char *s1, const char *s2, size_t n);
 int			date2j(int y, int m, int d);
-void	   *int64_div_fast_to_numeric(int64_t val1, int log10val2);
+uintptr_t	cents_to_numeric(int64_t value, int scale);
 void	   *palloc(size_t size);
 uintptr_t	DirectFunctionCall3Coll(void *func, unsigned int collation, uintptr_t a1, uintptr_t a2, uintptr_t a3);
 uintptr_t	numeric_in(void *fcinfo);
@@ -68,8 +68,9 @@ date2j(int y, int m, int d)
 	return (int) (d + (153 * mm + 2) / 5 + 365 * yy + yy / 4 - yy / 100 + yy / 400 - 32045);
 }
 
-void *
-int64_div_fast_to_numeric(int64_t val1, int log10val2)
+/* core/cents.c, which coerce.c's decimal_to_numeric calls */
+uintptr_t
+cents_to_numeric(int64_t value, int scale)
 {
 	abort();
 }
