@@ -31,12 +31,15 @@ OBJS = \
 	src/parallel_files.o \
 	src/risk_features.o \
 	src/key_lookup.o \
-	src/simple_regex.o
+	src/simple_regex.o \
+	src/ship/dashboard_template.o
 
 SQL_PIECES = $(sort $(wildcard src/sql/*.sql))
 DATA_built = $(EXTENSION)--$(EXTVERSION).sql
+# the dashboard's page template, read by indicina.dashboard() at call time
+DATA = $(addprefix src/ship/dashboard/indicina_dashboard.,html css js)
 
-REGRESS = extension coerce_amount coerce_date coerce_misc csv_fdw quality warehouse executor rule_privileges hostile_names csv_files log_raw_rows pipeline_steps scan_edge_cases reject_visibility
+REGRESS = extension coerce_amount coerce_date coerce_misc csv_fdw quality warehouse executor rule_privileges hostile_names csv_files log_raw_rows pipeline_steps scan_edge_cases reject_visibility dashboard
 REGRESS_OPTS = --inputdir=. --load-extension=plpgsql
 
 # Warnings are errors in our own code.  -Wextra's unused-parameter and

@@ -144,7 +144,22 @@ GRANT EXECUTE ON FUNCTION
     indicina.pipeline_aggregates(indicina.pipeline_run, date, date, date[], boolean),
     indicina.pipeline_customer_months(indicina.pipeline_run, date, date, date[], boolean),
     indicina.pipeline_risk_features(indicina.pipeline_run),
-    indicina.pipeline_ledger(indicina.pipeline_run, regclass)
+    indicina.pipeline_ledger(indicina.pipeline_run, regclass),
+    -- the dashboard (60_dashboard.sql): it reads the whole warehouse, with
+    -- the caller's rights, and the mart views create_warehouse adds
+    indicina.create_mart_views(name, name),
+    indicina.dashboard(name, text, name, boolean, int, int),
+    indicina.dashboard_asset(text),
+    indicina.dashboard_index(jsonb, text, text),
+    indicina.dashboard_query(text, name, name, jsonb, text, text),
+    indicina.dashboard_dims(name, name),
+    indicina.dashboard_cells(name, name, jsonb),
+    indicina.dashboard_riskiest(name, name, jsonb, int, boolean),
+    indicina.dashboard_quality(name, name, int),
+    indicina.dashboard_last_unload(name),
+    indicina.dashboard_data(name, name, text, boolean, int, int),
+    indicina.dashboard_render(text, jsonb),
+    indicina.html_escape(text)
     TO indicina_operator;
 GRANT SELECT ON indicina.quality_rules, indicina.load_errors, indicina.runs, indicina.quality_results,
                 indicina.quality_summary, indicina.pipeline_runs
