@@ -26,10 +26,11 @@ CREATE FOREIGN TABLE dash_statements (
 SELECT indicina.dashboard('dash_dw');
 SELECT indicina.dashboard('dash_dw', title => NULL);
 SELECT indicina.dashboard('dash_dw', riskiest => 0);
+SELECT indicina.dashboard('dash_dw', riskiest => 26);
 SELECT indicina.dashboard('dash_dw', runs => 1001);
 SELECT indicina.dashboard_asset('../../postgresql.conf');
 SELECT indicina.create_warehouse('dash_dw', 'dash_mart');
-SELECT indicina.dashboard('dash_dw');
+SELECT indicina.dashboard('dash_dw', mart => 'dash_no_mart');
 SELECT count(*) FROM indicina.run_pipeline('dash_loans', 'dash_statements', 'dash_dw');
 
 -- ---- the mart views the risk panel reads; an older warehouse gets them ----

@@ -17,21 +17,29 @@ LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
 $$;
 
 /*
- * Runs one of the dashboard's queries over warehouse target and its mart
- * views: @T and @M in q stand for the two schemas (replaced in one pass, as
- * create_warehouse does), $1 is the dimensions (jsonb), $2 and $3 the
- * extra arguments.  Returns the query's single jsonb value.
+ * One of the dashboard's queries over warehouse target and its mart views:
+ * @T and @M in q stand for the two schemas, replaced in one pass (as
+ * create_warehouse does), so neither name is searched for the other's mark.
+ */
+CREATE FUNCTION indicina.dashboard_sql(q text, target name, mart name) RETURNS text
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT array_to_string(ARRAY(SELECT replace(p, '@M', quote_ident(mart))
+                                   FROM unnest(string_to_array(q, '@T')) WITH ORDINALITY u(p, i) ORDER BY i),
+                           quote_ident(target))
+$$;
+
+/*
+ * Runs such a query ($1 is the dimensions, $2 and $3 extra arguments) and
+ * returns its single jsonb value.  STABLE, as every dashboard function:
+ * all the queries of one page then read the snapshot of the call.
  */
 CREATE FUNCTION indicina.dashboard_query(q text, target name, mart name, dims jsonb DEFAULT NULL,
                                          arg2 text DEFAULT NULL, arg3 text DEFAULT NULL) RETURNS jsonb
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     result jsonb;
 BEGIN
-    EXECUTE array_to_string(ARRAY(SELECT replace(p, '@M', quote_ident(mart))
-                                    FROM unnest(string_to_array(q, '@T')) WITH ORDINALITY u(p, i) ORDER BY i),
-                            quote_ident(target))
-       INTO result USING dims, arg2, arg3;
+    EXECUTE indicina.dashboard_sql(q, target, mart) INTO result USING dims, arg2, arg3;
     RETURN result;
 END;
 $$;
@@ -43,7 +51,7 @@ $$;
  * narrations and statement months of the transactions.
  */
 CREATE FUNCTION indicina.dashboard_dims(target name, mart name) RETURNS jsonb
-LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     SELECT indicina.dashboard_query($q$
 SELECT jsonb_build_object(
   'status', (SELECT coalesce(jsonb_agg(s ORDER BY s), '[]') FROM (SELECT DISTINCT employment_status s
@@ -52,11 +60,58 @@ SELECT jsonb_build_object(
                FROM @M.application_bands WHERE application_month IS NOT NULL) x),
   'score_band', '["300-579 poor", "580-669 fair", "670-739 good", "740-799 very good", "800-850 exceptional"]'::jsonb,
   'lti_band', '["< 0.25", "0.25-0.5", "0.5-1", "1-2", ">= 2", "no income"]'::jsonb,
-  'narration', (SELECT coalesce(jsonb_agg(narration ORDER BY narration), '[]') FROM @M.kpi_narration),
-  'flow_month', (SELECT coalesce(jsonb_agg(to_char(month, 'YYYY-MM') ORDER BY month), '[]') FROM @M.kpi_monthly_cash_flow),
+  'narration', (SELECT coalesce(jsonb_agg(narration ORDER BY narration), '[]') FROM @T.dim_transaction_category),
+  'flow_month', (SELECT coalesce(jsonb_agg(m ORDER BY m), '[]') FROM (SELECT DISTINCT to_char(month, 'YYYY-MM') m
+               FROM @T.agg_customer_month) x),
   'regularity_band', '["< 0.2", "0.2-0.4", "0.4-0.6", "0.6-0.8", "0.8-1", "every month"]'::jsonb,
   'volatility_band', '["< 100", "100-500", "500-1k", "1k-5k", "5k-10k", ">= 10k"]'::jsonb)
 $q$, target, mart);
+$$;
+
+-- a packed profile cell (see dashboard_profile_cells) as [status, month, band]
+CREATE FUNCTION indicina.dashboard_cell(cell bigint) RETURNS jsonb
+LANGUAGE sql IMMUTABLE STRICT SET search_path = pg_catalog, pg_temp AS $$
+    SELECT jsonb_build_array(nullif(cell / 1000000 - 1, -1), nullif(cell / 1000 % 1000 - 1, -1), nullif(cell % 1000 - 1, -1))
+$$;
+
+/*
+ * The cells of the transactions (by narration) and of the customer-months
+ * (by month), per profile cell of their customer.  Each customer's cell is
+ * packed in a bigint, (status + 1) * 10^6 + (month + 1) * 10^3 + (band + 1)
+ * with 0 for none, and found with key_lookup as the facts are scanned: a
+ * function call per row instead of a join the planner would build its hash
+ * table of five million facts for.
+ */
+CREATE FUNCTION indicina.dashboard_profile_cells(target name, mart name, dims jsonb) RETURNS jsonb
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET jit = off AS $$
+BEGIN
+    PERFORM indicina.arm_key_lookup('indicina_dashboard_profile', indicina.dashboard_sql(format($q$
+SELECT p.customer_id::text, coalesce(s.i, 0) * 1000000 + coalesce(m.i, 0) * 1000 + coalesce(b.i, 0)
+  FROM @M.customer_profile p
+  LEFT JOIN jsonb_array_elements_text(%1$L::jsonb -> 'status') WITH ORDINALITY s(v, i) ON s.v = p.employment_status
+  LEFT JOIN jsonb_array_elements_text(%1$L::jsonb -> 'month') WITH ORDINALITY m(v, i)
+         ON m.v = to_char(p.application_month, 'YYYY-MM')
+  LEFT JOIN jsonb_array_elements_text(%1$L::jsonb -> 'score_band') WITH ORDINALITY b(v, i) ON b.v = p.credit_score_band
+$q$, dims), target, mart));
+    RETURN jsonb_build_object(
+    'narration', indicina.dashboard_query($q$
+SELECT coalesce(jsonb_agg(indicina.dashboard_cell(x.cell) || jsonb_build_array(indicina.dashboard_index($1, 'narration', c.narration), n,
+                                                 (s * 100)::bigint)), '[]')
+  FROM (SELECT coalesce(indicina.key_lookup('indicina_dashboard_profile', t.customer_id), 0) AS cell, t.category_key,
+               count(*) AS n, sum(t.amount) AS s
+          FROM @T.fact_bank_transaction t GROUP BY 1, 2) x
+  JOIN @T.dim_transaction_category c USING (category_key)
+$q$, target, mart, dims),
+    'flows', indicina.dashboard_query($q$
+SELECT coalesce(jsonb_agg(indicina.dashboard_cell(x.cell) || jsonb_build_array(indicina.dashboard_index($1, 'flow_month', to_char(x.month, 'YYYY-MM')),
+                                                 (inflow * 100)::bigint, (outflow * 100)::bigint, (net * 100)::bigint,
+                                                 transactions, customers)), '[]')
+  FROM (SELECT coalesce(indicina.key_lookup('indicina_dashboard_profile', a.customer_id), 0) AS cell, a.month,
+               sum(a.inflow) AS inflow, sum(a.outflow) AS outflow, sum(a.net) AS net, sum(a.txn_count) AS transactions,
+               count(*) AS customers
+          FROM @T.agg_customer_month a GROUP BY 1, 2) x
+$q$, target, mart, dims));
+END;
 $$;
 
 /*
@@ -68,7 +123,7 @@ $$;
  * months and features by the customer's profile (its latest application).
  */
 CREATE FUNCTION indicina.dashboard_cells(target name, mart name, dims jsonb) RETURNS jsonb
-LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     SELECT jsonb_build_object(
     'loans', indicina.dashboard_query($q$
 SELECT coalesce(jsonb_agg(r), '[]') FROM (
@@ -94,28 +149,7 @@ SELECT coalesce(jsonb_agg(r), '[]') FROM (
     FROM @M.customer_profile
    GROUP BY employment_status, application_month, credit_score_band, application_id IS NOT NULL,
             income_regularity_band, balance_volatility_band) s
-$q$, target, mart, dims),
-    'narration', indicina.dashboard_query($q$
-SELECT coalesce(jsonb_agg(r), '[]') FROM (
-  SELECT jsonb_build_array(indicina.dashboard_index($1, 'status', p.employment_status),
-         indicina.dashboard_index($1, 'month', to_char(p.application_month, 'YYYY-MM')),
-         indicina.dashboard_index($1, 'score_band', p.credit_score_band),
-         indicina.dashboard_index($1, 'narration', c.narration), count(*), (sum(t.amount) * 100)::bigint) r
-    FROM @T.fact_bank_transaction t JOIN @T.dim_transaction_category c USING (category_key)
-    LEFT JOIN @M.customer_profile p ON p.customer_id = t.customer_id
-   GROUP BY p.employment_status, p.application_month, p.credit_score_band, c.narration) s
-$q$, target, mart, dims),
-    'flows', indicina.dashboard_query($q$
-SELECT coalesce(jsonb_agg(r), '[]') FROM (
-  SELECT jsonb_build_array(indicina.dashboard_index($1, 'status', p.employment_status),
-         indicina.dashboard_index($1, 'month', to_char(p.application_month, 'YYYY-MM')),
-         indicina.dashboard_index($1, 'score_band', p.credit_score_band),
-         indicina.dashboard_index($1, 'flow_month', to_char(a.month, 'YYYY-MM')),
-         (sum(a.inflow) * 100)::bigint, (sum(a.outflow) * 100)::bigint, (sum(a.net) * 100)::bigint,
-         sum(a.txn_count), count(*)) r
-    FROM @T.agg_customer_month a LEFT JOIN @M.customer_profile p ON p.customer_id = a.customer_id
-   GROUP BY p.employment_status, p.application_month, p.credit_score_band, a.month) s
-$q$, target, mart, dims));
+$q$, target, mart, dims)) || indicina.dashboard_profile_cells(target, mart, dims);
 $$;
 
 /*
@@ -125,7 +159,7 @@ $$;
  * With mask, ids are replaced by a pseudonym drawn for this page only.
  */
 CREATE FUNCTION indicina.dashboard_riskiest(target name, mart name, dims jsonb, n int, mask boolean) RETURNS jsonb
-LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     SELECT indicina.dashboard_query($q$
 SELECT coalesce(jsonb_agg(r ORDER BY risk_rank), '[]') FROM (
   SELECT risk_rank, jsonb_build_array(indicina.dashboard_index($1, 'status', employment_status),
@@ -133,7 +167,7 @@ SELECT coalesce(jsonb_agg(r ORDER BY risk_rank), '[]') FROM (
          indicina.dashboard_index($1, 'score_band', credit_score_band), risk_rank,
          CASE WHEN $3 IS NOT NULL THEN '#' || left(encode(sha256(convert_to($3 || customer_id, 'UTF8')), 'hex'), 10)
               ELSE customer_id END,
-         employment_status, application_date, credit_score, annual_income, loan_amount, loan_to_income,
+         application_date, credit_score, annual_income, loan_amount, loan_to_income,
          months_observed, income_regularity, balance_volatility, avg_monthly_inflow, avg_monthly_outflow) r
     FROM (SELECT *, row_number() OVER (PARTITION BY employment_status, application_month, credit_score_band
                                        ORDER BY risk_rank) AS k
@@ -150,7 +184,7 @@ $$;
  * transactions waiting on the unknown customer, the last unload.
  */
 CREATE FUNCTION indicina.dashboard_quality(target name, mart name, n int) RETURNS jsonb
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     rels oid[];
     run_ids bigint[];
@@ -208,7 +242,7 @@ $$;
  * holds none.  Read by name, so whatever columns the ledger has show.
  */
 CREATE FUNCTION indicina.dashboard_last_unload(target name) RETURNS jsonb
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     result jsonb;
 BEGIN
@@ -233,7 +267,7 @@ $$;
  */
 CREATE FUNCTION indicina.dashboard_data(target name, mart name, title text, mask boolean, riskiest int, runs int)
 RETURNS jsonb
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     dims jsonb := indicina.dashboard_dims(target, mart);
 BEGIN
@@ -267,7 +301,7 @@ $$;
  * \u escapes: no value can end the element.
  */
 CREATE FUNCTION indicina.dashboard_render(title text, data jsonb) RETURNS text
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     page text := indicina.dashboard_asset('indicina_dashboard.html');
     css text := indicina.dashboard_asset('indicina_dashboard.css');
@@ -307,13 +341,15 @@ $$;
 CREATE FUNCTION indicina.dashboard(target name DEFAULT 'dw', title text DEFAULT 'indicina: credit-risk warehouse',
                                    mart name DEFAULT 'mart', mask_customer_ids boolean DEFAULT false,
                                    riskiest int DEFAULT 10, runs int DEFAULT 30) RETURNS text
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     IF target IS NULL OR title IS NULL OR mart IS NULL OR mask_customer_ids IS NULL OR riskiest IS NULL OR runs IS NULL THEN
         RAISE EXCEPTION 'dashboard arguments must not be NULL' USING ERRCODE = 'null_value_not_allowed';
     END IF;
-    IF riskiest NOT BETWEEN 1 AND 100 THEN
-        RAISE EXCEPTION 'riskiest must be between 1 and 100, not %', riskiest USING ERRCODE = 'invalid_parameter_value';
+    -- the page carries the first riskiest customers of every profile cell:
+    -- 25 keeps it under 2 MB at 100,000 customers x 12 months
+    IF riskiest NOT BETWEEN 1 AND 25 THEN
+        RAISE EXCEPTION 'riskiest must be between 1 and 25, not %', riskiest USING ERRCODE = 'invalid_parameter_value';
     END IF;
     IF runs NOT BETWEEN 1 AND 1000 THEN
         RAISE EXCEPTION 'runs must be between 1 and 1000, not %', runs USING ERRCODE = 'invalid_parameter_value';

@@ -449,8 +449,8 @@
             { head: ['band', 'customers'], num: [1], rows: shown.map(function (r) { return [r.label, r.value]; }) });
     });
 
-    // riskiest: 0-2 profile, 3 rank, 4 id, 5 status, 6 date, 7 score, 8 income, 9 loan, 10 lti,
-    // 11 months, 12 regularity, 13 volatility, 14 avg inflow, 15 avg outflow
+    // riskiest: 0-2 profile, 3 rank, 4 id, 5 date, 6 score, 7 income, 8 loan, 9 lti,
+    // 10 months, 11 regularity, 12 volatility, 13 avg inflow, 14 avg outflow
     var risky = D.riskiest.filter(function (r) { return inFilter(r[0], r[1], r[2]); }).slice(0, D.meta.riskiest);
     frame('chart-riskiest', 'Riskiest customers', 'mart.riskiest_customers: highest loan-to-income first (no income first of all), then lowest income regularity, then lowest credit score' +
           (D.meta.masked ? '; customer ids masked' : ''), null,
@@ -458,7 +458,7 @@
                    'loan_to_income', 'months', 'income_regularity', 'balance_volatility', 'avg_monthly_inflow', 'avg_monthly_outflow'],
             num: [0, 4, 5, 6, 7, 8, 9, 10, 11, 12],
             rows: risky.map(function (r) {
-              return [r[3], r[4], r[5], r[6], r[7], fmt(r[8]), fmt(r[9]), r[10], r[11], r[12], fmt(r[13]), fmt(r[14]), fmt(r[15])];
+              return [r[3], r[4], dimLabel('status', r[0]), r[5], r[6], fmt(r[7]), fmt(r[8]), r[9], r[10], r[11], fmt(r[12]), fmt(r[13]), fmt(r[14])];
             }) }, 'riskiest_customers');
   }
 
