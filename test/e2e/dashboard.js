@@ -87,6 +87,15 @@ const tableOf = (page, id) => page.evaluate((id) =>
     result.selfEmployed = await tiles(page);
     result.selfEmployedMix = await tableOf(page, 'chart-employment');
     result.summary = await page.textContent('#filter-summary');
+    result.selfEmployedRiskiest = (await tableOf(page, 'chart-riskiest')).map((r) => r[1]);
+    // band and application months together
+    await page.selectOption('#filter-status', { label: 'All' });
+    await page.selectOption('#filter-band', { label: '300-579 poor' });
+    await page.selectOption('#filter-from', { label: '2022-01' });
+    await page.selectOption('#filter-to', { label: '2022-12' });
+    result.bandMonths = await tiles(page);
+    result.bandMonthsRiskiest = (await tableOf(page, 'chart-riskiest')).map((r) => r[1]);
+    result.bandMonthsScore = await tableOf(page, 'chart-score');
     await page.click('#filter-reset');
     await page.waitForTimeout(50);
     result.afterReset = await tiles(page);

@@ -95,14 +95,18 @@ is "$(js "' / '.join(row[1] for row in r['mix'])")" "686 / 213 / 101" "the emplo
 is "$(js "' '.join(row[0] for row in r['mix'])")" "Employed Self-Employed Unemployed" "in the order Employed, Self-Employed, Unemployed"
 
 # every tile, unfiltered and for Self-Employed, against SQL
-sql_tiles() {  # WHERE clause on the customer profile / application
+# the four tiles by SQL for a WHERE clause on a (an application, for the
+# application tiles; the customer's profile, its latest application, for
+# the customer and transaction tiles: docs/dashboard.md, Filters)
+sql_tiles() {
     q -c "SELECT concat_ws(' ',
-            (SELECT to_char(round(avg(annual_income), 2), 'FM999,999,999,990.00') FROM dw.fact_loan_application a WHERE $1),
+            (SELECT to_char(round(avg(annual_income), 2), 'FM999,999,999,990.00') FROM mart.application_bands a WHERE $1),
             (SELECT to_char(round(count(*)::numeric / nullif(count(DISTINCT t.customer_id), 0), 2), 'FM999,999,990.00')
                FROM dw.fact_bank_transaction t LEFT JOIN mart.customer_profile a USING (customer_id) WHERE $1),
             (SELECT to_char(count(*), 'FM999,999,999') FROM mart.customer_profile a WHERE a.application_id IS NOT NULL AND $1),
-            (SELECT to_char(count(*), 'FM999,999,999') FROM dw.fact_loan_application a WHERE $1))"
+            (SELECT to_char(count(*), 'FM999,999,999') FROM mart.application_bands a WHERE $1))"
 }
+riskiest_sql() { q -c "SELECT string_agg(customer_id, ' ' ORDER BY risk_rank) FROM (SELECT * FROM mart.riskiest_customers a WHERE $1 ORDER BY risk_rank LIMIT 10) s"; }
 page_tiles() { js "' '.join(r['$1'][k] for k in ['tile-avg-income', 'tile-avg-txn', 'tile-customers', 'tile-applications'])"; }
 overview=$(q -c "SELECT concat_ws(' ', to_char(avg_annual_income, 'FM999,999,999,990.00'),
                    to_char(avg_transactions_per_customer, 'FM999,999,990.00'), to_char(customers, 'FM999,999,999'),
@@ -113,6 +117,15 @@ expected=$(sql_tiles "a.employment_status = 'Self-Employed'")
 is "$(page_tiles selfEmployed)" "$expected" "choosing Self-Employed changes the tiles to what SQL computes for it ($expected)"
 is "$(js "[row[:2] for row in r['selfEmployedMix']]")" "[['Self-Employed', '213']]" "and the employment mix to Self-Employed alone"
 like "$(js "r['summary']")" "employment status Self-Employed" "the filter summary says what is shown"
+is "$(js "' '.join(r['selfEmployedRiskiest'])")" "$(riskiest_sql "a.employment_status = 'Self-Employed'")" \
+   "and the riskiest customers to mart.riskiest_customers' first 10 Self-Employed"
+where="a.credit_score_band = '300-579 poor' AND a.application_month BETWEEN '2022-01-01' AND '2022-12-01'"
+expected=$(sql_tiles "$where")
+is "$(page_tiles bandMonths)" "$expected" "credit score 300-579 and applications of 2022: the tiles are what SQL computes ($expected)"
+is "$(js "' '.join(r['bandMonthsRiskiest'])")" "$(riskiest_sql "$where")" "and so are the riskiest customers"
+is "$(js "[row[:2] for row in r['bandMonthsScore']]")" \
+   "[['300-579 poor', '$(q -c "SELECT count(*) FROM mart.application_bands a WHERE $where")']]" \
+   "and the credit-score chart holds that band alone"
 is "$(page_tiles afterReset)" "$overview" "Reset brings the unfiltered figures back"
 
 # charts: titles, text alternatives, table views, CSV
