@@ -13,6 +13,9 @@ SELECT indicina.create_warehouse('Dw "x" @M', 'Mart @T, ''m''') AS created;
 SELECT n.nspname, count(*) AS objects FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
  WHERE n.nspname IN ('Dw "x" @M', 'Mart @T, ''m''') AND c.relkind IN ('r', 'v', 'p') GROUP BY 1 ORDER BY 1;
 SELECT applications, customers FROM "Mart @T, 'm'".kpi_overview;
+-- the dashboard's queries name both schemas through the same marks
+SELECT split_part(split_part(indicina.dashboard('Dw "x" @M', mart => 'Mart @T, ''m'''), 'id="indicina-data">', 2),
+                  '</script>', 1)::jsonb->'meta' @> '{"warehouse": "Dw \"x\" @M", "mart": "Mart @T, ''m''"}' AS dashboard_drawn;
 SELECT indicina.create_warehouse('Dw "x" @M', 'Mart @T, ''m''') AS again;
 DROP SCHEMA "Mart @T, 'm'" CASCADE;
 DROP SCHEMA "Dw ""x"" @M" CASCADE;

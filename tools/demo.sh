@@ -6,6 +6,8 @@
 #   landing/       the generated CSV drop (with defects.csv / defects.json)
 #   summary.txt    what this script printed
 #   *.csv          the result sets, one file per query (see demo.sql)
+#   dashboard.html the page of indicina.dashboard('dw'), and dashboard.png,
+#                  its screenshot (headless Chromium)
 #
 # Options (environment): INDICINA_DEMO_CUSTOMERS (default 2000),
 # INDICINA_DEMO_MONTHS (12), INDICINA_DEMO_DIRTY (0.01), INDICINA_DEMO_SEED (42).
@@ -56,6 +58,18 @@ for source, kinds in d["defects"].items():
 PY
 
 psql -qX -v ON_ERROR_STOP=1 -v landing="$landing" -v out="$out" -f "$repo/tools/demo.sql"
+
+echo
+echo "== the dashboard (indicina.dashboard)"
+psql -XAtq -v ON_ERROR_STOP=1 -c "SELECT indicina.dashboard('dw', title => 'indicina demo: credit-risk warehouse')" \
+    > "$out/dashboard.html"
+# a screenshot of its top, from file:// with nothing else fetched
+/usr/bin/chromium --headless --no-sandbox --disable-gpu --disable-background-networking --disable-sync \
+    --disable-component-update --no-first-run --hide-scrollbars --window-size=1280,1800 \
+    --virtual-time-budget=5000 --screenshot="$out/dashboard.png" "file://$out/dashboard.html" >/dev/null 2>&1 ||
+    echo "  (no screenshot: chromium could not run)"
+echo "  page:       $out/dashboard.html ($(stat -c %s "$out/dashboard.html") bytes; open it in a browser)"
+if [ -s "$out/dashboard.png" ]; then echo "  screenshot: $out/dashboard.png"; fi
 if [ "$landing" != "$out/landing" ]; then
     cp -R "$landing" "$out/landing"
 fi

@@ -122,6 +122,7 @@ DECLARE
 BEGIN
     IF to_regclass(format('%s.file_ledger', t)) IS NOT NULL THEN
         RAISE NOTICE 'warehouse % already exists', target;
+        PERFORM indicina.create_mart_views(target, mart);
         RETURN target;
     END IF;
     ddl := $ddl$
@@ -286,11 +287,80 @@ $ddl$;
     -- neither name is searched for the other's mark
     EXECUTE array_to_string(ARRAY(SELECT replace(p, '@M', m)
                                     FROM unnest(string_to_array(ddl, '@T')) WITH ORDINALITY u(p, i) ORDER BY i), t);
+    PERFORM indicina.create_mart_views(target, mart);
     RETURN target;
 END;
 $$;
 COMMENT ON FUNCTION indicina.create_warehouse(name, name) IS
     'creates the star schema, file ledger and KPI views (not owned by the extension); idempotent';
+
+/*
+ * The mart views of the risk panel (and of any BI tool: the dashboard reads
+ * these): per application its bands, per customer the profile of the
+ * latest application with the risk features, the distributions of income
+ * regularity and balance volatility, the riskiest customers.  Made by
+ * create_warehouse, and added by it to a warehouse made before they
+ * existed (all or nothing: when one is missing, all are created or
+ * replaced).  The bands are those of kpi_credit_score_bands and
+ * kpi_loan_to_income_bands; the riskiest ordering is in docs/dashboard.md.
+ */
+CREATE FUNCTION indicina.create_mart_views(target name, mart name) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    ddl text;
+BEGIN
+    IF (SELECT bool_and(to_regclass(format('%I.%I', mart, v)) IS NOT NULL)
+          FROM unnest('{application_bands,customer_profile,kpi_income_regularity,kpi_balance_volatility,riskiest_customers}'::text[]) v) THEN
+        RETURN;
+    END IF;
+    ddl := $ddl$
+CREATE SCHEMA IF NOT EXISTS @M;
+CREATE OR REPLACE VIEW @M.application_bands AS
+SELECT application_id, customer_id, employment_status, application_date,
+       date_trunc('month', application_date)::date AS application_month, credit_score,
+       CASE WHEN credit_score IS NULL THEN NULL WHEN credit_score < 580 THEN '300-579 poor'
+            WHEN credit_score < 670 THEN '580-669 fair' WHEN credit_score < 740 THEN '670-739 good'
+            WHEN credit_score < 800 THEN '740-799 very good' ELSE '800-850 exceptional' END AS credit_score_band,
+       loan_amount, annual_income, loan_to_income,
+       CASE WHEN loan_to_income IS NULL THEN 'no income'
+            WHEN loan_to_income < 0.25 THEN '< 0.25' WHEN loan_to_income < 0.5 THEN '0.25-0.5'
+            WHEN loan_to_income < 1 THEN '0.5-1' WHEN loan_to_income < 2 THEN '1-2' ELSE '>= 2' END AS loan_to_income_band,
+       row_number() OVER (PARTITION BY customer_id ORDER BY application_date DESC NULLS LAST, application_id DESC) = 1
+           AS is_latest
+  FROM @T.fact_loan_application;
+CREATE OR REPLACE VIEW @M.customer_profile AS
+SELECT coalesce(a.customer_id, f.customer_id) AS customer_id, a.application_id, a.employment_status,
+       a.application_date, a.application_month, a.credit_score, a.credit_score_band, a.loan_amount, a.annual_income,
+       a.loan_to_income, a.loan_to_income_band, coalesce(f.months_observed, 0) AS months_observed,
+       f.avg_monthly_inflow, f.avg_monthly_outflow, f.income_regularity, f.balance_volatility,
+       CASE WHEN coalesce(f.months_observed, 0) = 0 THEN NULL WHEN f.income_regularity < 0.2 THEN '< 0.2'
+            WHEN f.income_regularity < 0.4 THEN '0.2-0.4' WHEN f.income_regularity < 0.6 THEN '0.4-0.6'
+            WHEN f.income_regularity < 0.8 THEN '0.6-0.8' WHEN f.income_regularity < 1 THEN '0.8-1'
+            ELSE 'every month' END AS income_regularity_band,
+       CASE WHEN coalesce(f.months_observed, 0) = 0 OR f.balance_volatility IS NULL THEN NULL
+            WHEN f.balance_volatility < 100 THEN '< 100' WHEN f.balance_volatility < 500 THEN '100-500'
+            WHEN f.balance_volatility < 1000 THEN '500-1k' WHEN f.balance_volatility < 5000 THEN '1k-5k'
+            WHEN f.balance_volatility < 10000 THEN '5k-10k' ELSE '>= 10k' END AS balance_volatility_band
+  FROM (SELECT * FROM @M.application_bands WHERE is_latest) a
+  FULL JOIN @T.customer_risk_features f ON f.customer_id = a.customer_id;
+CREATE OR REPLACE VIEW @M.kpi_income_regularity AS
+SELECT income_regularity_band AS band, count(*) AS customers, round(avg(income_regularity), 4) AS avg_income_regularity
+  FROM @M.customer_profile WHERE income_regularity_band IS NOT NULL GROUP BY 1;
+CREATE OR REPLACE VIEW @M.kpi_balance_volatility AS
+SELECT balance_volatility_band AS band, count(*) AS customers, round(avg(balance_volatility), 2) AS avg_balance_volatility
+  FROM @M.customer_profile WHERE balance_volatility_band IS NOT NULL GROUP BY 1;
+CREATE OR REPLACE VIEW @M.riskiest_customers AS
+SELECT row_number() OVER (ORDER BY loan_to_income DESC NULLS FIRST, income_regularity ASC NULLS FIRST,
+                                   credit_score ASC NULLS FIRST, customer_id) AS risk_rank, *
+  FROM @M.customer_profile WHERE application_id IS NOT NULL;
+$ddl$;
+    EXECUTE array_to_string(ARRAY(SELECT replace(p, '@M', quote_ident(mart))
+                                    FROM unnest(string_to_array(ddl, '@T')) WITH ORDINALITY u(p, i) ORDER BY i),
+                            quote_ident(target));
+END;
+$$;
+COMMENT ON FUNCTION indicina.create_mart_views(name, name) IS
+    'creates the mart views of the risk panel (application_bands, customer_profile, kpi_income_regularity, kpi_balance_volatility, riskiest_customers) when one is missing';
 
 -- drops the temporary tables (or views) named, those that exist
 CREATE FUNCTION indicina.drop_temp(names text[]) RETURNS void

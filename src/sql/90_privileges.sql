@@ -171,7 +171,25 @@ GRANT EXECUTE ON FUNCTION
     indicina.redshift_widen(indicina.unload_history),
     indicina.redshift_load_sql_for(indicina.unload_history, text),
     indicina.redshift_load_sql(bigint, text),
-    indicina.check_iam_role(text)
+    indicina.check_iam_role(text),
+    -- the dashboard (60_dashboard.sql): it reads the whole warehouse, with
+    -- the caller's rights, and the mart views create_warehouse adds
+    indicina.create_mart_views(name, name),
+    indicina.dashboard(name, text, name, boolean, int, int),
+    indicina.dashboard_asset(text),
+    indicina.dashboard_index(jsonb, text, text),
+    indicina.dashboard_query(text, name, name, jsonb, text, text),
+    indicina.dashboard_sql(text, name, name),
+    indicina.dashboard_cell(bigint),
+    indicina.dashboard_profile_cells(name, name, jsonb),
+    indicina.dashboard_dims(name, name),
+    indicina.dashboard_cells(name, name, jsonb),
+    indicina.dashboard_riskiest(name, name, jsonb, int, boolean),
+    indicina.dashboard_quality(name, name, int),
+    indicina.dashboard_last_unload(name),
+    indicina.dashboard_data(name, name, text, boolean, int, int),
+    indicina.dashboard_render(text, jsonb),
+    indicina.html_escape(text)
     TO indicina_operator;
 GRANT SELECT ON indicina.quality_rules, indicina.load_errors, indicina.runs, indicina.quality_results,
                 indicina.quality_summary, indicina.pipeline_runs, indicina.unloads

@@ -6,7 +6,7 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION indicina;
-SELECT plan(24);
+SELECT plan(26);
 
 CREATE TEMP TABLE expected_public (f text);
 INSERT INTO expected_public VALUES
@@ -124,7 +124,24 @@ INSERT INTO expected_operator VALUES
     ('indicina.redshift_widen(indicina.unload_history)'),
     ('indicina.redshift_load_sql_for(indicina.unload_history,text)'),
     ('indicina.redshift_load_sql(bigint,text)'),
-    ('indicina.check_iam_role(text)');
+    ('indicina.check_iam_role(text)'),
+    -- the dashboard and the mart views it reads
+    ('indicina.create_mart_views(name,name)'),
+    ('indicina.dashboard(name,text,name,boolean,integer,integer)'),
+    ('indicina.dashboard_asset(text)'),
+    ('indicina.dashboard_index(jsonb,text,text)'),
+    ('indicina.dashboard_query(text,name,name,jsonb,text,text)'),
+    ('indicina.dashboard_sql(text,name,name)'),
+    ('indicina.dashboard_cell(bigint)'),
+    ('indicina.dashboard_profile_cells(name,name,jsonb)'),
+    ('indicina.dashboard_dims(name,name)'),
+    ('indicina.dashboard_cells(name,name,jsonb)'),
+    ('indicina.dashboard_riskiest(name,name,jsonb,integer,boolean)'),
+    ('indicina.dashboard_quality(name,name,integer)'),
+    ('indicina.dashboard_last_unload(name)'),
+    ('indicina.dashboard_data(name,name,text,boolean,integer,integer)'),
+    ('indicina.dashboard_render(text,jsonb)'),
+    ('indicina.html_escape(text)');
 
 -- superuser only: the FDW's handler and validator (the server calls them
 -- without an EXECUTE check), declaring and changing rules (their
@@ -230,6 +247,8 @@ SELECT throws_ok('SELECT count(*) FROM indicina.load_errors', '42501', 'permissi
                  'an ordinary role cannot read the rejects');
 SELECT throws_ok($$SELECT indicina.create_warehouse('regress_tap_dw')$$, '42501',
                  'permission denied for function create_warehouse', 'an ordinary role cannot create a warehouse');
+SELECT throws_ok($$SELECT indicina.dashboard('regress_tap_dw')$$, '42501',
+                 'permission denied for function dashboard', 'an ordinary role cannot draw the dashboard');
 SELECT throws_ok($$SELECT indicina.arm_key_lookup('x', 'SELECT ''a''::text, 1::bigint')$$, '42501',
                  'permission denied for function arm_key_lookup', 'an ordinary role cannot arm pipeline state');
 RESET ROLE;
@@ -238,6 +257,8 @@ RESET ROLE;
 CREATE ROLE regress_tap_nightly IN ROLE indicina_operator;
 SET ROLE regress_tap_nightly;
 SELECT lives_ok('SELECT count(*) FROM indicina.runs, indicina.load_errors', 'an operator reads runs and rejects');
+SELECT throws_ok($$SELECT indicina.dashboard('regress_tap_dw')$$, '42704', 'warehouse regress_tap_dw does not exist',
+                 'an operator may call the dashboard (which names a missing warehouse)');
 SELECT throws_ok($$SELECT indicina.add_rule('r', 'indicina.label_map', 'not_null', '{label}')$$, '42501',
                  'permission denied for function add_rule', 'an operator does not declare rules');
 RESET ROLE;
