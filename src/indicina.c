@@ -24,6 +24,7 @@ _PG_init(void)
 {
 	coerce_init();
 	fdw_init();
+	s3_module_init();
 	reader_module_init();
 	MarkGUCPrefixReserved("indicina");
 }
