@@ -369,11 +369,15 @@ on_body(char *data, size_t size, size_t nmemb, void *arg)
 	return buf_append(&call->body, data, n) ? n : 0;
 }
 
-/* libcurl's progress callback: stop the transfer when an interrupt waits */
+/*
+ * libcurl's progress callback (about once a second, and as bytes move):
+ * stop the transfer when an interrupt waits that CHECK_FOR_INTERRUPTS()
+ * can act on once libcurl has returned
+ */
 static int
 on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
 {
-	return InterruptPending ? 1 : 0;
+	return InterruptPending && INTERRUPTS_CAN_BE_PROCESSED() ? 1 : 0;
 }
 
 static char *

@@ -66,6 +66,27 @@ rows="count(*), count(DISTINCT line), sum(transaction_amount), sum(balance)"
 is "$(q -c "SELECT $rows FROM s3_gz")" "$(q -c "SELECT $rows FROM local_002")" \
    "a gzip object is inflated as it streams (compression 'auto')"
 
+# ---- addressing and TLS ----
+s3_start_tls "$work/s3" || echo "# the TLS front did not start"
+q <<SQL
+CREATE SERVER s3_virtual FOREIGN DATA WRAPPER indicina_csv OPTIONS (root 's3://landing/drops/',
+    region '$S3_REGION', endpoint '${S3_ENDPOINT/127.0.0.1/localhost}', addressing 'virtual');
+CREATE SERVER s3_tls FOREIGN DATA WRAPPER indicina_csv OPTIONS (root 's3://landing/drops/',
+    region '$S3_REGION', endpoint '$S3_TLS_ENDPOINT');
+CREATE SERVER s3_tls_ca FOREIGN DATA WRAPPER indicina_csv OPTIONS (root 's3://landing/drops/',
+    region '$S3_REGION', endpoint '$S3_TLS_ENDPOINT', ca_file '$S3_CA');
+SQL
+for srv in s3_virtual s3_tls s3_tls_ca; do
+    q -c "CREATE USER MAPPING FOR CURRENT_USER SERVER $srv OPTIONS (access_key_id '$S3_KEY', secret_access_key '$S3_SECRET')" \
+      -c "CREATE FOREIGN TABLE ${srv}_t ($cols) SERVER $srv OPTIONS (files 'statements/*.csv')"
+done
+s3_log_clear
+is "$(q -c "SELECT $summary FROM s3_virtual_t")" "$want" "addressing 'virtual': the same rows"
+like "$(s3_log | head -1)" '"style": "virtual"' "... asked of BUCKET.host, the path without the bucket"
+like "$(qe -c "SELECT count(*) FROM s3_tls_t")" "SSL certificate problem: self-signed certificate" \
+   "TLS is verified by default: a certificate no CA signed is refused"
+is "$(q -c "SELECT $summary FROM s3_tls_ca_t")" "$want" "ca_file: the private endpoint's certificate verifies, the same rows"
+
 # ---- 1,500 objects: pagination ----
 s3tool put-many landing drops/many/ 1500
 is "$(s3tool count landing drops/many/)" 1500 "boto3 lists 1,500 objects under many/"

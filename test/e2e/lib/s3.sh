@@ -42,7 +42,7 @@ s3_start() {
     /usr/bin/python3 "$repo/test/e2e/lib/s3front.py" --port "$front" --upstream "$upstream" \
         --region "$S3_REGION" --credentials "$dir/credentials.json" >"$dir/front.log" 2>&1 &
     s3_pids+=($!)
-    export S3_ENDPOINT="http://127.0.0.1:$front"
+    export S3_ENDPOINT="http://127.0.0.1:$front" S3_UPSTREAM_PORT=$upstream
     for i in $(seq 1 100); do
         if curl -sf "$S3_ENDPOINT/_front/log" >/dev/null && curl -s -o /dev/null "http://127.0.0.1:$upstream/"; then
             return 0
@@ -50,6 +50,28 @@ s3_start() {
         sleep 0.1
     done
     echo "# the test S3 did not start: $(cat "$dir/s3rver.log" "$dir/front.log")"
+    return 1
+}
+
+# s3_start_tls DIR: a second front, serving HTTPS with a self-signed
+# certificate for 127.0.0.1, before the same s3rver; sets S3_TLS_ENDPOINT
+# and S3_CA (the certificate, world-readable for the server to read)
+s3_start_tls() {
+    local dir=$1 port i
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
+        -addext "subjectAltName=IP:127.0.0.1" -keyout "$dir/tls-key.pem" -out "$dir/tls-cert.pem" 2>/dev/null || return 1
+    chmod 644 "$dir/tls-cert.pem"
+    port=$(s3_free_port)
+    /usr/bin/python3 "$repo/test/e2e/lib/s3front.py" --port "$port" --upstream "$S3_UPSTREAM_PORT" \
+        --region "$S3_REGION" --credentials "$dir/credentials.json" \
+        --tls-cert "$dir/tls-cert.pem" --tls-key "$dir/tls-key.pem" >"$dir/front-tls.log" 2>&1 &
+    s3_pids+=($!)
+    export S3_TLS_ENDPOINT="https://127.0.0.1:$port" S3_CA="$dir/tls-cert.pem"
+    for i in $(seq 1 100); do
+        curl -sf --cacert "$S3_CA" "$S3_TLS_ENDPOINT/_front/log" >/dev/null && return 0
+        sleep 0.1
+    done
+    echo "# the TLS front did not start: $(cat "$dir/front-tls.log")"
     return 1
 }
 

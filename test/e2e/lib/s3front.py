@@ -15,7 +15,12 @@ AbortMultipartUpload.  For every request the front
   - injects the faults the test asked for (500, 503 SlowDown, a connection
     dropped mid-body, a slow answer) on a given request number, key or
     method;
-  - forwards everything else to s3rver, without the Authorization header.
+  - forwards everything else to s3rver, without the Authorization header;
+    path-style requests as they are, virtual-hosted ones (Host
+    BUCKET.localhost) rewritten to path style.
+
+With --tls-cert and --tls-key it serves HTTPS (a second front, for the
+ca_file tests).
 
 Control requests (paths under /_front/, which no bucket name can be):
   POST /_front/faults   a JSON list of faults to add:
@@ -35,6 +40,7 @@ import http.server
 import json
 import re
 import socket
+import ssl
 import sys
 import threading
 import time
@@ -234,11 +240,21 @@ class Front(http.server.BaseHTTPRequestHandler):
             st.n += 1
             n = st.n
         rid = f'FRONT{n:08d}'
-        parts = unquote(path).lstrip('/').split('/', 1)
-        bucket = parts[0]
-        key = parts[1] if len(parts) > 1 else ''
+        host = (self.headers.get('Host') or '').rsplit(':', 1)[0]
+        if host.endswith('.localhost'):
+            # virtual-hosted style (curl resolves *.localhost to the loopback)
+            style = 'virtual'
+            bucket = host[:-len('.localhost')]
+            key = unquote(path).lstrip('/')
+            upstream_path = '/' + bucket + self.path
+        else:
+            style = 'path'
+            parts = unquote(path).lstrip('/').split('/', 1)
+            bucket = parts[0]
+            key = parts[1] if len(parts) > 1 else ''
+            upstream_path = self.path
         params = dict(parse_qsl(query, keep_blank_values=True))
-        entry = {'n': n, 'method': self.command, 'bucket': bucket, 'key': key, 'query': query,
+        entry = {'n': n, 'method': self.command, 'style': style, 'bucket': bucket, 'key': key, 'query': query,
                  'range': self.headers.get('Range')}
 
         def done(status, note=None):
@@ -276,7 +292,7 @@ class Front(http.server.BaseHTTPRequestHandler):
             done(204, 'aborted')
             return self.reply(204, headers=[('x-amz-request-id', rid)])
 
-        status, headers, data = self.forward(body)
+        status, headers, data = self.forward(body, upstream_path)
         if self.command == 'POST' and 'uploads' in params and status == 200:
             upload_id = ET.fromstring(data).findtext(f'{{{NS}}}UploadId') or ET.fromstring(data).findtext('UploadId')
             with st.lock:
@@ -310,7 +326,7 @@ class Front(http.server.BaseHTTPRequestHandler):
             head_length = dict((k.lower(), v) for k, v in self.upstream_headers).get('content-length', '0')
         self.reply(status, data, headers, head_length=head_length)
 
-    def forward(self, body):
+    def forward(self, body, upstream_path):
         st = self.server.state
         headers = {k: v for k, v in self.headers.items()
                    if k.lower() not in ('authorization', 'x-amz-security-token', 'host', 'connection', 'expect')}
@@ -320,7 +336,7 @@ class Front(http.server.BaseHTTPRequestHandler):
             if getattr(self, 'upstream_conn', None) is None:
                 self.upstream_conn = http.client.HTTPConnection('127.0.0.1', st.upstream, timeout=120)
             try:
-                self.upstream_conn.request(self.command, self.path, body=body or None, headers=headers)
+                self.upstream_conn.request(self.command, upstream_path, body=body or None, headers=headers)
                 resp = self.upstream_conn.getresponse()
                 data = resp.read()
                 break
@@ -344,10 +360,16 @@ def main():
     ap.add_argument('--region', default='us-east-1')
     ap.add_argument('--credentials', required=True,
                     help='a JSON file: {"KEY_ID": {"secret": "...", "token": "..." (optional)}}')
+    ap.add_argument('--tls-cert', help='serve HTTPS with this certificate (PEM)')
+    ap.add_argument('--tls-key', help="the certificate's private key (PEM)")
     args = ap.parse_args()
     with open(args.credentials) as f:
         credentials = json.load(f)
     server = Server(('127.0.0.1', args.port), Front)
+    if args.tls_cert:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.tls_cert, args.tls_key)
+        server.socket = ctx.wrap_socket(server.socket, server_side=True)
     server.state = State(credentials, args.region, args.upstream)
     print(f'test S3 front on 127.0.0.1:{args.port} -> s3rver on 127.0.0.1:{args.upstream}', flush=True)
     server.serve_forever()
