@@ -134,7 +134,7 @@ s3_module_init(void)
 	DefineCustomIntVariable("indicina.s3_read_size",
 							"Bytes of an S3 object fetched by one ranged GET; the reader holds one such range in memory.",
 							NULL,
-							&s3_read_size_kb, 8192, 64, 1024 * 1024, PGC_USERSET, GUC_UNIT_KB, NULL, NULL, NULL);
+							&s3_read_size_kb, 8192, 64, 512 * 1024, PGC_USERSET, GUC_UNIT_KB, NULL, NULL, NULL);
 }
 
 bool
