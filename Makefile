@@ -22,6 +22,8 @@ OBJS = \
 	src/coerce/coerce_sql.o \
 	src/coerce/labels.o \
 	src/coerce/simple_regex.o \
+	src/location/sigv4.o \
+	src/location/s3.o \
 	src/fdw/options.o \
 	src/fdw/reader.o \
 	src/fdw/convert.o \
@@ -60,8 +62,8 @@ REGRESS_OPTS = --inputdir=. --load-extension=plpgsql
 WERROR ?= -Werror
 PG_CFLAGS = -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
 	-Wno-sign-compare $(WERROR)
-PG_CPPFLAGS = -I$(srcdir)/src
-SHLIB_LINK = -lcsv -lz -lzstd
+PG_CPPFLAGS = -I$(srcdir)/src $(shell xml2-config --cflags)
+SHLIB_LINK = -lcsv -lz -lzstd -lcurl -lxml2
 
 GENERATOR = tools/indicina-gen
 EXTRA_CLEAN = $(GENERATOR) results regression.diffs regression.out

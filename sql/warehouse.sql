@@ -322,3 +322,7 @@ SELECT count(*) AS customers, count(*) FILTER (WHERE f IS DISTINCT FROM in_sql) 
 SELECT indicina.risk_features(1.005, 0, false, 0);
 DROP VIEW features_both;
 DROP TABLE months_in;
+-- a warehouse made before the ledger kept S3 ETags gets the column from create_warehouse
+ALTER TABLE dw_f.file_ledger DROP COLUMN etag;
+SELECT indicina.create_warehouse('dw_f', 'mart_f');
+SELECT count(*) AS etag_columns FROM pg_attribute WHERE attrelid = 'dw_f.file_ledger'::regclass AND attname = 'etag';

@@ -36,6 +36,7 @@ _PG_init(void)
 	txn_state_init();
 	coerce_init();
 	fdw_init();
+	s3_module_init();
 	reader_module_init();
 	/* what rides on an indicina_csv scan, in the order it is called */
 	scan_consumer_register(&file_stats_consumer);

@@ -1650,6 +1650,11 @@ csvExplainForeignScan(ForeignScanState *node, ExplainState *es)
 	}
 	ExplainPropertyText("Files", names.len ? names.data : "(none)", es);
 	ExplainPropertyInteger("File Bytes", NULL, bytes, es);
+	if (csv_root_is_s3(&st->opts))
+	{
+		ExplainPropertyText("S3 Location", st->opts.root, es);
+		ExplainPropertyInteger("Objects", NULL, list_length(st->passes > 0 ? st->files : st->all_files), es);
+	}
 	ExplainPropertyText("On Error", st->opts.on_error == ON_ERROR_STOP ? "stop" :
 						st->opts.on_error == ON_ERROR_SKIP ? "skip" : "reject", es);
 	ExplainPropertyText("Reject Limit", csv_reject_limit_text(&st->opts), es);

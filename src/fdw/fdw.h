@@ -26,6 +26,7 @@
 
 #include "coerce/coerce.h"
 #include "coerce/labels.h"
+#include "location/s3.h"
 
 /* ---- options (options.c) ---- */
 
@@ -60,7 +61,13 @@ typedef enum ColumnSource
 
 typedef struct CsvOptions
 {
-	char	   *root;			/* server: directory every file must be under */
+	char	   *root;			/* server: directory every file must be under, or s3://bucket/prefix */
+	Oid			serverid;		/* whose user mapping holds the S3 keys */
+	char	   *region;			/* server, S3 only: region, endpoint, addressing, ca_file */
+	char	   *endpoint;
+	S3Addressing addressing;
+	char	   *ca_file;
+	bool		credentials_env;	/* server, S3 only: keys from the server's AWS_* environment */
 	char	   *filename;		/* table: one file, relative to root (or absolute inside it) */
 	char	   *files;			/* table: glob or comma-separated list */
 	HeaderMode	header;
@@ -97,12 +104,16 @@ typedef struct CsvFile
 	int64		size;			/* bytes on disk */
 	dev_t		dev;			/* what was resolved: the file opened must be it */
 	ino_t		ino;
+	S3Client   *s3;				/* an S3 object (path is its key), or NULL: a local file */
+	char	   *etag;			/* S3: the object's ETag and time when listed */
+	TimestampTz modified;
 } CsvFile;
 
 /* in options.c */
 extern void csv_get_options(Oid foreigntableid, CsvOptions *opts);
 extern void csv_get_column_options(Oid foreigntableid, int attnum, CsvColumnOptions *copts);
 extern List *csv_resolve_files(const CsvOptions *opts, bool missing_ok);
+extern bool csv_root_is_s3(const CsvOptions *opts);
 extern char *csv_reject_limit_text(const CsvOptions *opts);
 struct ForeignServer;
 extern char *csv_server_root(struct ForeignServer *server);
@@ -165,6 +176,7 @@ typedef struct CsvReader
 	/* the current file */
 	CsvFile    *file;
 	int			fd;				/* through fd.c */
+	S3Reader   *s3;				/* or the S3 object being read */
 	SubTransactionId fd_subid;	/* the subtransaction fd.c ties fd to */
 	bool		fd_lost;		/* closed by fd.c at ROLLBACK TO SAVEPOINT */
 	struct CsvReader *next_open;	/* readers with a file open (reader.c) */

@@ -14,6 +14,7 @@
 #include "postgres.h"
 
 #include <ctype.h>
+#include <fnmatch.h>
 #include <glob.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -23,6 +24,7 @@
 #include "catalog/pg_authid.h"
 #include "catalog/pg_foreign_server.h"
 #include "catalog/pg_foreign_table.h"
+#include "catalog/pg_user_mapping.h"
 #include "catalog/pg_attribute.h"
 #include "commands/defrem.h"
 #include "foreign/foreign.h"
@@ -43,6 +45,14 @@ typedef struct ValidOption
 
 static const ValidOption valid_options[] = {
 	{"root", ForeignServerRelationId},
+	{"region", ForeignServerRelationId},
+	{"endpoint", ForeignServerRelationId},
+	{"addressing", ForeignServerRelationId},
+	{"ca_file", ForeignServerRelationId},
+	{"credentials", ForeignServerRelationId},
+	{"access_key_id", UserMappingRelationId},
+	{"secret_access_key", UserMappingRelationId},
+	{"session_token", UserMappingRelationId},
 	{"filename", ForeignTableRelationId},
 	{"files", ForeignTableRelationId},
 	{"header", ForeignTableRelationId},
@@ -146,6 +156,36 @@ apply_option(DefElem *def, CsvOptions *opts)
 
 	if (strcmp(n, "root") == 0)
 		opts->root = defGetString(def);
+	else if (strcmp(n, "region") == 0)
+		opts->region = defGetString(def);
+	else if (strcmp(n, "endpoint") == 0)
+		opts->endpoint = defGetString(def);
+	else if (strcmp(n, "ca_file") == 0)
+		opts->ca_file = defGetString(def);
+	else if (strcmp(n, "addressing") == 0)
+	{
+		char	   *v = defGetString(def);
+
+		if (strcmp(v, "auto") == 0)
+			opts->addressing = S3_ADDRESSING_AUTO;
+		else if (strcmp(v, "path") == 0)
+			opts->addressing = S3_ADDRESSING_PATH;
+		else if (strcmp(v, "virtual") == 0)
+			opts->addressing = S3_ADDRESSING_VIRTUAL;
+		else
+			enum_option_error(def, "auto, path and virtual");
+	}
+	else if (strcmp(n, "credentials") == 0)
+	{
+		char	   *v = defGetString(def);
+
+		if (strcmp(v, "mapping") == 0)
+			opts->credentials_env = false;
+		else if (strcmp(v, "environment") == 0)
+			opts->credentials_env = true;
+		else
+			enum_option_error(def, "mapping and environment");
+	}
 	else if (strcmp(n, "filename") == 0)
 		opts->filename = defGetString(def);
 	else if (strcmp(n, "files") == 0)
@@ -285,6 +325,74 @@ check_relative_path(const char *option, const char *path)
 	}
 }
 
+/* an s3:// root: a valid bucket name, an optional prefix */
+static void
+check_s3_root(const char *root)
+{
+	char	   *bucket,
+			   *prefix;
+	const char *problem;
+
+	if (!s3_parse_url(root, &bucket, &prefix, &problem))
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+				 errmsg("invalid value for option \"root\": \"%s\"", root),
+				 errdetail("As an S3 location, %s.", problem),
+				 errhint("Give s3://bucket/prefix, e.g. s3://acme-landing/drops/.")));
+}
+
+/* an endpoint: http:// or https://, a host, an optional port, no path, query or user */
+static void
+check_endpoint(const char *endpoint)
+{
+	const char *problem = s3_endpoint_problem(endpoint);
+
+	if (problem)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+				 errmsg("invalid value for option \"endpoint\": \"%s\"", endpoint),
+				 errdetail("%s", problem),
+				 errhint("Give the S3-compatible store's URL, e.g. https://minio.internal:9000.")));
+}
+
+/*
+ * A user mapping's S3 keys.  Their values are never quoted in a message:
+ * an error would put them in the log.
+ */
+static void
+check_secret_option(DefElem *def)
+{
+	const char *v = defGetString(def);
+
+	if (v[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+				 errmsg("option \"%s\" may not be empty", def->defname)));
+}
+
+static void
+check_secret_options(List *options)
+{
+	ListCell   *lc;
+	bool		key = false,
+				secret = false,
+				token = false;
+
+	foreach(lc, options)
+	{
+		const char *n = ((DefElem *) lfirst(lc))->defname;
+
+		key |= strcmp(n, "access_key_id") == 0;
+		secret |= strcmp(n, "secret_access_key") == 0;
+		token |= strcmp(n, "session_token") == 0;
+	}
+	if (key != secret || (token && !key))
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
+				 errmsg("a user mapping for an S3 server needs both \"access_key_id\" and \"secret_access_key\""),
+				 errhint("Give both, and \"session_token\" too for temporary credentials.")));
+}
+
 PG_FUNCTION_INFO_V1(indicina_csv_validator);
 
 /*
@@ -334,19 +442,33 @@ indicina_csv_validator(PG_FUNCTION_ARGS)
 					 errhint("There are no valid options in this context.")));
 		}
 
+		if (catalog == UserMappingRelationId)
+		{
+			check_secret_option(def);
+			continue;
+		}
 		if (strcmp(def->defname, "root") == 0 || strcmp(def->defname, "filename") == 0 ||
-			strcmp(def->defname, "files") == 0)
+			strcmp(def->defname, "files") == 0 || strcmp(def->defname, "endpoint") == 0 ||
+			strcmp(def->defname, "ca_file") == 0 || strcmp(def->defname, "credentials") == 0)
 		{
 			if (!has_privs_of_role(GetUserId(), ROLE_PG_READ_SERVER_FILES))
 				ereport(ERROR,
 						(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 						 errmsg("only superuser or a role with privileges of the pg_read_server_files role may specify the %s option of an indicina_csv %s",
 								def->defname, catalog == ForeignServerRelationId ? "server" : "foreign table")));
-			if (strcmp(def->defname, "root") == 0 && !is_absolute_path(defGetString(def)))
+			if (strcmp(def->defname, "root") == 0 && s3_is_url(defGetString(def)))
+				check_s3_root(defGetString(def));
+			else if (strcmp(def->defname, "root") == 0 && !is_absolute_path(defGetString(def)))
 				ereport(ERROR,
 						(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
-						 errmsg("option \"root\" must be an absolute path: \"%s\"", defGetString(def))));
-			if (strcmp(def->defname, "root") != 0)
+						 errmsg("option \"root\" must be an absolute path or an s3:// URL: \"%s\"", defGetString(def))));
+			else if (strcmp(def->defname, "endpoint") == 0)
+				check_endpoint(defGetString(def));
+			else if (strcmp(def->defname, "ca_file") == 0 && !is_absolute_path(defGetString(def)))
+				ereport(ERROR,
+						(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+						 errmsg("option \"ca_file\" must be an absolute path: \"%s\"", defGetString(def))));
+			else if (strcmp(def->defname, "filename") == 0 || strcmp(def->defname, "files") == 0)
 				check_relative_path(def->defname, defGetString(def));
 		}
 
@@ -394,6 +516,21 @@ indicina_csv_validator(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
 				 errmsg("option \"root\" is required for an indicina_csv server"),
 				 errhint("Name the landing directory, e.g. OPTIONS (root '/srv/landing').")));
+	if (catalog == ForeignServerRelationId && !s3_is_url(opts.root))
+	{
+		foreach(lc, options)
+		{
+			const char *n = ((DefElem *) lfirst(lc))->defname;
+
+			if (strcmp(n, "region") == 0 || strcmp(n, "endpoint") == 0 || strcmp(n, "addressing") == 0 ||
+				strcmp(n, "ca_file") == 0 || strcmp(n, "credentials") == 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_FDW_INVALID_OPTION_NAME),
+						 errmsg("option \"%s\" is only for a server whose root is an s3:// URL", n)));
+		}
+	}
+	if (catalog == UserMappingRelationId)
+		check_secret_options(options);
 	if (has_source && (has_format || has_column_name))
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
@@ -410,6 +547,7 @@ csv_get_options(Oid foreigntableid, CsvOptions *opts)
 	ListCell   *lc;
 
 	set_defaults(opts);
+	opts->serverid = server->serverid;
 	foreach(lc, server->options)
 		apply_option((DefElem *) lfirst(lc), opts);
 	foreach(lc, table->options)
@@ -590,37 +728,176 @@ csv_server_root(ForeignServer *server)
 	return pstrdup(root);
 }
 
-/*
- * The files a table reads, sorted by their path under root, each once.
- * missing_ok: no error when nothing matches (the planner's estimate).
- */
-List *
-csv_resolve_files(const CsvOptions *opts, bool missing_ok)
+bool
+csv_root_is_s3(const CsvOptions *opts)
 {
-	char		root[PATH_MAX];
-	List	   *files = NIL;
+	return s3_is_url(opts->root);
+}
+
+/* a user mapping's option, or NULL */
+static char *
+mapping_option(UserMapping *um, const char *name)
+{
+	ListCell   *lc;
+
+	foreach(lc, um->options)
+	{
+		DefElem    *def = (DefElem *) lfirst(lc);
+
+		if (strcmp(def->defname, name) == 0)
+			return defGetString(def);
+	}
+	return NULL;
+}
+
+/*
+ * A client for an s3:// root, with the keys of the current role's user
+ * mapping (a role without one cannot use the server), or with the server
+ * process's AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN
+ * when the server says credentials 'environment'.
+ */
+static S3Client *
+s3_client_for(const CsvOptions *opts)
+{
+	S3Config	cfg;
+	const char *problem;
+	ForeignServer *server = GetForeignServer(opts->serverid);
+
+	memset(&cfg, 0, sizeof(cfg));
+	if (!s3_parse_url(opts->root, &cfg.bucket, &cfg.prefix, &problem))
+		elog(ERROR, "indicina_csv server has an invalid s3:// root");
+	cfg.region = opts->region;
+	cfg.endpoint = opts->endpoint;
+	cfg.addressing = opts->addressing;
+	cfg.ca_file = opts->ca_file;
+	if (opts->credentials_env)
+	{
+		const char *key = getenv("AWS_ACCESS_KEY_ID");
+		const char *secret = getenv("AWS_SECRET_ACCESS_KEY");
+		const char *token = getenv("AWS_SESSION_TOKEN");
+
+		if (key == NULL || key[0] == '\0' || secret == NULL || secret[0] == '\0')
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
+					 errmsg("server \"%s\" takes its S3 keys from the environment, and AWS_ACCESS_KEY_ID or AWS_SECRET_ACCESS_KEY is not set",
+							server->servername),
+					 errhint("Set both in the environment PostgreSQL starts with, or use credentials 'mapping' and a user mapping.")));
+		cfg.access_key_id = pstrdup(key);
+		cfg.secret_access_key = pstrdup(secret);
+		cfg.session_token = token && token[0] ? pstrdup(token) : NULL;
+	}
+	else
+	{
+		UserMapping *um = GetUserMapping(GetUserId(), opts->serverid);
+
+		cfg.access_key_id = mapping_option(um, "access_key_id");
+		cfg.secret_access_key = mapping_option(um, "secret_access_key");
+		cfg.session_token = mapping_option(um, "session_token");
+		if (cfg.access_key_id == NULL || cfg.secret_access_key == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
+					 errmsg("the user mapping for \"%s\" on server \"%s\" has no S3 keys",
+							GetUserNameFromId(GetUserId(), false), server->servername),
+					 errhint("ALTER USER MAPPING ... OPTIONS (ADD access_key_id '...', ADD secret_access_key '...').")));
+	}
+	return s3_client_create(&cfg);
+}
+
+/* the bytes of a glob before its first special character */
+static int
+literal_prefix_len(const char *pattern)
+{
+	return (int) strcspn(pattern, "*?[\\");
+}
+
+/*
+ * Adds the objects one pattern names (a glob relative to the root's
+ * prefix) to *files: a pattern without special characters is one HEAD,
+ * any other lists the keys that start with its literal part and matches
+ * them as glob() matches paths ('*' does not cross '/', nor match a
+ * leading '.').  Keys ending in '/' (folder markers) are no files.
+ */
+static void
+add_s3_pattern(List **files, S3Client *client, const char *base, const CsvOptions *opts,
+			   const char *pattern, bool missing_ok)
+{
+	char	   *full = psprintf("%s%s", base, pattern);
+	int			baselen = strlen(base);
+	List	   *objects = NIL;
+	ListCell   *lc;
+	int			found = 0;
+
+	if (pattern[0] == '/')
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+				 errmsg("file \"%s\" is outside the server's root directory", pattern),
+				 errdetail("Objects are named relative to the server's s3:// root.")));
+	if (literal_prefix_len(pattern) == (int) strlen(pattern))
+	{
+		S3Object   *o = s3_head(client, full);
+
+		if (o)
+			objects = list_make1(o);
+	}
+	else
+		objects = s3_list(client, pnstrdup(full, baselen + literal_prefix_len(pattern)));
+	foreach(lc, objects)
+	{
+		S3Object   *o = (S3Object *) lfirst(lc);
+		int			klen = strlen(o->key);
+		CsvFile    *f;
+
+		if (klen <= baselen || o->key[klen - 1] == '/' || strncmp(o->key, base, baselen) != 0 ||
+			fnmatch(pattern, o->key + baselen, FNM_PATHNAME | FNM_PERIOD) != 0)
+			continue;
+		f = palloc0(sizeof(CsvFile));
+		f->path = o->key;
+		f->display = o->key + baselen;
+		f->root = opts->root;
+		f->size = o->size;
+		f->s3 = client;
+		f->etag = o->etag;
+		f->modified = o->modified;
+		*files = lappend(*files, f);
+		found++;
+	}
+	if (found == 0 && !missing_ok)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_FILE),
+				 errmsg("no object matches \"%s\" under %s", pattern, opts->root),
+				 errhint("Check the table's filename or files option and the landing prefix.")));
+}
+
+/* the patterns of the filename or files option, each trimmed */
+static List *
+file_patterns(const CsvOptions *opts)
+{
+	List	   *patterns = NIL;
+	char	   *list,
+			   *tok,
+			   *save;
+
+	if (opts->filename)
+		return list_make1(opts->filename);
+	list = pstrdup(opts->files);
+	for (tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+	{
+		while (*tok == ' ')
+			tok++;
+		if (*tok)
+			patterns = lappend(patterns, tok);
+	}
+	return patterns;
+}
+
+/* drops the second of two entries with the same name (sorted list) */
+static List *
+unique_files(List *files)
+{
 	List	   *result = NIL;
 	ListCell   *lc;
 	const char *prev = NULL;
 
-	if (!resolve_root(opts->root, root, missing_ok))
-		return NIL;
-	if (opts->filename)
-		add_pattern(&files, root, opts->filename, missing_ok);
-	else
-	{
-		char	   *list = pstrdup(opts->files);
-		char	   *tok,
-				   *save;
-
-		for (tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
-		{
-			while (*tok == ' ')
-				tok++;
-			if (*tok)
-				add_pattern(&files, root, tok, missing_ok);
-		}
-	}
 	list_sort(files, file_cmp);
 	foreach(lc, files)
 	{
@@ -632,4 +909,43 @@ csv_resolve_files(const CsvOptions *opts, bool missing_ok)
 		prev = f->display;
 	}
 	return result;
+}
+
+/* csv_resolve_files for an s3:// root: objects under its prefix, taken as a folder */
+static List *
+s3_resolve_files(const CsvOptions *opts, bool missing_ok)
+{
+	S3Client   *client = s3_client_for(opts);
+	char	   *bucket,
+			   *prefix;
+	const char *problem;
+	char	   *base;
+	List	   *files = NIL;
+	ListCell   *lc;
+
+	(void) s3_parse_url(opts->root, &bucket, &prefix, &problem);
+	base = prefix[0] == '\0' || prefix[strlen(prefix) - 1] == '/' ? prefix : psprintf("%s/", prefix);
+	foreach(lc, file_patterns(opts))
+		add_s3_pattern(&files, client, base, opts, (char *) lfirst(lc), missing_ok);
+	return unique_files(files);
+}
+
+/*
+ * The files a table reads, sorted by their path under root, each once.
+ * missing_ok: no error when nothing matches (the planner's estimate).
+ */
+List *
+csv_resolve_files(const CsvOptions *opts, bool missing_ok)
+{
+	char		root[PATH_MAX];
+	List	   *files = NIL;
+	ListCell   *lc;
+
+	if (s3_is_url(opts->root))
+		return s3_resolve_files(opts, missing_ok);
+	if (!resolve_root(opts->root, root, missing_ok))
+		return NIL;
+	foreach(lc, file_patterns(opts))
+		add_pattern(&files, root, (char *) lfirst(lc), missing_ok);
+	return unique_files(files);
 }

@@ -171,6 +171,31 @@ reader_module_init(void)
 	RegisterSubXactCallback(reader_subxact_callback, NULL);
 }
 
+/*
+ * The file source: the bytes of a local file (read(2) on a descriptor of
+ * fd.c) or of an S3 object (ranged GETs, src/location/s3.c); everything
+ * after it, gzip included, is the same for both.
+ */
+static ssize_t
+source_read(CsvReader *r, void *buf, size_t len)
+{
+	if (r->s3)
+		return s3_reader_read(r->s3, buf, len);
+	return read(r->fd, buf, len);
+}
+
+/* back to the first byte (after the gzip magic number was looked at) */
+static bool
+source_rewind(CsvReader *r)
+{
+	if (r->s3)
+	{
+		s3_reader_rewind(r->s3);
+		return true;
+	}
+	return lseek(r->fd, 0, SEEK_SET) == 0;
+}
+
 static void
 close_stream(CsvReader *r)
 {
@@ -180,6 +205,11 @@ close_stream(CsvReader *r)
 		r->zs_live = false;
 	}
 	r->gzip = false;
+	if (r->s3)
+	{
+		s3_reader_close(r->s3);
+		r->s3 = NULL;
+	}
 	forget_open_reader(r);
 	if (r->fd >= 0)
 	{
@@ -198,6 +228,7 @@ reader_reset_callback(void *arg)
 {
 	CsvReader  *r = (CsvReader *) arg;
 
+	r->s3 = NULL;				/* its memory goes with the context */
 	if (!IsTransactionState())
 	{
 		r->fd = -1;
@@ -350,21 +381,26 @@ reader_open(CsvReader *r, CsvFile *file)
 	close_stream(r);
 	r->file = file;
 	r->fd_lost = false;
-	r->fd = csv_open_file(file);
-	r->fd_subid = GetCurrentSubTransactionId();
-	r->next_open = open_readers;
-	open_readers = r;
+	if (file->s3)
+		r->s3 = s3_reader_open(file->s3, file->path, file->size, file->etag);
+	else
+	{
+		r->fd = csv_open_file(file);
+		r->fd_subid = GetCurrentSubTransactionId();
+		r->next_open = open_readers;
+		open_readers = r;
+	}
 	r->raw_read = 0;
 	if (r->opts->compression != COMPRESSION_NONE)
 	{
-		if (read(r->fd, magic, 2) == 2 && magic[0] == 0x1f && magic[1] == 0x8b)
+		if (source_read(r, magic, 2) == 2 && magic[0] == 0x1f && magic[1] == 0x8b)
 			r->gzip = true;
 		else if (r->opts->compression == COMPRESSION_GZIP)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_CORRUPTED),
 					 errmsg("\"%s\" is not gzip-compressed", file->display),
 					 errhint("Set compression 'auto' to read plain and gzip files alike.")));
-		if (lseek(r->fd, 0, SEEK_SET) != 0)
+		if (!source_rewind(r))
 			ereport(ERROR, (errcode_for_file_access(), errmsg("could not seek in \"%s\": %m", file->display)));
 	}
 	if (r->gzip)
@@ -425,7 +461,7 @@ read_compressed(CsvReader *r)
 		return false;
 	if (keep > 0)
 		memmove(r->zbuf, r->zs.next_in, keep);
-	n = read(r->fd, r->zbuf + keep, READ_BLOCK - keep);
+	n = source_read(r, r->zbuf + keep, READ_BLOCK - keep);
 	if (n < 0)
 		ereport(ERROR, (errcode_for_file_access(), errmsg("could not read \"%s\": %m", r->file->display)));
 	r->raw_read += n;
@@ -487,7 +523,7 @@ fill_buffer(CsvReader *r)
 		n = inflate_block(r);
 	else
 	{
-		n = read(r->fd, r->buf, READ_BLOCK);
+		n = source_read(r, r->buf, READ_BLOCK);
 		if (n < 0)
 			ereport(ERROR,
 					(errcode_for_file_access(),

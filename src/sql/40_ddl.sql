@@ -2,10 +2,10 @@
 -- extension): its tables, KPI views, the aggregates and lookups the run uses.
 
 CREATE FUNCTION indicina.source_files(relation regclass, hashes boolean DEFAULT true, only_files text[] DEFAULT NULL,
-    OUT file text, OUT size bigint, OUT modified timestamptz, OUT sha256 text)
+    OUT file text, OUT size bigint, OUT modified timestamptz, OUT sha256 text, OUT etag text)
     RETURNS SETOF record AS 'MODULE_PATHNAME', 'indicina_source_files' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION indicina.source_files(regclass, boolean, text[]) IS
-    'the files an indicina_csv table reads now: size, modification time and (for only_files, or all) SHA-256';
+    'the files an indicina_csv table reads now: size, modification time, ETag (S3 objects) and (for only_files, or all) SHA-256';
 
 -- ---------------------------------------------------------------------
 -- What the run computes per row, in C (src/warehouse/warehouse.c)
@@ -122,6 +122,8 @@ DECLARE
 BEGIN
     IF to_regclass(format('%s.file_ledger', t)) IS NOT NULL THEN
         RAISE NOTICE 'warehouse % already exists', target;
+        -- what a warehouse made by an earlier version lacks
+        EXECUTE format('ALTER TABLE %s.file_ledger ADD COLUMN IF NOT EXISTS etag text', t);
         PERFORM indicina.create_mart_views(target, mart);
         RETURN target;
     END IF;
@@ -227,6 +229,7 @@ CREATE TABLE @T.file_ledger (
     path          text NOT NULL,
     size          bigint NOT NULL,
     modified      timestamptz NOT NULL,
+    etag          text,                      -- an S3 object's, with its key and size its identity
     content_hash  text NOT NULL,
     status        text NOT NULL CHECK (status IN ('loaded', 'duplicate', 'requeued')),
     duplicate_of  text,

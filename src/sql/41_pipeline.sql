@@ -16,8 +16,8 @@ $$;
 
 /*
  * Which files of a source to load: fingerprints every file the relation
- * reads (hashing only those whose name, size and modification time the
- * ledger has not seen), then sorts them into new, replaced (same name, new
+ * reads (hashing only those whose name, size and modification time, and
+ * for an S3 object its ETag, the ledger has not seen), then sorts them into new, replaced (same name, new
  * content), duplicate (content already loaded under another name) and
  * unchanged.  Leaves them in temp table indicina_files_<source>.
  */
@@ -29,8 +29,9 @@ DECLARE
 BEGIN
     PERFORM indicina.drop_temp(ARRAY[tbl]);
     EXECUTE format('CREATE TEMP TABLE %I ON COMMIT DROP AS
-        SELECT f.file, f.size, f.modified, l.content_hash AS known_hash, l.status AS ledger_status,
-               l.size = f.size AND l.modified = f.modified AND l.status <> %L AS unchanged
+        SELECT f.file, f.size, f.modified, f.etag, l.content_hash AS known_hash, l.status AS ledger_status,
+               l.size = f.size AND l.modified = f.modified AND l.etag IS NOT DISTINCT FROM f.etag
+               AND l.status <> %L AS unchanged
           FROM indicina.source_files(%L, false) f
           LEFT JOIN %I.file_ledger l ON l.source = %L AND l.path = f.file', tbl, 'requeued', relation, target, source);
     EXECUTE format('SELECT array_agg(file) FROM pg_temp.%I WHERE unchanged IS NOT TRUE', tbl) INTO unseen;
@@ -677,19 +678,19 @@ BEGIN
     IF scan IS NULL THEN
         -- nothing was read: only re-deliveries to remember
         EXECUTE format($q$
-            INSERT INTO %1$I.file_ledger (source, path, size, modified, content_hash, status, duplicate_of, run_id)
-            SELECT %2$L, f.file, f.size, f.modified, f.sha256, 'duplicate', f.duplicate_of, $1
+            INSERT INTO %1$I.file_ledger (source, path, size, modified, etag, content_hash, status, duplicate_of, run_id)
+            SELECT %2$L, f.file, f.size, f.modified, f.etag, f.sha256, 'duplicate', f.duplicate_of, $1
               FROM pg_temp.%3$I f WHERE f.action = 'duplicate'
-            ON CONFLICT (source, path) DO UPDATE SET size = excluded.size, modified = excluded.modified,
+            ON CONFLICT (source, path) DO UPDATE SET size = excluded.size, modified = excluded.modified, etag = excluded.etag,
                 content_hash = excluded.content_hash, status = excluded.status, duplicate_of = excluded.duplicate_of,
                 run_id = excluded.run_id, loaded_at = now()$q$,
             target, source, 'indicina_files_' || source) USING run_id;
         RETURN;
     END IF;
     EXECUTE format($q$
-        INSERT INTO %1$I.file_ledger AS l (source, path, size, modified, content_hash, status, duplicate_of,
+        INSERT INTO %1$I.file_ledger AS l (source, path, size, modified, etag, content_hash, status, duplicate_of,
                                            rows_read, rows_loaded, rows_rejected, rows_warned, scan_id, run_id, loaded_at)
-        SELECT %2$L, f.file, f.size, f.modified, f.sha256,
+        SELECT %2$L, f.file, f.size, f.modified, f.etag, f.sha256,
                CASE f.action WHEN 'duplicate' THEN 'duplicate' ELSE 'loaded' END, f.duplicate_of,
                s.rows_read, b.n, s.rows_read - coalesce(b.n, 0), s.rows_warned + coalesce(w.n, 0), s.scan_id, $1, now()
           FROM pg_temp.%3$I f
@@ -700,8 +701,8 @@ BEGIN
                       WHERE x.relation = $2 GROUP BY x.file) w ON w.file = f.file
          WHERE f.action IN ('new', 'replace', 'duplicate')
         ON CONFLICT (source, path) DO UPDATE SET
-            size = excluded.size, modified = excluded.modified, content_hash = excluded.content_hash,
-            status = excluded.status, duplicate_of = excluded.duplicate_of, rows_read = excluded.rows_read,
+            size = excluded.size, modified = excluded.modified, etag = excluded.etag,
+            content_hash = excluded.content_hash, status = excluded.status, duplicate_of = excluded.duplicate_of, rows_read = excluded.rows_read,
             rows_loaded = excluded.rows_loaded, rows_rejected = excluded.rows_rejected,
             rows_warned = excluded.rows_warned, scan_id = excluded.scan_id, run_id = excluded.run_id,
             loaded_at = excluded.loaded_at$q$,
@@ -713,10 +714,10 @@ BEGIN
         USING run_id, relation;
     -- unchanged files whose size or time moved (touched, same bytes): remember the new stamp
     EXECUTE format($q$
-        UPDATE %1$I.file_ledger l SET size = f.size, modified = f.modified
+        UPDATE %1$I.file_ledger l SET size = f.size, modified = f.modified, etag = f.etag
           FROM pg_temp.%2$I f
          WHERE l.source = %3$L AND l.path = f.file AND f.action = 'unchanged'
-           AND (l.size, l.modified) IS DISTINCT FROM (f.size, f.modified)$q$,
+           AND (l.size, l.modified, l.etag) IS DISTINCT FROM (f.size, f.modified, f.etag)$q$,
         target, 'indicina_files_' || source, source);
 END;
 $$;
@@ -728,10 +729,10 @@ DECLARE
 BEGIN
     FOREACH src IN ARRAY '{loans,transactions}'::text[] LOOP
         EXECUTE format($q$
-            UPDATE %1$I.file_ledger l SET size = f.size, modified = f.modified
+            UPDATE %1$I.file_ledger l SET size = f.size, modified = f.modified, etag = f.etag
               FROM pg_temp.%2$I f
              WHERE l.source = %3$L AND l.path = f.file AND f.action = 'unchanged'
-               AND (l.size, l.modified) IS DISTINCT FROM (f.size, f.modified)$q$,
+               AND (l.size, l.modified, l.etag) IS DISTINCT FROM (f.size, f.modified, f.etag)$q$,
             target, 'indicina_files_' || src, src);
     END LOOP;
 END;

@@ -2,8 +2,9 @@
  *
  * ledger.c
  *		indicina.source_files(relation, hashes): the files an indicina_csv
- *		foreign table reads now, with size, modification time and SHA-256
- *		of their bytes, for the pipeline's file ledger.
+ *		foreign table reads now (or the objects under its s3:// root), with
+ *		size, modification time, ETag (S3) and SHA-256 of their bytes, for
+ *		the pipeline's file ledger.
  *
  * Exactly-once loading keys on content, not on names: a file re-delivered
  * under another name has the same hash and is skipped; a corrected file
@@ -34,6 +35,10 @@
 
 #define HASH_CHUNK (1024 * 1024)
 
+/*
+ * The SHA-256 of a file's bytes, or of an S3 object's (read in ranged
+ * GETs as a scan reads it: a second download of every object hashed).
+ */
 static char *
 file_sha256(const CsvFile *f)
 {
@@ -41,12 +46,14 @@ file_sha256(const CsvFile *f)
 	uint8		digest[PG_SHA256_DIGEST_LENGTH];
 	char	   *buf = palloc(HASH_CHUNK);
 	char	   *hex = palloc(PG_SHA256_DIGEST_LENGTH * 2 + 1);
-	int			fd = csv_open_file(f);	/* the file resolved, not a link swapped in */
+	S3Reader   *s3 = f->s3 ? s3_reader_open(f->s3, f->path, f->size, f->etag) : NULL;
+	int			fd = s3 ? -1 : csv_open_file(f);	/* the file resolved, not a link swapped in */
 	ssize_t		n;
 	int			i;
+
 	if (ctx == NULL || pg_cryptohash_init(ctx) < 0)
 		elog(ERROR, "could not initialize SHA-256");
-	while ((n = read(fd, buf, HASH_CHUNK)) > 0)
+	while ((n = s3 ? s3_reader_read(s3, buf, HASH_CHUNK) : read(fd, buf, HASH_CHUNK)) > 0)
 	{
 		CHECK_FOR_INTERRUPTS();
 		if (pg_cryptohash_update(ctx, (uint8 *) buf, n) < 0)
@@ -54,7 +61,10 @@ file_sha256(const CsvFile *f)
 	}
 	if (n < 0)
 		ereport(ERROR, (errcode_for_file_access(), errmsg("could not read \"%s\": %m", f->display)));
-	CloseTransientFile(fd);
+	if (s3)
+		s3_reader_close(s3);
+	else
+		CloseTransientFile(fd);
 	if (pg_cryptohash_final(ctx, digest, sizeof(digest)) < 0)
 		elog(ERROR, "could not compute SHA-256 of \"%s\"", f->display);
 	pg_cryptohash_free(ctx);
@@ -96,23 +106,37 @@ indicina_source_files(PG_FUNCTION_ARGS)
 	{
 		CsvFile    *f = (CsvFile *) lfirst(lc);
 		struct stat st;
-		Datum		values[4];
-		bool		nulls[4] = {0};
+		Datum		values[5];
+		bool		nulls[5] = {0};
 		bool		want = hashes && hash_all;
 		ListCell   *ln;
 
-		if (stat(f->path, &st) != 0)
+		if (!f->s3 && stat(f->path, &st) != 0)
 			continue;			/* gone since the glob: the next run sees it or not */
 		foreach(ln, only)
 			if (strcmp((char *) lfirst(ln), f->display) == 0)
 				want = hashes;
 		values[0] = CStringGetTextDatum(f->display);
-		values[1] = Int64GetDatum((int64) st.st_size);
-		/*
-		 * To the microsecond: a file corrected within the second of its last
-		 * look, at the same size, must not pass for unchanged
-		 */
-		values[2] = TimestampTzGetDatum(time_t_to_timestamptz(st.st_mtim.tv_sec) + st.st_mtim.tv_nsec / 1000);
+		if (f->s3)
+		{
+			/*
+			 * An object as listed: its time has only seconds, so the ETag
+			 * tells a rewrite of the same size within the second
+			 */
+			values[1] = Int64GetDatum(f->size);
+			values[2] = TimestampTzGetDatum(f->modified);
+			values[4] = CStringGetTextDatum(f->etag ? f->etag : "");
+		}
+		else
+		{
+			values[1] = Int64GetDatum((int64) st.st_size);
+			/*
+			 * To the microsecond: a file corrected within the second of its
+			 * last look, at the same size, must not pass for unchanged
+			 */
+			values[2] = TimestampTzGetDatum(time_t_to_timestamptz(st.st_mtim.tv_sec) + st.st_mtim.tv_nsec / 1000);
+			nulls[4] = true;
+		}
 		if (want)
 			values[3] = CStringGetTextDatum(file_sha256(f));
 		else

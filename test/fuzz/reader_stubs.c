@@ -22,6 +22,8 @@
 #include "storage/fd.h"
 #include "utils/memutils.h"
 
+#include "location/s3.h"
+
 sigjmp_buf	fuzz_error_jmp;
 MemoryContext CurrentMemoryContext = NULL;
 volatile sig_atomic_t InterruptPending = false;
@@ -362,4 +364,29 @@ void *
 MemoryContextAllocExtended(MemoryContext context, Size size, int flags)
 {
 	return (flags & MCXT_ALLOC_ZERO) ? palloc0(size) : palloc(size);
+}
+
+/* the fuzzer reads local files only: the S3 source is never opened */
+S3Reader *
+s3_reader_open(S3Client *client, const char *key, int64 size, const char *etag)
+{
+	abort();
+}
+
+ssize_t
+s3_reader_read(S3Reader *reader, char *buf, size_t len)
+{
+	abort();
+}
+
+void
+s3_reader_rewind(S3Reader *reader)
+{
+	abort();
+}
+
+void
+s3_reader_close(S3Reader *reader)
+{
+	abort();
 }

@@ -1,0 +1,980 @@
+/*-------------------------------------------------------------------------
+ *
+ * s3.c
+ *		The S3 client: s3://bucket/prefix locations, ListObjectsV2 (every
+ *		page, through continuation tokens), HEAD, and objects read in
+ *		ranged GETs that resume where a dropped connection stopped.
+ *
+ * HTTP and TLS are libcurl's (one easy handle per client, so connections
+ * are kept alive between requests), S3's XML replies are read with
+ * libxml2, requests are signed by sigv4.c.  Every request is retried on a
+ * connection failure, a timeout, 500, 502, 503 (SlowDown), 504 and 429,
+ * with exponential backoff and jitter, at most indicina.s3_max_retries
+ * times; 403, 404 and other client errors are not retried and are
+ * reported with S3's error code and request id.
+ *
+ * No PostgreSQL error is ever raised inside a libcurl callback: the
+ * progress callback only asks libcurl to stop when an interrupt is
+ * pending, and CHECK_FOR_INTERRUPTS() runs once libcurl has returned, so a
+ * cancel stops a transfer within about a second.  The curl handle is
+ * released by a reset callback of the memory context the client lives in,
+ * so an error or a cancel leaks nothing.
+ *
+ * Secrets: the keys are only used to sign (sigv4.c); no message, detail
+ * or hint here names them, and the URL carries no credential.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <time.h>
+
+#include <curl/curl.h>
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+
+#include "common/pg_prng.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "storage/latch.h"
+#include "utils/builtins.h"
+#include "utils/fmgrprotos.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "location/s3.h"
+
+int			s3_max_retries = 5;
+int			s3_retry_base_delay_ms = 100;
+int			s3_retry_max_delay_ms = 10000;
+int			s3_timeout_s = 30;
+int			s3_read_size_kb = 8192;
+
+#define S3_BODY_MAX (64 * 1024 * 1024)	/* a listing page or an error: far less */
+#define EMPTY_SHA256 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
+struct S3Client
+{
+	S3Config	cfg;
+	CURL	   *curl;
+	char	   *scheme;			/* http or https */
+	char	   *host;			/* the Host header: host[:port], bucket. first if virtual */
+	bool		virtual_host;
+	char	   *url;			/* s3://bucket/prefix, for messages */
+};
+
+struct S3Reader
+{
+	S3Client   *client;
+	char	   *key;
+	char	   *url;			/* s3://bucket/key, for messages */
+	int64		size;
+	char	   *etag;
+	char	   *buf;			/* the current range */
+	size_t		cap;
+	size_t		len;
+	size_t		pos;
+	int64		buf_start;		/* offset in the object of buf[0] */
+	int64		requests;		/* GETs sent, resumed ones included */
+};
+
+/* a buffer grown without raising errors: libcurl's callbacks may not */
+typedef struct S3Buf
+{
+	char	   *data;
+	size_t		len;
+	size_t		cap;
+} S3Buf;
+
+/* one request and what came back */
+typedef struct S3Call
+{
+	const char *method;			/* GET, HEAD */
+	const char *key;			/* NULL: the bucket */
+	const char *query;			/* canonical query string, "" for none */
+	int64		range_from;		/* < 0: no Range */
+	int64		range_to;
+	const char *what;			/* "list s3://...", for messages */
+	char	   *into;			/* a GET's body when 200/206: here, at most into_cap */
+	size_t		into_cap;
+	size_t		into_len;
+	S3Buf		body;			/* any other body (a listing, an error) */
+	CURL	   *curl;
+	CURLcode	rc;
+	long		status;
+	char		errbuf[CURL_ERROR_SIZE];
+	char	   *etag;			/* response headers kept */
+	char	   *request_id;
+	char	   *last_modified;
+	int64		content_length;
+} S3Call;
+
+static bool curl_ready = false;
+
+void
+s3_module_init(void)
+{
+	DefineCustomIntVariable("indicina.s3_max_retries",
+							"Retries of an S3 request that failed in a way worth retrying.",
+							"Connection failures, timeouts, 500, 502, 503, 504 and 429 are retried; 403, 404 and other client errors are not.",
+							&s3_max_retries, 5, 0, 100, PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("indicina.s3_retry_base_delay",
+							"Backoff before the first retry of an S3 request; it doubles on every retry.",
+							"Each wait is drawn between half of it and all of it (jitter).",
+							&s3_retry_base_delay_ms, 100, 1, 60000, PGC_USERSET, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("indicina.s3_retry_max_delay",
+							"Longest backoff between two attempts of an S3 request.",
+							NULL,
+							&s3_retry_max_delay_ms, 10000, 1, 3600000, PGC_USERSET, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("indicina.s3_timeout",
+							"An S3 connection that cannot be made, or a transfer that moves no byte, for this long is abandoned (and retried).",
+							NULL,
+							&s3_timeout_s, 30, 1, 3600, PGC_USERSET, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomIntVariable("indicina.s3_read_size",
+							"Bytes of an S3 object fetched by one ranged GET; the reader holds one such range in memory.",
+							NULL,
+							&s3_read_size_kb, 8192, 64, 512 * 1024, PGC_USERSET, GUC_UNIT_KB, NULL, NULL, NULL);
+}
+
+bool
+s3_is_url(const char *root)
+{
+	return root != NULL && strncmp(root, "s3://", 5) == 0;
+}
+
+/*
+ * Splits s3://bucket/prefix.  The bucket must be a valid S3 bucket name
+ * (3 to 63 lower-case letters, digits, '.' and '-', starting and ending
+ * with a letter or digit); the prefix, with its leading '/' removed, may
+ * be empty.  On failure sets *problem to what is wrong.
+ */
+bool
+s3_parse_url(const char *url, char **bucket, char **prefix, const char **problem)
+{
+	const char *b = url + 5;
+	const char *slash;
+	int			len,
+				i;
+
+	if (!s3_is_url(url))
+	{
+		*problem = "it does not start with s3://";
+		return false;
+	}
+	slash = strchr(b, '/');
+	len = slash ? (int) (slash - b) : (int) strlen(b);
+	if (len < 3 || len > 63)
+	{
+		*problem = "a bucket name has 3 to 63 characters";
+		return false;
+	}
+	for (i = 0; i < len; i++)
+	{
+		char		c = b[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-'))
+		{
+			*problem = "a bucket name has only lower-case letters, digits, '.' and '-'";
+			return false;
+		}
+	}
+	if (b[0] == '.' || b[0] == '-' || b[len - 1] == '.' || b[len - 1] == '-')
+	{
+		*problem = "a bucket name starts and ends with a letter or digit";
+		return false;
+	}
+	*bucket = pnstrdup(b, len);
+	*prefix = pstrdup(slash ? slash + 1 : "");
+	return true;
+}
+
+/*
+ * What is wrong with an endpoint URL, or NULL: http or https, a host, an
+ * optional port, and nothing else (no user, path, query or fragment), as
+ * libcurl's URL parser reads it.
+ */
+const char *
+s3_endpoint_problem(const char *endpoint)
+{
+	CURLU	   *u = curl_url();
+	char	   *scheme = NULL,
+			   *host = NULL,
+			   *path = NULL,
+			   *user = NULL,
+			   *query = NULL,
+			   *fragment = NULL;
+	const char *problem = NULL;
+
+	if (u == NULL)
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+	if (curl_url_set(u, CURLUPART_URL, endpoint, 0) != CURLUE_OK ||
+		curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+		curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
+		problem = "It is not a URL.";
+	else if (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0)
+		problem = "Its scheme must be http or https.";
+	else if (curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK)
+		problem = "It may not hold a user name or password: the keys go in a user mapping.";
+	else if (curl_url_get(u, CURLUPART_QUERY, &query, 0) == CURLUE_OK ||
+			 curl_url_get(u, CURLUPART_FRAGMENT, &fragment, 0) == CURLUE_OK)
+		problem = "It may not have a query or fragment.";
+	else if (curl_url_get(u, CURLUPART_PATH, &path, 0) == CURLUE_OK && strcmp(path, "/") != 0)
+		problem = "It may not have a path: the bucket is named in root.";
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(path);
+	curl_free(user);
+	curl_free(query);
+	curl_free(fragment);
+	curl_url_cleanup(u);
+	return problem;
+}
+
+static void
+client_reset_callback(void *arg)
+{
+	S3Client   *c = (S3Client *) arg;
+
+	if (c->curl)
+		curl_easy_cleanup(c->curl);
+	c->curl = NULL;
+}
+
+/*
+ * A client for one bucket, in CurrentMemoryContext; its curl handle goes
+ * with that context.  The endpoint was checked by the option validator;
+ * it is parsed again here with libcurl's URL parser.
+ */
+S3Client *
+s3_client_create(const S3Config *config)
+{
+	S3Client   *c = palloc0(sizeof(S3Client));
+	MemoryContextCallback *cb = palloc(sizeof(MemoryContextCallback));
+	char	   *host;
+
+	c->cfg = *config;
+	if (c->cfg.region == NULL)
+		c->cfg.region = "us-east-1";
+	if (c->cfg.endpoint)
+	{
+		CURLU	   *u = curl_url();
+		char	   *scheme = NULL,
+				   *h = NULL,
+				   *port = NULL;
+
+		if (u == NULL)
+			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+		if (curl_url_set(u, CURLUPART_URL, c->cfg.endpoint, 0) != CURLUE_OK ||
+			curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+			curl_url_get(u, CURLUPART_HOST, &h, 0) != CURLUE_OK)
+		{
+			curl_free(scheme);
+			curl_free(h);
+			curl_url_cleanup(u);
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+					 errmsg("invalid value for option \"endpoint\": \"%s\"", c->cfg.endpoint)));
+		}
+		curl_url_get(u, CURLUPART_PORT, &port, 0);
+		c->scheme = pstrdup(scheme);
+		host = port ? psprintf("%s:%s", h, port) : pstrdup(h);
+		curl_free(scheme);
+		curl_free(h);
+		curl_free(port);
+		curl_url_cleanup(u);
+		c->virtual_host = c->cfg.addressing == S3_ADDRESSING_VIRTUAL;
+	}
+	else
+	{
+		c->scheme = "https";
+		host = psprintf("s3.%s.amazonaws.com", c->cfg.region);
+		c->virtual_host = c->cfg.addressing != S3_ADDRESSING_PATH;
+	}
+	c->host = c->virtual_host ? psprintf("%s.%s", c->cfg.bucket, host) : host;
+	c->url = psprintf("s3://%s/%s", c->cfg.bucket, c->cfg.prefix);
+
+	if (!curl_ready)
+	{
+		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+			elog(ERROR, "could not initialize libcurl");
+		curl_ready = true;
+	}
+	c->curl = curl_easy_init();
+	if (c->curl == NULL)
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory creating an S3 connection")));
+	cb->func = client_reset_callback;
+	cb->arg = c;
+	MemoryContextRegisterResetCallback(CurrentMemoryContext, cb);
+	return c;
+}
+
+const char *
+s3_client_url(const S3Client *client)
+{
+	return client->url;
+}
+
+/* ---------------------------------------------------------------------
+ * One request
+ * ---------------------------------------------------------------------
+ */
+
+static bool
+buf_append(S3Buf *b, const char *data, size_t n)
+{
+	if (b->len + n + 1 > b->cap)
+	{
+		size_t		cap = Max(b->cap * 2, 8192);
+		char	   *p;
+
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		if (cap > S3_BODY_MAX)
+			return false;
+		p = MemoryContextAllocExtended(CurrentMemoryContext, cap, MCXT_ALLOC_NO_OOM);
+		if (p == NULL)
+			return false;
+		if (b->data)
+		{
+			memcpy(p, b->data, b->len);
+			pfree(b->data);
+		}
+		b->data = p;
+		b->cap = cap;
+	}
+	memcpy(b->data + b->len, data, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+	return true;
+}
+
+/* libcurl's write callback: a GET's range into its buffer, anything else into body */
+static size_t
+on_body(char *data, size_t size, size_t nmemb, void *arg)
+{
+	S3Call	   *call = (S3Call *) arg;
+	size_t		n = size * nmemb;
+	long		status = 0;
+
+	curl_easy_getinfo(call->curl, CURLINFO_RESPONSE_CODE, &status);
+	if (call->into && (status == 200 || status == 206))
+	{
+		if (n > call->into_cap - call->into_len)
+			return 0;			/* more than asked for: stop (CURLE_WRITE_ERROR) */
+		memcpy(call->into + call->into_len, data, n);
+		call->into_len += n;
+		return n;
+	}
+	return buf_append(&call->body, data, n) ? n : 0;
+}
+
+/*
+ * libcurl's progress callback (about once a second, and as bytes move):
+ * stop the transfer when an interrupt waits that CHECK_FOR_INTERRUPTS()
+ * can act on once libcurl has returned
+ */
+static int
+on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+	return InterruptPending && INTERRUPTS_CAN_BE_PROCESSED() ? 1 : 0;
+}
+
+static char *
+response_header(S3Call *call, const char *name)
+{
+	struct curl_header *h;
+
+	if (curl_easy_header(call->curl, name, 0, CURLH_HEADER, -1, &h) != CURLHE_OK)
+		return NULL;
+	return pstrdup(h->value);
+}
+
+/* the path of the request as sent and signed: /bucket/key or /key, encoded */
+static char *
+request_path(S3Client *c, const char *key)
+{
+	StringInfoData p;
+
+	initStringInfo(&p);
+	appendStringInfoChar(&p, '/');
+	if (!c->virtual_host)
+	{
+		appendStringInfoString(&p, c->cfg.bucket);
+		if (key)
+			appendStringInfoChar(&p, '/');
+	}
+	if (key)
+		sigv4_uri_encode(&p, key, true);
+	return p.data;
+}
+
+/*
+ * Sends one request and waits for its answer (status, body, headers).  A
+ * transfer stopped for a pending interrupt comes back as
+ * CURLE_ABORTED_BY_CALLBACK; the caller runs CHECK_FOR_INTERRUPTS().
+ */
+static void
+perform(S3Client *c, S3Call *call)
+{
+	char	   *path = request_path(c, call->key);
+	char	   *url;
+	char		amz_date[17];
+	time_t		now = time(NULL);
+	struct tm	tm;
+	char	   *auth;
+	char	   *lines[8];
+	int			nlines = 0;
+	struct curl_slist *headers = NULL;
+	bool		oom = false;
+	int			i;
+	CURL	   *h = c->curl;
+
+	url = psprintf("%s://%s%s%s%s", c->scheme, c->host, path, call->query[0] ? "?" : "", call->query);
+	gmtime_r(&now, &tm);
+	strftime(amz_date, sizeof(amz_date), "%Y%m%dT%H%M%SZ", &tm);
+	auth = sigv4_authorization(call->method, c->host, path, call->query, amz_date, EMPTY_SHA256,
+							   c->cfg.session_token, c->cfg.region, c->cfg.access_key_id,
+							   c->cfg.secret_access_key);
+	lines[nlines++] = psprintf("Host: %s", c->host);
+	lines[nlines++] = psprintf("x-amz-date: %s", amz_date);
+	lines[nlines++] = psprintf("x-amz-content-sha256: %s", EMPTY_SHA256);
+	lines[nlines++] = psprintf("Authorization: %s", auth);
+	if (c->cfg.session_token)
+		lines[nlines++] = psprintf("x-amz-security-token: %s", c->cfg.session_token);
+	if (call->range_from >= 0)
+		lines[nlines++] = psprintf("Range: bytes=" INT64_FORMAT "-" INT64_FORMAT, call->range_from, call->range_to);
+	lines[nlines++] = pstrdup("Expect:");
+
+	/* nothing below may raise an error until the header list is freed */
+	for (i = 0; i < nlines && !oom; i++)
+	{
+		struct curl_slist *n = curl_slist_append(headers, lines[i]);
+
+		if (n == NULL)
+			oom = true;
+		else
+			headers = n;
+	}
+	call->curl = h;
+	call->errbuf[0] = '\0';
+	call->into_len = 0;
+	call->body.len = 0;
+	call->status = 0;
+	if (!oom)
+	{
+		curl_easy_reset(h);
+		curl_easy_setopt(h, CURLOPT_URL, url);
+		curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+		curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+		curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+		curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+		curl_easy_setopt(h, CURLOPT_ERRORBUFFER, call->errbuf);
+		curl_easy_setopt(h, CURLOPT_USERAGENT, "indicina");
+		curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, (long) s3_timeout_s);
+		curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+		curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, (long) s3_timeout_s);
+		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+		if (c->cfg.ca_file)
+			curl_easy_setopt(h, CURLOPT_CAINFO, c->cfg.ca_file);
+		curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+		curl_easy_setopt(h, CURLOPT_WRITEDATA, call);
+		curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+		curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+		curl_easy_setopt(h, CURLOPT_XFERINFODATA, call);
+		if (strcmp(call->method, "HEAD") == 0)
+			curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+		call->rc = curl_easy_perform(h);
+		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &call->status);
+		/* the handle keeps the options: no pointer into this call may stay */
+		curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
+		curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
+	}
+	curl_slist_free_all(headers);
+	for (i = 0; i < nlines; i++)
+	{
+		if (strncmp(lines[i], "Authorization", 13) == 0 || strncmp(lines[i], "x-amz-security-token", 20) == 0)
+			memset(lines[i], 0, strlen(lines[i]));
+		pfree(lines[i]);
+	}
+	pfree(auth);
+	pfree(url);
+	pfree(path);
+	if (oom)
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory for an S3 request")));
+
+	call->etag = call->request_id = call->last_modified = NULL;
+	call->content_length = -1;
+	if (call->rc == CURLE_OK || call->status > 0)
+	{
+		char	   *cl;
+
+		call->etag = response_header(call, "ETag");
+		call->request_id = response_header(call, "x-amz-request-id");
+		call->last_modified = response_header(call, "Last-Modified");
+		cl = response_header(call, "Content-Length");
+		if (cl)
+			call->content_length = strtoll(cl, NULL, 10);
+	}
+}
+
+/* ---------------------------------------------------------------------
+ * S3's XML replies (libxml2)
+ * ---------------------------------------------------------------------
+ */
+
+static xmlDocPtr
+parse_xml(const S3Buf *b)
+{
+	if (b->len == 0)
+		return NULL;
+	return xmlReadMemory(b->data, (int) b->len, "s3.xml", NULL,
+						 XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_NOBLANKS);
+}
+
+/* the text of element name among node's children, palloc'd, or NULL */
+static char *
+child_text(xmlNodePtr node, const char *name)
+{
+	xmlNodePtr	n;
+
+	for (n = node ? node->children : NULL; n; n = n->next)
+	{
+		if (n->type == XML_ELEMENT_NODE && strcmp((const char *) n->name, name) == 0)
+		{
+			xmlChar    *s = xmlNodeGetContent(n);
+			char	   *r = pstrdup(s ? (char *) s : "");
+
+			xmlFree(s);
+			return r;
+		}
+	}
+	return NULL;
+}
+
+/* an error reply's Code, Message and RequestId (NULLs when there is none) */
+static void
+error_fields(S3Call *call, char **code, char **message, char **request_id)
+{
+	xmlDocPtr	doc = parse_xml(&call->body);
+
+	*code = *message = NULL;
+	*request_id = call->request_id;
+	if (doc == NULL)
+		return;
+	PG_TRY();
+	{
+		xmlNodePtr	root = xmlDocGetRootElement(doc);
+
+		if (root && strcmp((const char *) root->name, "Error") == 0)
+		{
+			char	   *rid = child_text(root, "RequestId");
+
+			*code = child_text(root, "Code");
+			*message = child_text(root, "Message");
+			if (rid && rid[0])
+				*request_id = rid;
+		}
+	}
+	PG_FINALLY();
+	{
+		xmlFreeDoc(doc);
+	}
+	PG_END_TRY();
+}
+
+/* ---------------------------------------------------------------------
+ * Retries
+ * ---------------------------------------------------------------------
+ */
+
+static bool
+worth_retrying(const S3Call *call)
+{
+	switch (call->rc)
+	{
+		case CURLE_OK:
+			break;
+		case CURLE_COULDNT_RESOLVE_HOST:
+		case CURLE_COULDNT_CONNECT:
+		case CURLE_OPERATION_TIMEDOUT:
+		case CURLE_SEND_ERROR:
+		case CURLE_RECV_ERROR:
+		case CURLE_PARTIAL_FILE:
+		case CURLE_GOT_NOTHING:
+		case CURLE_HTTP2:
+		case CURLE_HTTP2_STREAM:
+		case CURLE_SSL_CONNECT_ERROR:
+			return true;
+		default:
+			return false;
+	}
+	return call->status == 500 || call->status == 502 || call->status == 503 ||
+		call->status == 504 || call->status == 429;
+}
+
+/* waits before retry number attempt (1, 2, ...): base * 2^(attempt-1), capped, halved at random */
+static void
+backoff(int attempt)
+{
+	double		delay = s3_retry_base_delay_ms;
+	long		ms;
+
+	while (--attempt > 0 && delay < s3_retry_max_delay_ms)
+		delay *= 2;
+	delay = Min(delay, (double) s3_retry_max_delay_ms);
+	ms = (long) (delay / 2 + pg_prng_double(&pg_global_prng_state) * delay / 2);
+	while (ms > 0)
+	{
+		TimestampTz start = GetCurrentTimestamp();
+
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, ms, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+		ms -= (long) ((GetCurrentTimestamp() - start) / 1000);
+	}
+}
+
+/* the error for a request that failed for good */
+static void
+report_failure(S3Call *call, int attempts)
+{
+	char	   *code,
+			   *message,
+			   *request_id;
+	char	   *tries = attempts > 1 ? psprintf(" after %d attempts", attempts) : "";
+
+	if (call->rc != CURLE_OK && call->status == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_CONNECTION_FAILURE),
+				 errmsg("could not %s: %s%s", call->what,
+						call->errbuf[0] ? call->errbuf : curl_easy_strerror(call->rc), tries)));
+	if (call->rc != CURLE_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_CONNECTION_FAILURE),
+				 errmsg("could not %s: the transfer failed (HTTP %ld): %s%s", call->what, call->status,
+						call->errbuf[0] ? call->errbuf : curl_easy_strerror(call->rc), tries)));
+	error_fields(call, &code, &message, &request_id);
+	ereport(ERROR,
+			(errcode(call->status == 403 || call->status == 401 ? ERRCODE_INSUFFICIENT_PRIVILEGE :
+					 call->status == 404 ? ERRCODE_UNDEFINED_FILE : ERRCODE_FDW_ERROR),
+			 errmsg("could not %s: S3 answered %ld %s%s", call->what, call->status,
+					code ? code : "(no error code)", tries),
+			 errdetail("%s%sRequest id: %s.", message ? message : "", message ? " " : "",
+					   request_id ? request_id : "none"),
+			 call->status == 403 ?
+			 errhint("Check the user mapping's access_key_id and secret_access_key (or the server's environment) and the server's region.") : 0));
+}
+
+/*
+ * Sends a request until it succeeds (a 2xx) or fails for good (an answer
+ * not worth retrying, or retries used up): then raises the error.  A GET
+ * with a buffer comes back early when a dropped connection left part of
+ * the range in it (call->into_len > 0, call->rc not CURLE_OK): the caller
+ * resumes from there.  *attempts counts the tries since the last bytes
+ * that came.
+ */
+static void
+request(S3Client *c, S3Call *call, int *attempts)
+{
+	for (;;)
+	{
+		perform(c, call);
+		if (call->rc == CURLE_ABORTED_BY_CALLBACK)
+		{
+			CHECK_FOR_INTERRUPTS();
+			/* an interrupt that did not end the query: send again */
+			if (call->into_len > 0)
+				return;
+			continue;
+		}
+		(*attempts)++;
+		if (call->rc == CURLE_OK && call->status >= 200 && call->status < 300)
+			return;
+		if (!worth_retrying(call) || *attempts > s3_max_retries)
+			report_failure(call, *attempts);
+		if (call->into_len > 0)
+			return;				/* progress: the caller resumes after these bytes */
+		backoff(*attempts);
+	}
+}
+
+/* ---------------------------------------------------------------------
+ * Listing and HEAD
+ * ---------------------------------------------------------------------
+ */
+
+static TimestampTz
+parse_iso_time(const char *s)
+{
+	return DatumGetTimestampTz(DirectFunctionCall3(timestamptz_in, CStringGetDatum(s),
+												   ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
+}
+
+/* one ListObjectsV2 page's objects appended to *objects; returns the next token or NULL */
+static char *
+list_page(S3Call *call, List **objects)
+{
+	xmlDocPtr	doc = parse_xml(&call->body);
+	char	   *token = NULL;
+
+	if (doc == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_ERROR),
+				 errmsg("could not %s: the reply is not XML", call->what)));
+	PG_TRY();
+	{
+		xmlNodePtr	root = xmlDocGetRootElement(doc);
+		xmlNodePtr	n;
+		char	   *truncated;
+
+		if (root == NULL || strcmp((const char *) root->name, "ListBucketResult") != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_ERROR),
+					 errmsg("could not %s: the reply is not a ListBucketResult", call->what)));
+		for (n = root->children; n; n = n->next)
+		{
+			S3Object   *o;
+			char	   *size;
+			char	   *modified;
+
+			if (n->type != XML_ELEMENT_NODE || strcmp((const char *) n->name, "Contents") != 0)
+				continue;
+			o = palloc0(sizeof(S3Object));
+			o->key = child_text(n, "Key");
+			size = child_text(n, "Size");
+			o->etag = child_text(n, "ETag");
+			modified = child_text(n, "LastModified");
+			if (o->key == NULL || size == NULL)
+				ereport(ERROR,
+						(errcode(ERRCODE_FDW_ERROR),
+						 errmsg("could not %s: an object in the reply has no Key or Size", call->what)));
+			o->size = pg_strtoint64(size);
+			o->modified = modified ? parse_iso_time(modified) : 0;
+			*objects = lappend(*objects, o);
+		}
+		truncated = child_text(root, "IsTruncated");
+		if (truncated && strcmp(truncated, "true") == 0)
+		{
+			token = child_text(root, "NextContinuationToken");
+			if (token == NULL || token[0] == '\0')
+				ereport(ERROR,
+						(errcode(ERRCODE_FDW_ERROR),
+						 errmsg("could not %s: a truncated listing gave no continuation token", call->what)));
+		}
+	}
+	PG_FINALLY();
+	{
+		xmlFreeDoc(doc);
+	}
+	PG_END_TRY();
+	return token;
+}
+
+/*
+ * Every object whose key starts with prefix (the whole key, the client's
+ * prefix not added), in key order, following continuation tokens past
+ * each page of 1,000.
+ */
+List *
+s3_list(S3Client *client, const char *prefix)
+{
+	List	   *objects = NIL;
+	char	   *token = NULL;
+	StringInfoData q;
+	S3Call		call;
+
+	memset(&call, 0, sizeof(call));
+	call.method = "GET";
+	call.range_from = -1;
+	call.what = psprintf("list s3://%s/%s", client->cfg.bucket, prefix);
+	initStringInfo(&q);
+	do
+	{
+		int			attempts = 0;
+
+		CHECK_FOR_INTERRUPTS();
+		/* the names in sorted order, values encoded: the canonical query as sent */
+		resetStringInfo(&q);
+		if (token)
+		{
+			appendStringInfoString(&q, "continuation-token=");
+			sigv4_uri_encode(&q, token, false);
+			appendStringInfoChar(&q, '&');
+		}
+		appendStringInfoString(&q, "list-type=2&prefix=");
+		sigv4_uri_encode(&q, prefix, false);
+		call.query = q.data;
+		request(client, &call, &attempts);
+		token = list_page(&call, &objects);
+	} while (token);
+	if (call.body.data)
+		pfree(call.body.data);
+	return objects;
+}
+
+/* the object at key, or NULL when there is none (404) */
+S3Object *
+s3_head(S3Client *client, const char *key)
+{
+	S3Call		call;
+	S3Object   *o;
+	int			attempts = 0;
+
+	memset(&call, 0, sizeof(call));
+	call.method = "HEAD";
+	call.key = key;
+	call.query = "";
+	call.range_from = -1;
+	call.what = psprintf("read s3://%s/%s", client->cfg.bucket, key);
+	for (;;)
+	{
+		perform(client, &call);
+		if (call.rc == CURLE_ABORTED_BY_CALLBACK)
+		{
+			CHECK_FOR_INTERRUPTS();
+			continue;
+		}
+		attempts++;
+		if (call.rc == CURLE_OK && call.status == 404)
+			return NULL;
+		if (call.rc == CURLE_OK && call.status == 200)
+			break;
+		if (!worth_retrying(&call) || attempts > s3_max_retries)
+			report_failure(&call, attempts);
+		backoff(attempts);
+	}
+	o = palloc0(sizeof(S3Object));
+	o->key = pstrdup(key);
+	o->size = call.content_length;
+	o->etag = call.etag;
+	if (call.last_modified)
+	{
+		time_t		t = curl_getdate(call.last_modified, NULL);
+
+		o->modified = t > 0 ? time_t_to_timestamptz((pg_time_t) t) : 0;
+	}
+	return o;
+}
+
+/* ---------------------------------------------------------------------
+ * Reading an object
+ * ---------------------------------------------------------------------
+ */
+
+S3Reader *
+s3_reader_open(S3Client *client, const char *key, int64 size, const char *etag)
+{
+	S3Reader   *r = palloc0(sizeof(S3Reader));
+
+	r->client = client;
+	r->key = pstrdup(key);
+	r->url = psprintf("s3://%s/%s", client->cfg.bucket, key);
+	r->size = size;
+	r->etag = etag ? pstrdup(etag) : NULL;
+	r->cap = (size_t) s3_read_size_kb * 1024;
+	return r;
+}
+
+/*
+ * Fetches the range after the current one into r->buf: one ranged GET, or
+ * more when a connection drops, each asking for the bytes still missing.
+ * The object must keep the ETag it was listed with.
+ */
+static void
+fetch_range(S3Reader *r)
+{
+	int64		from = r->buf_start + r->len;
+	size_t		want = (size_t) Min((int64) r->cap, r->size - from);
+	size_t		got = 0;
+	int			attempts = 0;
+	S3Call		call;
+
+	if (r->buf == NULL)
+		r->buf = palloc(r->cap);
+	memset(&call, 0, sizeof(call));
+	call.method = "GET";
+	call.key = r->key;
+	call.query = "";
+	call.what = psprintf("read %s", r->url);
+	while (got < want)
+	{
+		call.range_from = from + got;
+		call.range_to = from + want - 1;
+		call.into = r->buf + got;
+		call.into_cap = want - got;
+		r->requests++;
+		request(r->client, &call, &attempts);
+		if (r->etag && call.etag && strcmp(r->etag, call.etag) != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("%s changed while it was read", r->url),
+					 errdetail("Its ETag was %s when it was listed and is %s now.", r->etag, call.etag),
+					 errhint("Run the query again.")));
+		if (call.status == 200 && call.range_from != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_ERROR),
+					 errmsg("could not read %s: the server ignored the byte range asked for", r->url)));
+		if (call.into_len > 0)
+			attempts = 0;		/* bytes came: the next drop has its retries again */
+		got += call.into_len;
+		if (call.rc == CURLE_OK && got < want)
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_ERROR),
+					 errmsg("could not read %s: the object is shorter than its listed size of " INT64_FORMAT " bytes",
+							r->url, r->size)));
+	}
+	r->buf_start = from;
+	r->len = want;
+	r->pos = 0;
+	pfree((char *) call.what);
+	if (call.body.data)
+		pfree(call.body.data);
+}
+
+/* up to len bytes of the object into buf; 0 at its end */
+ssize_t
+s3_reader_read(S3Reader *r, char *buf, size_t len)
+{
+	size_t		n;
+
+	if (r->pos == r->len)
+	{
+		if (r->buf_start + (int64) r->len >= r->size)
+			return 0;
+		fetch_range(r);
+	}
+	n = Min(len, r->len - r->pos);
+	memcpy(buf, r->buf + r->pos, n);
+	r->pos += n;
+	return (ssize_t) n;
+}
+
+/* back to the object's first byte (kept when the first range is in memory) */
+void
+s3_reader_rewind(S3Reader *r)
+{
+	if (r->buf_start == 0)
+		r->pos = 0;
+	else
+		r->buf_start = r->len = r->pos = 0;
+}
+
+int64
+s3_reader_requests(const S3Reader *r)
+{
+	return r->requests;
+}
+
+void
+s3_reader_close(S3Reader *r)
+{
+	if (r->buf)
+		pfree(r->buf);
+	pfree(r->key);
+	pfree(r->url);
+	if (r->etag)
+		pfree(r->etag);
+	pfree(r);
+}
