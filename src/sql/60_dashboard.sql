@@ -242,22 +242,14 @@ $$;
  * holds none.  Read by name, so whatever columns the ledger has show.
  */
 CREATE FUNCTION indicina.dashboard_last_unload(target name) RETURNS jsonb
-LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    result jsonb;
-BEGIN
-    IF to_regclass('indicina.unloads') IS NULL THEN
-        RETURN NULL;
-    END IF;
-    EXECUTE $q$SELECT j FROM (SELECT to_jsonb(u) AS j FROM indicina.unloads u) s
-                WHERE coalesce(j->>'target', j->>'warehouse', $1) = $1
-                ORDER BY coalesce(j->>'finished_at', j->>'started_at', j->>'created_at', j->>'unloaded_at') DESC NULLS LAST
-                LIMIT 1$q$
-       INTO result USING target::text;
-    RETURN result;
-EXCEPTION WHEN insufficient_privilege THEN
-    RETURN jsonb_build_object('error', 'this role may not read indicina.unloads');
-END;
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT jsonb_build_object('unload_id', u.unload_id, 'state', u.state, 'mode', u.mode, 'server', u.server,
+                              'started_at', u.started_at, 'finished_at', u.finished_at,
+                              'tables', jsonb_array_length(coalesce(u.tables, '[]')), 'message', u.message)
+      FROM indicina.unloads u
+     WHERE u.target = dashboard_last_unload.target
+     ORDER BY coalesce(u.finished_at, u.started_at) DESC NULLS LAST, u.unload_id DESC
+     LIMIT 1
 $$;
 
 /*

@@ -56,6 +56,7 @@ const tableOf = (page, id) => page.evaluate((id) =>
     // ---- the seed warehouse at 1280 px ----
     let { context, page } = await open(browser, seedPage, 1280, 900, seen);
     result.title = await page.title();
+    result.seedUnload = await page.textContent('#tile-unload .value');
     result.tiles = await tiles(page);
     result.mix = await tableOf(page, 'chart-employment');
     result.figures = await page.evaluate(() => Array.from(document.querySelectorAll('figure.chart')).map((f) => ({

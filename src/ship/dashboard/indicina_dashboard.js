@@ -474,12 +474,10 @@
     tile('tile-rejects', fmt(q.rejects.reduce(function (a, r) { return a + r[2]; }, 0)), 'rows, as far as the reject log still holds them');
     var u = q.last_unload;
     if (!u) tile('tile-unload', 'no unload yet', 'indicina.unloads holds none for this warehouse');
-    else if (u.error) tile('tile-unload', 'unknown', u.error);
-    else {
-      var when = u.finished_at || u.started_at || u.created_at || u.unloaded_at || '';
-      tile('tile-unload', String(u.status || 'done'), Object.keys(u).filter(function (k) { return u[k] !== null && typeof u[k] !== 'object'; })
-        .slice(0, 6).map(function (k) { return k + ': ' + u[k]; }).join(', ') || String(when));
-    }
+    else
+      tile('tile-unload', String(u.state), 'unload ' + u.unload_id + ' (' + u.mode + ') to ' + u.server + ', ' +
+           (u.finished_at || u.started_at) + (u.tables ? ', ' + fmt(u.tables) + ' tables' : '') +
+           (u.message ? ': ' + u.message : ''), u.state === 'complete' ? null : 'bad');
 
     var labels = runs.map(function (r) { return String(r.run_id); });
     var series = [['Read', 'rows_read'], ['Loaded', 'rows_loaded'], ['Rejected', 'rows_rejected']].map(function (p) {
