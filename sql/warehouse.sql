@@ -10,19 +10,10 @@ SET datestyle = 'ISO, YMD';
 SET client_min_messages = warning;
 \set SHOW_CONTEXT never
 CREATE SERVER wh_files FOREIGN DATA WRAPPER indicina_csv OPTIONS (root :'root');
-CREATE FOREIGN TABLE seed_loans (
-    application_id text NOT NULL, customer_id text NOT NULL,
-    loan_amount numeric(14,2) OPTIONS (format 'amount'),
-    loan_application_date date OPTIONS (format 'auto'),
-    credit_score int, employment_status text OPTIONS (format 'label:employment_status'),
-    annual_income numeric(14,2) OPTIONS (format 'amount'),
-    source_file text OPTIONS (source 'file'), source_line bigint OPTIONS (source 'line')
-) SERVER wh_files OPTIONS (filename 'seed/loan_data.csv', on_error 'reject');
-CREATE FOREIGN TABLE seed_statements (
-    transaction_id text NOT NULL, customer_id text NOT NULL,
-    transaction_date date, transaction_amount numeric(14,2), narration text, balance numeric(14,2),
-    source_file text OPTIONS (source 'file'), source_line bigint OPTIONS (source 'line')
-) SERVER wh_files OPTIONS (filename 'quality/statements.csv', on_error 'reject');
+\set server wh_files
+\set loans seed_loans \set loans_file seed/loan_data.csv
+\set statements seed_statements \set statements_file quality/statements.csv
+\i :abs_srcdir/test/data/landing_tables.sql
 CREATE FOREIGN TABLE no_lineage (transaction_id text) SERVER wh_files OPTIONS (filename 'quality/statements.csv');
 
 -- ---- clear errors ----
