@@ -136,6 +136,8 @@ SELECT line, code, loads_now FROM indicina.recheck_quarantined('q_loans') ORDER 
 \set loans q_loans_unruled \unset statements
 \i :abs_srcdir/test/data/landing_tables.sql
 CREATE TABLE t_loans AS SELECT * FROM q_loans_unruled;
+-- a plain table has no lineage columns to re-check its rows by
+SELECT * FROM indicina.recheck_quarantined('t_loans');
 INSERT INTO indicina.quality_rules (name, relation, kind, columns, params, severity, fail_threshold,
                                     fail_threshold_percent, enabled)
 SELECT name, 't_loans'::regclass, kind, columns, params, severity, fail_threshold, fail_threshold_percent, enabled

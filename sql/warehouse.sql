@@ -24,6 +24,7 @@ SELECT indicina.schedule_pipeline('0 2 * * *', 'seed_loans', 'seed_statements');
 -- ---- the warehouse: a call, not part of the extension ----
 SELECT indicina.create_warehouse('dw');
 SELECT indicina.create_warehouse('dw');
+SELECT * FROM indicina.requeue_quarantined('no_lineage', 'dw');
 SELECT c.relname, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
  WHERE n.nspname IN ('dw', 'mart') AND c.relkind IN ('r', 'p', 'v') ORDER BY n.nspname, c.relname;
 SELECT count(*) AS owned_by_extension FROM pg_depend d JOIN pg_class c ON c.oid = d.objid

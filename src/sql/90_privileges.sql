@@ -94,6 +94,7 @@ GRANT EXECUTE ON FUNCTION
     -- the steps of a run
     indicina.source_files(regclass, boolean, text[]),
     indicina.stage(bigint, regclass, name, boolean, text[], jsonb, text),
+    indicina.recheck_rows(regclass, name),
     indicina.splice_source(text, text),
     indicina.apply_failures(indicina.quality_rules, bigint, regclass, regclass, bigint, boolean, boolean, text),
     indicina.set_rule_failures(indicina.quality_rules, regclass, name, name, jsonb),

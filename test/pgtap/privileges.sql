@@ -49,6 +49,7 @@ INSERT INTO expected_operator VALUES
     ('indicina.log_reject(bigint,text,text,bigint,text,text,text,text,text)'),
     ('indicina.source_files(regclass,boolean,text[])'),
     ('indicina.stage(bigint,regclass,name,boolean,text[],jsonb,text)'),
+    ('indicina.recheck_rows(regclass,name)'),
     ('indicina.splice_source(text,text)'),
     ('indicina.apply_failures(indicina.quality_rules,bigint,regclass,regclass,bigint,boolean,boolean,text)'),
     ('indicina.set_rule_failures(indicina.quality_rules,regclass,name,name,jsonb)'),
