@@ -36,6 +36,9 @@ SELECT indicina.add_rule('r', 'q_loans', 'expression', params => '{"sql": "true 
 SELECT indicina.add_rule('r', 'q_loans', 'expression', params => '{"sql": "loan_amount > (SELECT 1)"}');
 SELECT indicina.add_rule('r', 'q_loans', 'row_count', params => '{"min": 1}', severity => 'reject');
 SELECT indicina.add_rule('r', 'q_loans', 'row_count', params => '{"min": 10, "max": 1}', severity => 'warn');
+SELECT indicina.add_rule('r', 'q_loans', 'row_count', params => '{}', severity => 'warn');
+SELECT indicina.add_rule('r', 'q_loans', 'length', '{customer_id}', '{"min": 1.5}');
+SELECT indicina.add_rule('r', 'q_loans', 'length', '{customer_id}', '{"max": 99999999999}');
 SELECT indicina.add_rule('r', 'q_loans', 'references', '{customer_id}', '{"relation": "no_such_table"}');
 SELECT indicina.add_rule('r', 'q_loans', 'balance_continuity');
 SELECT indicina.add_rule('r', 'q_loans', 'not_null', '{credit_score}', severity => 'sometimes');

@@ -180,8 +180,8 @@ GRANT USAGE ON SEQUENCE indicina.run_id_seq TO indicina_operator;
 
 -- ---- superuser only (no grant) ----
 -- add_rule (and its checks: check_rule_columns, check_rule_param_names,
--- check_row_rule_params, check_set_rule_params), set_rule_enabled,
--- drop_rule, check_columns_exist and writes to
+-- check_row_rule_params, check_set_rule_params, check_count_bounds),
+-- set_rule_enabled, drop_rule, check_columns_exist and writes to
 -- quality_rules and label_map: a rule's expression runs in every scan of
 -- its relation, with the scanning role's rights.  clear_load_errors: the
 -- reject log is the record of what was not loaded.  csv_handler and

@@ -137,6 +137,7 @@ INSERT INTO expected_superuser VALUES
     ('indicina.check_rule_param_names(text,jsonb)'),
     ('indicina.check_row_rule_params(text,regclass,text,text[],jsonb,regtype)'),
     ('indicina.check_set_rule_params(text,regclass,text,text[],jsonb)'),
+    ('indicina.check_count_bounds(text,text,jsonb,regtype)'),
     ('indicina.set_rule_enabled(regclass,text,boolean)'),
     ('indicina.drop_rule(regclass,text)'),
     ('indicina.clear_load_errors()'), ('indicina.clear_load_errors(regclass)'),
