@@ -55,6 +55,7 @@ INSERT INTO expected_operator VALUES
     ('indicina.set_rule_failures(indicina.quality_rules,regclass,name,name,jsonb)'),
     ('indicina.set_rule_unique_failures(indicina.quality_rules,regclass,name,name)'),
     ('indicina.set_rule_duplicate_failures(indicina.quality_rules,regclass,name,name)'),
+    ('indicina.batch_lineage(name,name,text)'),
     ('indicina.row_rule_failures(regclass,regclass)'),
     ('indicina.rule_outcome(text,bigint,bigint,numeric,boolean)'),
     ('indicina.journal_row_rule_results(bigint)'),
