@@ -6,11 +6,8 @@
 #
 #   bench/coerce.sh                 5M values (BENCH_VALUES), 3 runs each (BENCH_RUNS)
 set -euo pipefail
-repo=$(cd "$(dirname "$0")/.." && pwd)
-. "$repo/tools/lib/common.sh"
-. "$repo/bench/lib.sh"
-
-enter_cluster "$repo/bench/coerce.sh" "$@"
+. "$(dirname "$0")/lib.sh"
+enter_cluster "$@"
 
 n=${BENCH_VALUES:-5000000}
 results=()

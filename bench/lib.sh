@@ -1,7 +1,11 @@
-# lib.sh: timing helpers for the benchmarks.  Sourced.
+# lib.sh: timing helpers for the benchmarks.  Sourced (it sources
+# tools/lib/common.sh and sets $repo).
 # Every figure is the median of $BENCH_RUNS runs (default 3) measured with
 # psql's \timing in the same cluster and the same run as its peers.
 
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=tools/lib/common.sh
+. "$repo/tools/lib/common.sh"
 BENCH_RUNS=${BENCH_RUNS:-3}
 
 # time_sql LABEL SQL [SETUP-SQL]: prints "LABEL<TAB>median_ms" and stores the
@@ -53,12 +57,12 @@ ratio() {
     awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b / a }'
 }
 
-# enter_cluster SCRIPT [ARGS]: outside a cluster, install what is missing,
-# build, and run SCRIPT again inside a throwaway cluster, then exit with its
-# status; inside (--inside-cluster), return and let the script go on.
+# enter_cluster [ARGS]: outside a cluster, install what is missing, build,
+# and run the calling benchmark again inside a throwaway cluster, then exit
+# with its status; inside (--inside-cluster), return and let it go on.
 enter_cluster() {
-    local script=$1
-    shift
+    local script
+    script="$repo/bench/$(basename "$0")"
     [ "${1:-}" = --inside-cluster ] && return 0
     ensure_deps
     build_and_stage
@@ -70,4 +74,26 @@ enter_cluster() {
 save_results() {
     mkdir -p "$repo/bench/results"
     printf '%s\n' "${results[@]}" >"$repo/bench/results/$1-$(date +%Y%m%d-%H%M%S).tsv"
+}
+
+# bench_drop: the size of the generated drop, $customers x $months
+# (BENCH_CUSTOMERS, default 100,000; BENCH_MONTHS, default 12), and a
+# scratch directory $data for it that the server reads, removed when the
+# benchmark exits.
+bench_drop() {
+    customers=${BENCH_CUSTOMERS:-100000}
+    months=${BENCH_MONTHS:-12}
+    data=$(scratch_dir)
+    # shellcheck disable=SC2064
+    trap "rm -rf '$data'" EXIT
+}
+
+# generate DIR FILES SEED [OPTIONS]: indicina-gen's drop of $customers x
+# $months in DIR, FILES files a source, readable by the server
+generate() {
+    local dir=$1 files=$2 seed=$3
+    shift 3
+    "$repo/tools/indicina-gen" --out "$dir" --customers "$customers" --months "$months" --files "$files" \
+        --seed "$seed" "$@" >/dev/null
+    chmod -R a+rX "$dir"
 }

@@ -10,18 +10,12 @@
 # indicina_csv on the same file: the same three queries, plus its peak
 # backend memory.  See docs/benchmarks.md.
 set -euo pipefail
-repo=$(cd "$(dirname "$0")/.." && pwd)
-. "$repo/tools/lib/common.sh"
-. "$repo/bench/lib.sh"
+. "$(dirname "$0")/lib.sh"
+enter_cluster "$@"
 
-enter_cluster "$repo/bench/load.sh" "$@"
-
-customers=${BENCH_CUSTOMERS:-100000}
-months=${BENCH_MONTHS:-12}
-work=$(scratch_dir)
-trap 'rm -rf "$work"' EXIT
-"$repo/tools/indicina-gen" --out "$work" --customers "$customers" --months "$months" --files 1 --seed 1
-file="$work/statements/bank_statements_001.csv"
+bench_drop
+generate "$data" 1 1
+file="$data/statements/bank_statements_001.csv"
 rows=$(($(wc -l <"$file") - 1))
 echo "bench/load.sh: $rows statement rows, $(du -m "$file" | cut -f1) MB, $BENCH_RUNS runs each, medians"
 results=()
@@ -35,7 +29,7 @@ CREATE FOREIGN TABLE ff_statements (
     transaction_amount numeric(14,2), narration text, balance numeric(14,2)
 ) SERVER bench_files OPTIONS (filename '$file', format 'csv', header 'true');
 CREATE EXTENSION IF NOT EXISTS indicina;
-CREATE SERVER IF NOT EXISTS bench_landing FOREIGN DATA WRAPPER indicina_csv OPTIONS (root '$work');
+CREATE SERVER IF NOT EXISTS bench_landing FOREIGN DATA WRAPPER indicina_csv OPTIONS (root '$data');
 DROP FOREIGN TABLE IF EXISTS ic_statements;
 CREATE FOREIGN TABLE ic_statements (
     transaction_id text, customer_id text, transaction_date date,

@@ -19,27 +19,20 @@
 #   bench/pipeline.sh     100k customers x 12 months, dirty 1% (BENCH_CUSTOMERS, BENCH_MONTHS, BENCH_DIRTY),
 #                         BENCH_RUNS runs each (default 1: a run loads ~5M rows)
 set -euo pipefail
-repo=$(cd "$(dirname "$0")/.." && pwd)
-. "$repo/tools/lib/common.sh"
 BENCH_RUNS=${BENCH_RUNS:-1}
-. "$repo/bench/lib.sh"
+. "$(dirname "$0")/lib.sh"
 
 # as root, the pandas peer's package is installed with the rest (a fresh
 # machine has none); another user without it gets the peer skipped
 if [ "$(id -u)" -eq 0 ]; then
     export INDICINA_EXTRA_PACKAGES="${INDICINA_EXTRA_PACKAGES:-} python3-pandas"
 fi
-enter_cluster "$repo/bench/pipeline.sh" "$@"
+enter_cluster "$@"
 
-customers=${BENCH_CUSTOMERS:-100000}
-months=${BENCH_MONTHS:-12}
 dirty=${BENCH_DIRTY:-0.01}
-data=$(scratch_dir)
-trap 'rm -rf "$data"' EXIT
-"$repo/tools/indicina-gen" --out "$data/dirty" --customers "$customers" --months "$months" --files 4 \
-    --dirty "$dirty" --seed 3 >/dev/null
-"$repo/tools/indicina-gen" --out "$data/clean" --customers "$customers" --months "$months" --files 4 \
-    --seed 3 >/dev/null
+bench_drop
+generate "$data/dirty" 4 3 --dirty "$dirty"
+generate "$data/clean" 4 3
 chmod -R a+rwX "$data"
 rows=$(/usr/bin/python3 -c "import json; d=json.load(open('$data/dirty/defects.json')); print(sum(o['rows'] for o in d['outputs']))")
 results=()

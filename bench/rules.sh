@@ -10,19 +10,12 @@
 #
 #   bench/rules.sh            100k customers x 12 months (BENCH_CUSTOMERS, BENCH_MONTHS), 5 rounds (BENCH_RUNS)
 set -euo pipefail
-repo=$(cd "$(dirname "$0")/.." && pwd)
-. "$repo/tools/lib/common.sh"
 BENCH_RUNS=${BENCH_RUNS:-5}
-. "$repo/bench/lib.sh"
+. "$(dirname "$0")/lib.sh"
+enter_cluster "$@"
 
-enter_cluster "$repo/bench/rules.sh" "$@"
-
-customers=${BENCH_CUSTOMERS:-100000}
-months=${BENCH_MONTHS:-12}
-data=$(scratch_dir)
-trap 'rm -rf "$data"' EXIT
-"$repo/tools/indicina-gen" --out "$data" --customers "$customers" --months "$months" --files 4 --seed 7 >/dev/null
-chmod -R a+rX "$data"
+bench_drop
+generate "$data" 4 7
 rows=$(cat "$data"/statements/*.csv | wc -l)
 results=()
 echo "bench/rules.sh: $customers customers x $months months ($rows statement lines), $BENCH_RUNS rounds, medians"

@@ -7,19 +7,11 @@ SET datestyle = 'ISO, YMD';
 SET client_min_messages = warning;
 \set SHOW_CONTEXT never
 CREATE SERVER steps_files FOREIGN DATA WRAPPER indicina_csv OPTIONS (root :'root');
-CREATE FOREIGN TABLE steps_loans (
-    application_id text NOT NULL, customer_id text NOT NULL,
-    loan_amount numeric(14,2) OPTIONS (format 'amount'),
-    loan_application_date date OPTIONS (format 'auto'),
-    credit_score int, employment_status text OPTIONS (format 'label:employment_status'),
-    annual_income numeric(14,2) OPTIONS (format 'amount'),
-    source_file text OPTIONS (source 'file'), source_line bigint OPTIONS (source 'line')
-) SERVER steps_files OPTIONS (filename 'seed/loan_data.csv', on_error 'reject');
-CREATE FOREIGN TABLE steps_statements (
-    transaction_id text NOT NULL, customer_id text NOT NULL,
-    transaction_date date, transaction_amount numeric(14,2), narration text, balance numeric(14,2),
-    loaded_from text OPTIONS (source 'file'), loaded_line bigint OPTIONS (source 'line')
-) SERVER steps_files OPTIONS (filename 'quality/statements.csv', on_error 'reject');
+\set server steps_files
+\set loans steps_loans \set loans_file seed/loan_data.csv
+\set statements steps_statements \set statements_file quality/statements.csv
+\set file_column loaded_from \set line_column loaded_line
+\i :abs_srcdir/test/data/landing_tables.sql
 SELECT indicina.create_warehouse('steps_dw', 'steps_mart');
 
 -- what the warehouse holds, keys aside (identities drawn in a rolled-back

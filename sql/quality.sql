@@ -8,19 +8,10 @@ SET datestyle = 'ISO, YMD';
 SET client_min_messages = warning;
 \set SHOW_CONTEXT never
 CREATE SERVER quality_files FOREIGN DATA WRAPPER indicina_csv OPTIONS (root :'root');
-CREATE FOREIGN TABLE q_loans (
-    application_id text NOT NULL, customer_id text NOT NULL,
-    loan_amount numeric(14,2) OPTIONS (format 'amount'),
-    loan_application_date date OPTIONS (format 'auto'),
-    credit_score int, employment_status text,
-    annual_income numeric(14,2) OPTIONS (format 'amount'),
-    source_file text OPTIONS (source 'file'), source_line bigint OPTIONS (source 'line')
-) SERVER quality_files OPTIONS (filename 'loans.csv', on_error 'reject');
-CREATE FOREIGN TABLE q_statements (
-    transaction_id text NOT NULL, customer_id text NOT NULL,
-    transaction_date date, transaction_amount numeric(14,2), narration text, balance numeric(14,2),
-    source_file text OPTIONS (source 'file'), source_line bigint OPTIONS (source 'line')
-) SERVER quality_files OPTIONS (filename 'statements.csv', on_error 'reject');
+\set server quality_files \set employment_format plain
+\set loans q_loans \set loans_file loans.csv
+\set statements q_statements \set statements_file statements.csv
+\i :abs_srcdir/test/data/landing_tables.sql
 
 -- ---- refused definitions ----
 SELECT indicina.add_rule('x; DROP TABLE q_loans', 'q_loans', 'not_null', '{credit_score}');
@@ -45,6 +36,9 @@ SELECT indicina.add_rule('r', 'q_loans', 'expression', params => '{"sql": "true 
 SELECT indicina.add_rule('r', 'q_loans', 'expression', params => '{"sql": "loan_amount > (SELECT 1)"}');
 SELECT indicina.add_rule('r', 'q_loans', 'row_count', params => '{"min": 1}', severity => 'reject');
 SELECT indicina.add_rule('r', 'q_loans', 'row_count', params => '{"min": 10, "max": 1}', severity => 'warn');
+SELECT indicina.add_rule('r', 'q_loans', 'row_count', params => '{}', severity => 'warn');
+SELECT indicina.add_rule('r', 'q_loans', 'length', '{customer_id}', '{"min": 1.5}');
+SELECT indicina.add_rule('r', 'q_loans', 'length', '{customer_id}', '{"max": 99999999999}');
 SELECT indicina.add_rule('r', 'q_loans', 'references', '{customer_id}', '{"relation": "no_such_table"}');
 SELECT indicina.add_rule('r', 'q_loans', 'balance_continuity');
 SELECT indicina.add_rule('r', 'q_loans', 'not_null', '{credit_score}', severity => 'sometimes');
@@ -142,15 +136,11 @@ SELECT indicina.add_rule('app_id_shape', 'q_loans', 'regex', '{application_id}',
 SELECT line, code, loads_now FROM indicina.recheck_quarantined('q_loans') ORDER BY line;
 
 -- ---- a plain table: the same row rules, evaluated in SQL, agree ----
-CREATE FOREIGN TABLE q_loans_unruled (
-    application_id text NOT NULL, customer_id text NOT NULL,
-    loan_amount numeric(14,2) OPTIONS (format 'amount'),
-    loan_application_date date OPTIONS (format 'auto'),
-    credit_score int, employment_status text,
-    annual_income numeric(14,2) OPTIONS (format 'amount'),
-    source_file text OPTIONS (source 'file'), source_line bigint OPTIONS (source 'line')
-) SERVER quality_files OPTIONS (filename 'loans.csv', on_error 'reject');
+\set loans q_loans_unruled \unset statements
+\i :abs_srcdir/test/data/landing_tables.sql
 CREATE TABLE t_loans AS SELECT * FROM q_loans_unruled;
+-- a plain table has no lineage columns to re-check its rows by
+SELECT * FROM indicina.recheck_quarantined('t_loans');
 INSERT INTO indicina.quality_rules (name, relation, kind, columns, params, severity, fail_threshold,
                                     fail_threshold_percent, enabled)
 SELECT name, 't_loans'::regclass, kind, columns, params, severity, fail_threshold, fail_threshold_percent, enabled
@@ -166,11 +156,8 @@ SELECT f.rule, f.rows_failed AS in_scan, t.rows_failed AS in_sql
 -- before (T5), and has a copy of a row with a NULL in a unique key (T10).
 SELECT indicina.arm_set_rules('q_statements') AS armed_when_references_read_a_foreign_table;
 CREATE TABLE t_known AS SELECT DISTINCT customer_id FROM q_loans_unruled;
-CREATE FOREIGN TABLE q_statements_scan (
-    transaction_id text NOT NULL, customer_id text NOT NULL,
-    transaction_date date, transaction_amount numeric(14,2), narration text, balance numeric(14,2),
-    source_file text OPTIONS (source 'file'), source_line bigint OPTIONS (source 'line')
-) SERVER quality_files OPTIONS (files 'statements.csv, statements_more.csv', on_error 'reject');
+\unset loans \set statements q_statements_scan \set statements_file 'statements.csv, statements_more.csv'
+\i :abs_srcdir/test/data/landing_tables.sql
 -- (without the lineage columns: on a plain table they would be data)
 CREATE TABLE t_statements AS
 SELECT transaction_id, customer_id, transaction_date, transaction_amount, narration, balance FROM q_statements_scan;
@@ -232,11 +219,8 @@ SELECT count(*) AS rows_kept_after_the_failed_load FROM statements_scan_clean;
 -- table is read by SQL, so this relation's set rules run over a batch.
 CREATE TABLE t_loaded_before (transaction_id text);
 INSERT INTO t_loaded_before VALUES ('T2'), ('T9'), (NULL);
-CREATE FOREIGN TABLE q_statements_again (
-    transaction_id text NOT NULL, customer_id text NOT NULL,
-    transaction_date date, transaction_amount numeric(14,2), narration text, balance numeric(14,2),
-    source_file text OPTIONS (source 'file'), source_line bigint OPTIONS (source 'line')
-) SERVER quality_files OPTIONS (files 'statements.csv, statements_more.csv', on_error 'reject');
+\set statements q_statements_again
+\i :abs_srcdir/test/data/landing_tables.sql
 SELECT indicina.add_rule('txn_unique_everywhere', 'q_statements_again', 'unique', '{transaction_id}',
                          '{"against": "t_loaded_before"}') IS NOT NULL AS added;
 SELECT indicina.arm_set_rules('q_statements_again') AS judged_in_scan;

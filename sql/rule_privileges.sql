@@ -8,13 +8,9 @@
 SET client_min_messages = warning;
 \set SHOW_CONTEXT never
 CREATE SERVER priv_files FOREIGN DATA WRAPPER indicina_csv OPTIONS (root :'root');
-CREATE FOREIGN TABLE priv_loans (
-    application_id text NOT NULL, customer_id text NOT NULL,
-    loan_amount numeric(14,2) OPTIONS (format 'amount'),
-    loan_application_date date OPTIONS (format 'auto'),
-    credit_score int, employment_status text,
-    annual_income numeric(14,2) OPTIONS (format 'amount')
-) SERVER priv_files OPTIONS (filename 'loans.csv', on_error 'reject');
+\set server priv_files \set employment_format plain \set loans_lineage off
+\set loans priv_loans \set loans_file loans.csv
+\i :abs_srcdir/test/data/landing_tables.sql
 
 -- an expression rule naming a function by its bare name, found on the
 -- search_path of the session that declares it

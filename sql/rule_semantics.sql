@@ -1,7 +1,7 @@
 -- rule_semantics.sql: one meaning per rule.  Every rule kind runs through
 -- both paths on the same rows and the test shows ANY difference in which
--- rows fail which rule (EXCEPT ALL both ways, the differing rows printed;
--- every "differences" query below must return no row):
+-- rows fail which rule (each item counted on both paths, the differing
+-- rows printed; every "differences" query below must return no row):
 --   scan:  an indicina_csv table; row rules and the set rules the scan can
 --          judge (duplicate_rows, unique, references, balance_continuity)
 --          inside the scan, in C;
@@ -28,7 +28,9 @@ SET timezone = 'UTC';
 SET client_min_messages = warning;
 \set SHOW_CONTEXT never
 CREATE SERVER sem_files FOREIGN DATA WRAPPER indicina_csv OPTIONS (root :'root');
-CREATE FOREIGN TABLE "Sem ""Scan"" T" (
+-- the scan's table, the batch's (same files and columns) and the raw rows
+-- (on_error stop): one column list
+SELECT format('CREATE FOREIGN TABLE %s (%s) SERVER sem_files OPTIONS (files %L, on_error %L)', t, $columns$
     "Txn ""Id""" text OPTIONS (column_name 'txn_id'),
     "Cust, Id" text OPTIONS (column_name 'cust_id'),
     "Tx Date" date OPTIONS (column_name 'tx_date'),
@@ -43,39 +45,9 @@ CREATE FOREIGN TABLE "Sem ""Scan"" T" (
     "Src ""File""" text OPTIONS (source 'file'),
     "Src Line" bigint OPTIONS (source 'line'),
     "Byte @ Off" bigint OPTIONS (source 'byte_offset')
-) SERVER sem_files OPTIONS (files 'sem_a.csv, Sem_b.csv', on_error 'reject');
-CREATE FOREIGN TABLE "Sem ""Batch"" T" (
-    "Txn ""Id""" text OPTIONS (column_name 'txn_id'),
-    "Cust, Id" text OPTIONS (column_name 'cust_id'),
-    "Tx Date" date OPTIONS (column_name 'tx_date'),
-    "Amount" numeric(12,2) OPTIONS (column_name 'amount'),
-    "Bal 'B'" numeric(12,2) OPTIONS (column_name 'balance'),
-    "Label" text OPTIONS (column_name 'label'),
-    status text,
-    "Name" text OPTIONS (column_name 'name') COLLATE "und-x-icu",
-    code char(5),
-    "Score" int OPTIONS (column_name 'score'),
-    "At" timestamptz OPTIONS (column_name 'at'),
-    "Src ""File""" text OPTIONS (source 'file'),
-    "Src Line" bigint OPTIONS (source 'line'),
-    "Byte @ Off" bigint OPTIONS (source 'byte_offset')
-) SERVER sem_files OPTIONS (files 'sem_a.csv, Sem_b.csv', on_error 'reject');
-CREATE FOREIGN TABLE sem_raw (
-    "Txn ""Id""" text OPTIONS (column_name 'txn_id'),
-    "Cust, Id" text OPTIONS (column_name 'cust_id'),
-    "Tx Date" date OPTIONS (column_name 'tx_date'),
-    "Amount" numeric(12,2) OPTIONS (column_name 'amount'),
-    "Bal 'B'" numeric(12,2) OPTIONS (column_name 'balance'),
-    "Label" text OPTIONS (column_name 'label'),
-    status text,
-    "Name" text OPTIONS (column_name 'name') COLLATE "und-x-icu",
-    code char(5),
-    "Score" int OPTIONS (column_name 'score'),
-    "At" timestamptz OPTIONS (column_name 'at'),
-    "Src ""File""" text OPTIONS (source 'file'),
-    "Src Line" bigint OPTIONS (source 'line'),
-    "Byte @ Off" bigint OPTIONS (source 'byte_offset')
-) SERVER sem_files OPTIONS (files 'sem_a.csv, Sem_b.csv', on_error 'stop');
+$columns$, 'sem_a.csv, Sem_b.csv', on_error)
+  FROM (VALUES ('"Sem ""Scan"" T"', 'reject'), ('"Sem ""Batch"" T"', 'reject'), ('sem_raw', 'stop')) v(t, on_error)
+\gexec
 -- the rows, numbered in the scan's order (files by name in byte order, lines)
 CREATE TABLE sem_rows AS
 SELECT row_number() OVER (ORDER BY "Src ""File""" COLLATE "C", "Src Line") AS k, "Src ""File""" AS file,
@@ -173,33 +145,22 @@ $$;
 CREATE VIEW sem_differences AS
 WITH r AS (SELECT * FROM sem_results WHERE rule <> 'uq_against' OR path <> 'scan'),
      c AS (SELECT * FROM sem_records WHERE code NOT LIKE '%:uq_against' OR path <> 'scan'),
-     pairs(a, b) AS (VALUES ('scan', 'batch'), ('scan', 'plain'), ('batch', 'plain'))
-SELECT d.* FROM pairs, LATERAL (
-    (SELECT round, a || ' only' AS side, 'result' AS what, rule, rows_checked::text AS k, rows_failed::text AS detail
-       FROM r WHERE path = a AND (a <> 'scan' OR rule <> 'uq_against')
-     EXCEPT ALL
-     SELECT round, a || ' only', 'result', rule, rows_checked::text, rows_failed::text
-       FROM r WHERE path = b AND (a <> 'scan' OR rule <> 'uq_against'))
-    UNION ALL
-    (SELECT round, b || ' only', 'result', rule, rows_checked::text, rows_failed::text
-       FROM r WHERE path = b AND (a <> 'scan' OR rule <> 'uq_against')
-     EXCEPT ALL
-     SELECT round, b || ' only', 'result', rule, rows_checked::text, rows_failed::text
-       FROM r WHERE path = a AND (a <> 'scan' OR rule <> 'uq_against'))
-    UNION ALL
-    -- the two foreign tables name rows by file and line; the plain table by content
-    (SELECT round, a || ' only', 'record', code, CASE WHEN b = 'plain' THEN row_text ELSE k::text END, detail
-       FROM c WHERE path = a AND (a <> 'scan' OR code NOT LIKE '%:uq_against')
-     EXCEPT ALL
-     SELECT round, a || ' only', 'record', code, CASE WHEN b = 'plain' THEN row_text ELSE k::text END, detail
-       FROM c WHERE path = b AND (a <> 'scan' OR code NOT LIKE '%:uq_against'))
-    UNION ALL
-    (SELECT round, b || ' only', 'record', code, CASE WHEN b = 'plain' THEN row_text ELSE k::text END, detail
-       FROM c WHERE path = b AND (a <> 'scan' OR code NOT LIKE '%:uq_against')
-     EXCEPT ALL
-     SELECT round, b || ' only', 'record', code, CASE WHEN b = 'plain' THEN row_text ELSE k::text END, detail
-       FROM c WHERE path = a AND (a <> 'scan' OR code NOT LIKE '%:uq_against'))
-) d;
+     pairs(a, b) AS (VALUES ('scan', 'batch'), ('scan', 'plain'), ('batch', 'plain')),
+     -- what either path of a pair gave, as the two are compared
+     items AS (
+         SELECT a, b, path, round, 'result' AS what, rule, rows_checked::text AS k, rows_failed::text AS detail
+           FROM pairs JOIN r ON path IN (a, b) AND (a <> 'scan' OR rule <> 'uq_against')
+         UNION ALL
+         -- the two foreign tables name rows by file and line; the plain table by content
+         SELECT a, b, path, round, 'record', code, CASE WHEN b = 'plain' THEN row_text ELSE k::text END, detail
+           FROM pairs JOIN c ON path IN (a, b) AND (a <> 'scan' OR code NOT LIKE '%:uq_against')),
+     -- how many more times path a gave each item than path b (a multiset difference both ways)
+     counted AS (
+         SELECT a, b, round, what, rule, k, detail, count(*) FILTER (WHERE path = a) - count(*) FILTER (WHERE path = b) AS n
+           FROM items GROUP BY a, b, round, what, rule, k, detail)
+SELECT round, CASE WHEN n > 0 THEN a ELSE b END || ' only' AS side, what, rule, k, detail
+  FROM counted, generate_series(1, abs(n))
+ WHERE n <> 0;
 
 -- ---- round 1: every rule warns, so each sees every row ----
 SELECT sem_run(1);

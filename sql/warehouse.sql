@@ -10,19 +10,10 @@ SET datestyle = 'ISO, YMD';
 SET client_min_messages = warning;
 \set SHOW_CONTEXT never
 CREATE SERVER wh_files FOREIGN DATA WRAPPER indicina_csv OPTIONS (root :'root');
-CREATE FOREIGN TABLE seed_loans (
-    application_id text NOT NULL, customer_id text NOT NULL,
-    loan_amount numeric(14,2) OPTIONS (format 'amount'),
-    loan_application_date date OPTIONS (format 'auto'),
-    credit_score int, employment_status text OPTIONS (format 'label:employment_status'),
-    annual_income numeric(14,2) OPTIONS (format 'amount'),
-    source_file text OPTIONS (source 'file'), source_line bigint OPTIONS (source 'line')
-) SERVER wh_files OPTIONS (filename 'seed/loan_data.csv', on_error 'reject');
-CREATE FOREIGN TABLE seed_statements (
-    transaction_id text NOT NULL, customer_id text NOT NULL,
-    transaction_date date, transaction_amount numeric(14,2), narration text, balance numeric(14,2),
-    source_file text OPTIONS (source 'file'), source_line bigint OPTIONS (source 'line')
-) SERVER wh_files OPTIONS (filename 'quality/statements.csv', on_error 'reject');
+\set server wh_files
+\set loans seed_loans \set loans_file seed/loan_data.csv
+\set statements seed_statements \set statements_file quality/statements.csv
+\i :abs_srcdir/test/data/landing_tables.sql
 CREATE FOREIGN TABLE no_lineage (transaction_id text) SERVER wh_files OPTIONS (filename 'quality/statements.csv');
 
 -- ---- clear errors ----
@@ -33,6 +24,7 @@ SELECT indicina.schedule_pipeline('0 2 * * *', 'seed_loans', 'seed_statements');
 -- ---- the warehouse: a call, not part of the extension ----
 SELECT indicina.create_warehouse('dw');
 SELECT indicina.create_warehouse('dw');
+SELECT * FROM indicina.requeue_quarantined('no_lineage', 'dw');
 SELECT c.relname, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
  WHERE n.nspname IN ('dw', 'mart') AND c.relkind IN ('r', 'p', 'v') ORDER BY n.nspname, c.relname;
 SELECT count(*) AS owned_by_extension FROM pg_depend d JOIN pg_class c ON c.oid = d.objid

@@ -885,14 +885,11 @@ is_weekday_word(const char *s, int len)
 	return false;
 }
 
+/* the days of month m (1-12) of year y, from the server's own calendar table */
 static int
 days_in_month(int y, int m)
 {
-	static const int dim[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-
-	if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
-		return 29;
-	return dim[m - 1];
+	return day_tab[isleap(y)][m - 1];
 }
 
 /* checks a calendar date and turns it into a DateADT */
@@ -951,6 +948,29 @@ read_digits(const char **p, const char *end, int maxdigits, int *value)
 }
 
 /*
+ * The digits of a fraction of a second at *p (after its point), read past:
+ * *frac gets the microseconds of the first six (later ones are dropped).
+ * Returns how many digits there were.
+ */
+static int
+read_fraction(const char **p, const char *end, int64 *frac)
+{
+	int			n = 0;
+
+	*frac = 0;
+	while (*p < end && is_digit((unsigned char) **p))
+	{
+		if (n < 6)
+			*frac = *frac * 10 + (**p - '0');
+		n++;
+		(*p)++;
+	}
+	for (int i = n; i < 6; i++)
+		*frac *= 10;
+	return n;
+}
+
+/*
  * The time of day after a date: HH:MI[:SS[.ffffff]] [AM|PM].  Returns
  * microseconds since midnight.
  */
@@ -987,23 +1007,12 @@ parse_time_part(const char *s, int len, int64 *usec, CoerceCode code, CoerceErro
 		}
 		if (p < end && *p == '.')
 		{
-			int			nd = 0;
-
 			p++;
-			while (p < end && is_digit((unsigned char) *p))
-			{
-				if (nd < 6)
-					frac = frac * 10 + (*p - '0');
-				nd++;
-				p++;
-			}
-			if (nd == 0)
+			if (read_fraction(&p, end, &frac) == 0)
 			{
 				coerce_fail(err, code, "The fraction of a second has no digits.");
 				return false;
 			}
-			for (; nd < 6; nd++)
-				frac *= 10;
 		}
 	}
 	while (p < end && *p == ' ')
@@ -1429,18 +1438,8 @@ parse_with_pattern(const DateFormat *fmt, const char *s, int len, DateADT *date,
 				p += 2;
 				break;
 			case DTOK_FF:
-				n = 0;
-				while (p < end && is_digit((unsigned char) *p))
-				{
-					if (n < 6)
-						frac = frac * 10 + (*p - '0');
-					n++;
-					p++;
-				}
-				if (n == 0)
+				if (read_fraction(&p, end, &frac) == 0)
 					goto mismatch;
-				for (; n < 6; n++)
-					frac *= 10;
 				break;
 			default:
 				/* two-digit fields: one or two digits unless packed against another */

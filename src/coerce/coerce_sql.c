@@ -80,6 +80,25 @@ report(const CoerceError *err, const char *what, text *input, const char *expect
 #define HINT_PHONE "Expected a phone number such as 08031234567, 2348031234567 or +234 803 123 4567."
 #define HINT_ID "Expected a non-blank identifier."
 
+/*
+ * The two SQL functions of one parser: indicina_NAME raises the parser's
+ * error on bad input, indicina_try_NAME returns NULL instead; COMMON does
+ * the work for both (its last argument says which).
+ */
+#define SQL_PARSER(name, common) \
+	PG_FUNCTION_INFO_V1(indicina_##name); \
+	Datum \
+	indicina_##name(PG_FUNCTION_ARGS) \
+	{ \
+		return common(fcinfo, false); \
+	} \
+	PG_FUNCTION_INFO_V1(indicina_try_##name); \
+	Datum \
+	indicina_try_##name(PG_FUNCTION_ARGS) \
+	{ \
+		return common(fcinfo, true); \
+	}
+
 /* ---- amounts ---- */
 
 static char
@@ -120,19 +139,7 @@ amount_common(FunctionCallInfo fcinfo, bool try)
 	PG_RETURN_NUMERIC(decimal_to_numeric(&d));
 }
 
-PG_FUNCTION_INFO_V1(indicina_parse_amount);
-Datum
-indicina_parse_amount(PG_FUNCTION_ARGS)
-{
-	return amount_common(fcinfo, false);
-}
-
-PG_FUNCTION_INFO_V1(indicina_try_parse_amount);
-Datum
-indicina_try_parse_amount(PG_FUNCTION_ARGS)
-{
-	return amount_common(fcinfo, true);
-}
+SQL_PARSER(parse_amount, amount_common)
 
 /* ---- integers ---- */
 
@@ -152,19 +159,7 @@ int_common(FunctionCallInfo fcinfo, bool try)
 	PG_RETURN_INT64(v);
 }
 
-PG_FUNCTION_INFO_V1(indicina_parse_int);
-Datum
-indicina_parse_int(PG_FUNCTION_ARGS)
-{
-	return int_common(fcinfo, false);
-}
-
-PG_FUNCTION_INFO_V1(indicina_try_parse_int);
-Datum
-indicina_try_parse_int(PG_FUNCTION_ARGS)
-{
-	return int_common(fcinfo, true);
-}
+SQL_PARSER(parse_int, int_common)
 
 /* ---- booleans ---- */
 
@@ -184,19 +179,7 @@ bool_common(FunctionCallInfo fcinfo, bool try)
 	PG_RETURN_BOOL(v);
 }
 
-PG_FUNCTION_INFO_V1(indicina_parse_bool);
-Datum
-indicina_parse_bool(PG_FUNCTION_ARGS)
-{
-	return bool_common(fcinfo, false);
-}
-
-PG_FUNCTION_INFO_V1(indicina_try_parse_bool);
-Datum
-indicina_try_parse_bool(PG_FUNCTION_ARGS)
-{
-	return bool_common(fcinfo, true);
-}
+SQL_PARSER(parse_bool, bool_common)
 
 /* ---- dates and timestamps ---- */
 
@@ -276,19 +259,7 @@ date_common(FunctionCallInfo fcinfo, bool try)
 	PG_RETURN_DATEADT(v);
 }
 
-PG_FUNCTION_INFO_V1(indicina_parse_date);
-Datum
-indicina_parse_date(PG_FUNCTION_ARGS)
-{
-	return date_common(fcinfo, false);
-}
-
-PG_FUNCTION_INFO_V1(indicina_try_parse_date);
-Datum
-indicina_try_parse_date(PG_FUNCTION_ARGS)
-{
-	return date_common(fcinfo, true);
-}
+SQL_PARSER(parse_date, date_common)
 
 static Datum
 timestamp_common(FunctionCallInfo fcinfo, bool try)
@@ -308,19 +279,7 @@ timestamp_common(FunctionCallInfo fcinfo, bool try)
 	PG_RETURN_TIMESTAMP(v);
 }
 
-PG_FUNCTION_INFO_V1(indicina_parse_timestamp);
-Datum
-indicina_parse_timestamp(PG_FUNCTION_ARGS)
-{
-	return timestamp_common(fcinfo, false);
-}
-
-PG_FUNCTION_INFO_V1(indicina_try_parse_timestamp);
-Datum
-indicina_try_parse_timestamp(PG_FUNCTION_ARGS)
-{
-	return timestamp_common(fcinfo, true);
-}
+SQL_PARSER(parse_timestamp, timestamp_common)
 
 /* ---- labels ---- */
 
@@ -349,19 +308,7 @@ label_common(FunctionCallInfo fcinfo, bool try)
 	PG_RETURN_TEXT_P(label);
 }
 
-PG_FUNCTION_INFO_V1(indicina_normalize_label);
-Datum
-indicina_normalize_label(PG_FUNCTION_ARGS)
-{
-	return label_common(fcinfo, false);
-}
-
-PG_FUNCTION_INFO_V1(indicina_try_normalize_label);
-Datum
-indicina_try_normalize_label(PG_FUNCTION_ARGS)
-{
-	return label_common(fcinfo, true);
-}
+SQL_PARSER(normalize_label, label_common)
 
 PG_FUNCTION_INFO_V1(indicina_label_key_sql);
 Datum
@@ -395,19 +342,7 @@ id_common(FunctionCallInfo fcinfo, bool try)
 	PG_RETURN_TEXT_P(cstring_to_text_with_len(buf, len));
 }
 
-PG_FUNCTION_INFO_V1(indicina_normalize_id);
-Datum
-indicina_normalize_id(PG_FUNCTION_ARGS)
-{
-	return id_common(fcinfo, false);
-}
-
-PG_FUNCTION_INFO_V1(indicina_try_normalize_id);
-Datum
-indicina_try_normalize_id(PG_FUNCTION_ARGS)
-{
-	return id_common(fcinfo, true);
-}
+SQL_PARSER(normalize_id, id_common)
 
 static Datum
 phone_common(FunctionCallInfo fcinfo, bool try)
@@ -428,19 +363,7 @@ phone_common(FunctionCallInfo fcinfo, bool try)
 	PG_RETURN_TEXT_P(cstring_to_text_with_len(buf, len));
 }
 
-PG_FUNCTION_INFO_V1(indicina_normalize_phone);
-Datum
-indicina_normalize_phone(PG_FUNCTION_ARGS)
-{
-	return phone_common(fcinfo, false);
-}
-
-PG_FUNCTION_INFO_V1(indicina_try_normalize_phone);
-Datum
-indicina_try_normalize_phone(PG_FUNCTION_ARGS)
-{
-	return phone_common(fcinfo, true);
-}
+SQL_PARSER(normalize_phone, phone_common)
 
 PG_FUNCTION_INFO_V1(indicina_is_valid_bvn);
 Datum

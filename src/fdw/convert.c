@@ -82,6 +82,30 @@ converter_check_format(Oid typid, const char *format)
 	}
 }
 
+/* the column types with a converter of their own; any other takes CONV_GENERIC */
+static const struct
+{
+	Oid			typid;
+	ConvKind	kind;
+}			builtin_converters[] = {
+	{TEXTOID, CONV_TEXT}, {VARCHAROID, CONV_TEXT},
+	{INT2OID, CONV_INT2}, {INT4OID, CONV_INT4}, {INT8OID, CONV_INT8},
+	{NUMERICOID, CONV_NUMERIC}, {FLOAT4OID, CONV_FLOAT4}, {FLOAT8OID, CONV_FLOAT8},
+	{DATEOID, CONV_DATE}, {TIMESTAMPOID, CONV_TIMESTAMP}, {BOOLOID, CONV_BOOL},
+};
+
+/* the converter a column of this type gets before its format is applied */
+static ConvKind
+builtin_kind(Oid typid)
+{
+	int			i;
+
+	for (i = 0; i < lengthof(builtin_converters); i++)
+		if (builtin_converters[i].typid == typid)
+			return builtin_converters[i].kind;
+	return CONV_GENERIC;
+}
+
 /* Sets up the converter of one column for a scan. */
 void
 converter_init(ColumnConverter *cv, Form_pg_attribute att, const CsvColumnOptions *copts, MemoryContext mcxt)
@@ -96,12 +120,11 @@ converter_init(ColumnConverter *cv, Form_pg_attribute att, const CsvColumnOption
 	cv->typid = att->atttypid;
 	cv->typmod = att->atttypmod;
 	cv->lenient_number = format_is(format, "amount");
+	cv->kind = builtin_kind(att->atttypid);
 
-	switch (att->atttypid)
+	switch (cv->kind)
 	{
-		case TEXTOID:
-		case VARCHAROID:
-			cv->kind = CONV_TEXT;
+		case CONV_TEXT:
 			if (format_is(format, "id"))
 				cv->kind = CONV_ID;
 			else if (format && pg_strncasecmp(format, "phone", 5) == 0)
@@ -115,68 +138,31 @@ converter_init(ColumnConverter *cv, Form_pg_attribute att, const CsvColumnOption
 				cv->labels = label_map_load(format + 6, mcxt);
 			}
 			break;
-		case INT2OID:
-			cv->kind = CONV_INT2;
-			break;
-		case INT4OID:
-			cv->kind = CONV_INT4;
-			break;
-		case INT8OID:
-			cv->kind = CONV_INT8;
-			break;
-		case NUMERICOID:
-			cv->kind = CONV_NUMERIC;
-			break;
-		case FLOAT4OID:
-			cv->kind = CONV_FLOAT4;
-			break;
-		case FLOAT8OID:
-			cv->kind = CONV_FLOAT8;
-			break;
-		case DATEOID:
-		case TIMESTAMPOID:
-			cv->kind = att->atttypid == DATEOID ? CONV_DATE : CONV_TIMESTAMP;
+		case CONV_DATE:
+		case CONV_TIMESTAMP:
 			if (!date_format_compile(format ? format : "iso", &cv->datefmt, errbuf, sizeof(errbuf)))
 				ereport(ERROR, (errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE), errmsg("%s", errbuf)));
 			cv->datefmt.order = (DateFieldOrder) indicina_date_order;
 			cv->datefmt.pivot = indicina_two_digit_year_pivot;
 			break;
-		case BOOLOID:
-			cv->kind = CONV_BOOL;
-			break;
-		default:
+		case CONV_GENERIC:
 			{
 				Oid			infunc;
 
-				cv->kind = CONV_GENERIC;
 				getTypeInputInfo(att->atttypid, &infunc, &cv->ioparam);
 				fmgr_info_cxt(infunc, &cv->infunc, mcxt);
 				break;
 			}
+		default:
+			break;
 	}
 }
 
-/* Whether converter_init gives a column of this type the input-function path (keep the two in step). */
+/* Whether converter_init gives a column of this type the input-function path. */
 bool
 converter_is_generic(Oid typid)
 {
-	switch (typid)
-	{
-		case TEXTOID:
-		case VARCHAROID:
-		case INT2OID:
-		case INT4OID:
-		case INT8OID:
-		case NUMERICOID:
-		case FLOAT4OID:
-		case FLOAT8OID:
-		case DATEOID:
-		case TIMESTAMPOID:
-		case BOOLOID:
-			return false;
-		default:
-			return true;
-	}
+	return builtin_kind(typid) == CONV_GENERIC;
 }
 
 /* a number through the plain or the lenient parser, checked against the type */

@@ -94,15 +94,7 @@ judge_row(RowRuleSet *set, bool has_expression, Datum *values, bool *nulls, Item
 	int			i;
 
 	if (has_expression)
-	{
-		TupleTableSlot *slot = set->slot;
-		int			natts = slot->tts_tupleDescriptor->natts;
-
-		ExecClearTuple(slot);
-		memcpy(slot->tts_values, values, sizeof(Datum) * natts);
-		memcpy(slot->tts_isnull, nulls, sizeof(bool) * natts);
-		ExecStoreVirtualTuple(slot);
-	}
+		row_rules_store_row(set, values, nulls);
 	for (i = 0; i < set->nrules; i++)
 	{
 		why[i] = row_rule_judge(set, i, values, nulls, &value[i]);

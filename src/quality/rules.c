@@ -1047,12 +1047,26 @@ check_one(RowRuleSet *set, RowRule *r, Datum *values, bool *nulls, char **value)
  * NULL when the row passes, else why, with *value the offending value's
  * text.  The SQL path over plain tables and batches (rule_verdicts.c)
  * calls it, so a row rule has one implementation.  The caller has stored
- * the row in set->slot when the set has expression rules.
+ * the row in set->slot (row_rules_store_row) when the set has expression
+ * rules.
  */
 char *
 row_rule_judge(RowRuleSet *set, int i, Datum *values, bool *nulls, char **value)
 {
 	return check_one(set, &set->rules[i], values, nulls, value);
+}
+
+/* Stores a converted row in set->slot, where the expression rules read it. */
+void
+row_rules_store_row(RowRuleSet *set, Datum *values, bool *nulls)
+{
+	TupleTableSlot *slot = set->slot;
+	int			natts = slot->tts_tupleDescriptor->natts;
+
+	ExecClearTuple(slot);
+	memcpy(slot->tts_values, values, sizeof(Datum) * natts);
+	memcpy(slot->tts_isnull, nulls, sizeof(bool) * natts);
+	ExecStoreVirtualTuple(slot);
 }
 
 static void
@@ -1075,15 +1089,7 @@ row_rules_check(RowRuleSet *set, Datum *values, bool *nulls, const char *file, i
 	if (unlikely(set->ops == NULL))
 		build_ops(set);
 	if (set->has_expression)
-	{
-		TupleTableSlot *slot = set->slot;
-		int			natts = slot->tts_tupleDescriptor->natts;
-
-		ExecClearTuple(slot);
-		memcpy(slot->tts_values, values, sizeof(Datum) * natts);
-		memcpy(slot->tts_isnull, nulls, sizeof(bool) * natts);
-		ExecStoreVirtualTuple(slot);
-	}
+		row_rules_store_row(set, values, nulls);
 	set->checked++;
 	verdict->reject = NULL;
 	verdict->nflags = 0;

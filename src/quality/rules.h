@@ -168,6 +168,7 @@ extern void row_rules_check(RowRuleSet *set, Datum *values, bool *nulls, const c
 extern void row_rules_check_fail(RowRuleSet *set, const char *relname, Oid relid, int64 scan_id, bool at_end);
 extern void row_rules_reset(RowRuleSet *set);
 extern char *row_rule_judge(RowRuleSet *set, int i, Datum *values, bool *nulls, char **value);
+extern void row_rules_store_row(RowRuleSet *set, Datum *values, bool *nulls);
 extern Node *rule_expression_compile(Relation rel, const char *sql);
 extern void rule_relation_aclcheck(Oid relid);
 extern uint64 rules_catalog_query(const char *query, int nargs, Oid *argtypes, Datum *args, long limit);

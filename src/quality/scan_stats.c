@@ -28,10 +28,16 @@
 
 #define SCAN_STATS_MAX 10000
 
-typedef struct FileStat
+/* which scan of which relation an entry is of: the first member of each */
+typedef struct StatKey
 {
 	int64		scan_id;
 	Oid			relid;
+} StatKey;
+
+typedef struct FileStat
+{
+	StatKey		key;
 	char	   *file;
 	int64		rows_read;
 	int64		rows_rejected;
@@ -41,8 +47,7 @@ typedef struct FileStat
 
 typedef struct RuleStat
 {
-	int64		scan_id;
-	Oid			relid;
+	StatKey		key;
 	char	   *rule;
 	char	   *kind;
 	char	   *severity;
@@ -76,8 +81,8 @@ scan_stats_file(int64 scan_id, Oid relid, const char *file, int64 rows_read, int
 	MemoryContext old = MemoryContextSwitchTo(stats_context());
 	FileStat   *s = palloc(sizeof(FileStat));
 
-	s->scan_id = scan_id;
-	s->relid = relid;
+	s->key.scan_id = scan_id;
+	s->key.relid = relid;
 	s->file = pstrdup(file);
 	s->rows_read = rows_read;
 	s->rows_rejected = rows_rejected;
@@ -94,8 +99,8 @@ scan_stats_rule(int64 scan_id, Oid relid, const char *rule, const char *kind, co
 	MemoryContext old = MemoryContextSwitchTo(stats_context());
 	RuleStat   *s = palloc(sizeof(RuleStat));
 
-	s->scan_id = scan_id;
-	s->relid = relid;
+	s->key.scan_id = scan_id;
+	s->key.relid = relid;
 	s->rule = pstrdup(rule);
 	s->kind = pstrdup(kind);
 	s->severity = pstrdup(severity);
@@ -122,60 +127,76 @@ scan_stats_rules(int64 scan_id, Oid relid, const RowRuleSet *set)
 	}
 }
 
-PG_FUNCTION_INFO_V1(indicina_scan_file_stats);
-Datum
-indicina_scan_file_stats(PG_FUNCTION_ARGS)
+/* the columns of a row of scan_file_stats() or scan_rule_stats(), at most */
+#define STATS_COLUMNS 9
+
+typedef void (*StatsRow) (const void *entry, Datum *values, bool *nulls);
+
+/*
+ * Returns the entries of list as the rows of the calling SRF: the scan id
+ * (NULL when there is none) and relation of each entry's key, then the
+ * columns row makes of it.
+ */
+static Datum
+stats_srf(FunctionCallInfo fcinfo, List *list, StatsRow row)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	ListCell   *lc;
 
 	InitMaterializedSRF(fcinfo, 0);
-	foreach(lc, file_stats)
+	foreach(lc, list)
 	{
-		FileStat   *s = lfirst(lc);
-		Datum		values[7];
-		bool		nulls[7] = {0};
+		const StatKey *key = lfirst(lc);
+		Datum		values[STATS_COLUMNS];
+		bool		nulls[STATS_COLUMNS] = {0};
 
-		values[0] = Int64GetDatum(s->scan_id);
-		nulls[0] = s->scan_id == 0;
-		values[1] = ObjectIdGetDatum(s->relid);
-		values[2] = CStringGetTextDatum(s->file);
-		values[3] = Int64GetDatum(s->rows_read);
-		values[4] = Int64GetDatum(s->rows_rejected);
-		values[5] = Int64GetDatum(s->rows_quarantined);
-		values[6] = Int64GetDatum(s->rows_warned);
+		values[0] = Int64GetDatum(key->scan_id);
+		nulls[0] = key->scan_id == 0;
+		values[1] = ObjectIdGetDatum(key->relid);
+		row(key, values, nulls);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;
+}
+
+static void
+file_stat_row(const void *entry, Datum *values, bool *nulls)
+{
+	const FileStat *s = entry;
+
+	values[2] = CStringGetTextDatum(s->file);
+	values[3] = Int64GetDatum(s->rows_read);
+	values[4] = Int64GetDatum(s->rows_rejected);
+	values[5] = Int64GetDatum(s->rows_quarantined);
+	values[6] = Int64GetDatum(s->rows_warned);
+}
+
+static void
+rule_stat_row(const void *entry, Datum *values, bool *nulls)
+{
+	const RuleStat *s = entry;
+
+	values[2] = CStringGetTextDatum(s->rule);
+	values[3] = CStringGetTextDatum(s->kind);
+	values[4] = CStringGetTextDatum(s->severity);
+	values[5] = Int64GetDatum(s->checked);
+	values[6] = Int64GetDatum(s->failed);
+	values[7] = DirectFunctionCall1(jsonb_in, CStringGetDatum(s->samples));
+	values[8] = CStringGetTextDatum(s->phase);
+}
+
+PG_FUNCTION_INFO_V1(indicina_scan_file_stats);
+Datum
+indicina_scan_file_stats(PG_FUNCTION_ARGS)
+{
+	return stats_srf(fcinfo, file_stats, file_stat_row);
 }
 
 PG_FUNCTION_INFO_V1(indicina_scan_rule_stats);
 Datum
 indicina_scan_rule_stats(PG_FUNCTION_ARGS)
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	ListCell   *lc;
-
-	InitMaterializedSRF(fcinfo, 0);
-	foreach(lc, rule_stats)
-	{
-		RuleStat   *s = lfirst(lc);
-		Datum		values[9];
-		bool		nulls[9] = {0};
-
-		values[0] = Int64GetDatum(s->scan_id);
-		nulls[0] = s->scan_id == 0;
-		values[1] = ObjectIdGetDatum(s->relid);
-		values[2] = CStringGetTextDatum(s->rule);
-		values[3] = CStringGetTextDatum(s->kind);
-		values[4] = CStringGetTextDatum(s->severity);
-		values[5] = Int64GetDatum(s->checked);
-		values[6] = Int64GetDatum(s->failed);
-		values[7] = DirectFunctionCall1(jsonb_in, CStringGetDatum(s->samples));
-		values[8] = CStringGetTextDatum(s->phase);
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-	}
-	return (Datum) 0;
+	return stats_srf(fcinfo, rule_stats, rule_stat_row);
 }
 
 PG_FUNCTION_INFO_V1(indicina_reset_scan_stats);

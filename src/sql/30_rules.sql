@@ -121,6 +121,27 @@ END;
 $$;
 
 /*
+ * add_rule's check of the "min" and "max" of a length or row_count rule:
+ * at least one of them, whole numbers of type bound_type (int or bigint),
+ * min not above max.
+ */
+CREATE FUNCTION indicina.check_count_bounds(name text, kind text, params jsonb, bound_type regtype) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_min   text := params->>'min';
+    v_max   text := params->>'max';
+BEGIN
+    IF v_min IS NULL AND v_max IS NULL OR v_min !~ '^\d+$' OR v_max !~ '^\d+$' THEN
+        RAISE EXCEPTION 'a % rule needs "min", "max" or both, as whole numbers', kind
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF (CASE bound_type WHEN 'bigint'::regtype THEN v_min::bigint > v_max::bigint ELSE v_min::int > v_max::int END) THEN
+        RAISE EXCEPTION 'rule "%": min % is above max %', name, v_min, v_max USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+END;
+$$;
+
+/*
  * add_rule's checks of the parameters of a row rule kind (and of
  * freshness, which shares not_future's): raises on a wrong definition.
  * Returns the checked expression of an expression rule, or NULL.
@@ -180,12 +201,7 @@ BEGIN
                 USING ERRCODE = 'invalid_regular_expression';
         END;
     WHEN 'length' THEN
-        IF v_min IS NULL AND v_max IS NULL OR v_min !~ '^\d+$' OR v_max !~ '^\d+$' THEN
-            RAISE EXCEPTION 'a length rule needs "min", "max" or both, as whole numbers' USING ERRCODE = 'invalid_parameter_value';
-        END IF;
-        IF v_min::int > v_max::int THEN
-            RAISE EXCEPTION 'rule "%": min % is above max %', name, v_min, v_max USING ERRCODE = 'invalid_parameter_value';
-        END IF;
+        PERFORM indicina.check_count_bounds(name, kind, params, 'int');
     WHEN 'not_future', 'freshness' THEN
         IF column_type NOT IN ('date'::regtype, 'timestamp'::regtype, 'timestamptz'::regtype) THEN
             RAISE EXCEPTION 'a % rule needs a date or timestamp column; % is %', kind, columns[1], column_type
@@ -221,9 +237,6 @@ RETURNS jsonb
 LANGUAGE plpgsql
 -- no SET search_path: relation names in params resolve as the caller sees them
 AS $$
-DECLARE
-    v_min     text := params->>'min';
-    v_max     text := params->>'max';
 BEGIN
     CASE kind
     WHEN 'unique' THEN
@@ -240,12 +253,7 @@ BEGIN
                                              ARRAY[coalesce(params->>'column', columns[1])]);
         params := params || jsonb_build_object('relation', indicina.qualified_name((params->>'relation')::regclass));
     WHEN 'row_count' THEN
-        IF v_min IS NULL AND v_max IS NULL OR v_min !~ '^\d+$' OR v_max !~ '^\d+$' THEN
-            RAISE EXCEPTION 'a row_count rule needs "min", "max" or both, as whole numbers' USING ERRCODE = 'invalid_parameter_value';
-        END IF;
-        IF v_min::bigint > v_max::bigint THEN
-            RAISE EXCEPTION 'rule "%": min % is above max %', name, v_min, v_max USING ERRCODE = 'invalid_parameter_value';
-        END IF;
+        PERFORM indicina.check_count_bounds(name, kind, params, 'bigint');
     WHEN 'balance_continuity' THEN
         PERFORM indicina.check_columns_exist(name, relation, ARRAY[
             coalesce(params->>'customer', 'customer_id'), coalesce(params->>'date', 'transaction_date'),

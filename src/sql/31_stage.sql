@@ -74,6 +74,21 @@ COMMENT ON FUNCTION indicina.row_rule_failures(regclass, regclass) IS
     'the rows of batch (default: relation) failing the row rules of relation, judged as its indicina_csv scan judges them';
 
 /*
+ * What the set-rule queries over a batch build on, for lineage columns
+ * file_col and line_col (either may be NULL): the SQL of a row's file and
+ * line (a NULL of the type when there is no such column) and of the order
+ * the scan reads rows in (files in byte order, then line, then ctid), each
+ * qualified with alias (NULL: not qualified).
+ */
+CREATE FUNCTION indicina.batch_lineage(file_col name, line_col name, alias text,
+                                       OUT file_sql text, OUT line_sql text, OUT order_sql text)
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT coalesce(q || quote_ident(file_col), 'NULL::text'), coalesce(q || quote_ident(line_col), 'NULL::bigint'),
+           concat_ws(', ', q || quote_ident(file_col) || ' COLLATE "C"', q || quote_ident(line_col), q || 'ctid')
+      FROM (SELECT coalesce(alias || '.', '') AS q) s
+$$;
+
+/*
  * set_rule_failures of a unique rule: every row of the batch whose key an
  * earlier row (files in byte order, then line) already has, and with
  * "against", every row whose key is already in that relation.
@@ -83,31 +98,26 @@ CREATE FUNCTION indicina.set_rule_unique_failures(r indicina.quality_rules, batc
 RETURNS TABLE (row_ctid tid, file text, line bigint, value text, detail text)
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    -- files in byte order, as the scan reads them
-    ord text := concat_ws(', ', quote_ident(file_col) || ' COLLATE "C"', quote_ident(line_col), 'ctid');
-    bf text := CASE WHEN file_col IS NULL THEN 'NULL::text' ELSE 'b.' || quote_ident(file_col) END;
-    bl text := CASE WHEN line_col IS NULL THEN 'NULL::bigint' ELSE 'b.' || quote_ident(line_col) END;
+    lin record := indicina.batch_lineage(file_col, line_col, 'b');
     keys text := (SELECT string_agg(quote_ident(c), ', ') FROM unnest(r.columns) c);
+    b_keys text := (SELECT string_agg('b.' || quote_ident(c), ', ') FROM unnest(r.columns) c);
 BEGIN
     -- hash the keys first; only keys seen twice are sorted to find the first
     RETURN QUERY EXECUTE format(
-        'WITH dup AS (SELECT %4$s FROM %6$s WHERE (%4$s) IS NOT NULL GROUP BY %4$s HAVING count(*) > 1)
+        'WITH dup AS (SELECT %4$s FROM %5$s WHERE (%4$s) IS NOT NULL GROUP BY %4$s HAVING count(*) > 1)
          SELECT ctid, f, l, k, %1$L FROM (
-             SELECT b.ctid, %2$s AS f, %3$s AS l, concat_ws('', '', %7$s) AS k,
-                    row_number() OVER (PARTITION BY %7$s ORDER BY %8$s) AS rn
-               FROM %6$s b JOIN dup USING (%4$s)) s
+             SELECT b.ctid, %2$s AS f, %3$s AS l, concat_ws('', '', %6$s) AS k,
+                    row_number() OVER (PARTITION BY %6$s ORDER BY %7$s) AS rn
+               FROM %5$s b JOIN dup USING (%4$s)) s
           WHERE rn > 1',
-        'duplicate of an earlier row of this batch', bf, bl, keys, ord, batch,
-        (SELECT string_agg('b.' || quote_ident(c), ', ') FROM unnest(r.columns) c),
-        concat_ws(', ', 'b.' || quote_ident(file_col) || ' COLLATE "C"', 'b.' || quote_ident(line_col), 'b.ctid'));
+        'duplicate of an earlier row of this batch', lin.file_sql, lin.line_sql, keys, batch, b_keys, lin.order_sql);
     IF r.params ? 'against' THEN
         RETURN QUERY EXECUTE format(
             'SELECT b.ctid, %1$s, %2$s, concat_ws(%4$L, %3$s), %5$L FROM %6$s b
-              WHERE EXISTS (SELECT 1 FROM %7$s t WHERE (%8$s) = (%9$s))',
-            bf, bl, (SELECT string_agg('b.' || quote_ident(c), ', ') FROM unnest(r.columns) c), ', ',
+              WHERE EXISTS (SELECT 1 FROM %7$s t WHERE (%8$s) = (%3$s))',
+            lin.file_sql, lin.line_sql, b_keys, ', ',
             'already in ' || (r.params->>'against'), batch, (r.params->>'against')::regclass,
-            (SELECT string_agg('t.' || quote_ident(c), ', ') FROM unnest(r.columns) c),
-            (SELECT string_agg('b.' || quote_ident(c), ', ') FROM unnest(r.columns) c));
+            (SELECT string_agg('t.' || quote_ident(c), ', ') FROM unnest(r.columns) c));
     END IF;
 END;
 $$;
@@ -123,10 +133,7 @@ CREATE FUNCTION indicina.set_rule_duplicate_failures(r indicina.quality_rules, b
 RETURNS TABLE (row_ctid tid, file text, line bigint, value text, detail text)
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    -- files in byte order, as the scan reads them
-    ord text := concat_ws(', ', quote_ident(file_col) || ' COLLATE "C"', quote_ident(line_col), 'ctid');
-    bf text := CASE WHEN file_col IS NULL THEN 'NULL::text' ELSE 'b.' || quote_ident(file_col) END;
-    bl text := CASE WHEN line_col IS NULL THEN 'NULL::bigint' ELSE 'b.' || quote_ident(line_col) END;
+    lin record := indicina.batch_lineage(file_col, line_col, 'b');
     data_cols text;
     data_list text[];
 BEGIN
@@ -137,15 +144,14 @@ BEGIN
     data_cols := array_to_string(data_list, ', ');
     -- hash whole rows first; only rows seen twice are sorted
     RETURN QUERY EXECUTE format(
-        'WITH dup AS (SELECT %4$s FROM %6$s GROUP BY %4$s HAVING count(*) > 1)
+        'WITH dup AS (SELECT %4$s FROM %5$s GROUP BY %4$s HAVING count(*) > 1)
          SELECT ctid, f, l, NULL::text, %1$L FROM (
              SELECT b.ctid, %2$s AS f, %3$s AS l,
-                    row_number() OVER (PARTITION BY %7$s ORDER BY %8$s) AS rn
-               FROM %6$s b JOIN dup ON (ROW(%7$s))::text = (ROW(%9$s))::text) s
+                    row_number() OVER (PARTITION BY %6$s ORDER BY %7$s) AS rn
+               FROM %5$s b JOIN dup ON (ROW(%6$s))::text = (ROW(%8$s))::text) s
           WHERE rn > 1',
-        'exact copy of an earlier row of this batch', bf, bl, data_cols, ord, batch,
-        (SELECT string_agg('b.' || c, ', ') FROM unnest(data_list) c),
-        concat_ws(', ', 'b.' || quote_ident(file_col) || ' COLLATE "C"', 'b.' || quote_ident(line_col), 'b.ctid'),
+        'exact copy of an earlier row of this batch', lin.file_sql, lin.line_sql, data_cols, batch,
+        (SELECT string_agg('b.' || c, ', ') FROM unnest(data_list) c), lin.order_sql,
         (SELECT string_agg('dup.' || c, ', ') FROM unnest(data_list) c));
 END;
 $$;
@@ -163,12 +169,8 @@ CREATE FUNCTION indicina.set_rule_failures(r indicina.quality_rules, batch regcl
 RETURNS TABLE (row_ctid tid, file text, line bigint, value text, detail text)
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    f text := coalesce(quote_ident(file_col), 'NULL::text');
-    l text := coalesce(quote_ident(line_col), 'NULL::bigint');
-    -- files in byte order, as the scan reads them
-    ord text := concat_ws(', ', quote_ident(file_col) || ' COLLATE "C"', quote_ident(line_col), 'ctid');
-    bf text := CASE WHEN file_col IS NULL THEN 'NULL::text' ELSE 'b.' || quote_ident(file_col) END;
-    bl text := CASE WHEN line_col IS NULL THEN 'NULL::bigint' ELSE 'b.' || quote_ident(line_col) END;
+    lin record := indicina.batch_lineage(file_col, line_col, NULL);
+    lin_b record := indicina.batch_lineage(file_col, line_col, 'b');
     ref text;
     refcol text;
     n bigint;
@@ -191,7 +193,7 @@ BEGIN
         RETURN QUERY EXECUTE format(
             'SELECT b.ctid, %1$s, %2$s, b.%3$s::text, %4$L FROM %5$s b
               WHERE b.%3$s IS NOT NULL AND NOT EXISTS (SELECT 1 FROM %6$s t WHERE t.%7$s = b.%3$s)',
-            bf, bl, quote_ident(r.columns[1]),
+            lin_b.file_sql, lin_b.line_sql, quote_ident(r.columns[1]),
             'no matching ' || refcol || ' in ' || (r.params->>'relation'), batch, ref, refcol);
         PERFORM set_config('indicina.dry_run', 'off', true);
     WHEN 'balance_continuity' THEN
@@ -202,10 +204,10 @@ BEGIN
                    FROM %9$s) s
               WHERE prev IS NOT NULL AND amt IS NOT NULL AND bal IS NOT NULL AND abs(bal - (prev + amt)) > %10$s',
             'previous balance %s + amount %s <> balance %s (gap %s)',
-            f, l,
+            lin.file_sql, lin.line_sql,
             coalesce(r.params->>'customer', 'customer_id'), coalesce(r.params->>'date', 'transaction_date'),
             coalesce(r.params->>'amount', 'transaction_amount'), coalesce(r.params->>'balance', 'balance'),
-            ord, batch, coalesce((r.params->>'tolerance')::numeric, 0.005));
+            lin.order_sql, batch, coalesce((r.params->>'tolerance')::numeric, 0.005));
     WHEN 'row_count' THEN
         EXECUTE format('SELECT count(*) FROM %s', batch) INTO n;
         IF n < coalesce((r.params->>'min')::bigint, 0) OR n > coalesce((r.params->>'max')::bigint, n) THEN

@@ -47,12 +47,12 @@ COMMENT ON VIEW indicina.quality_summary IS
     'the latest result per relation and rule, with failures over its last five runs and the trend since the previous one';
 
 /*
- * Quarantined rows that would load now: after a rule or a label mapping is
- * fixed, re-reads the files that hold rows the latest loads of relation
- * quarantined (dry run, all rules) and says, per row, whether it passes.
+ * The re-check behind recheck_quarantined and requeue_quarantined: the
+ * files of the rows listed in the temporary table rows_table (file, line,
+ * loads_now) are re-read in a dry run under today's rules and mappings,
+ * and each row's loads_now says whether it would load now.
  */
-CREATE FUNCTION indicina.recheck_quarantined(relation regclass)
-RETURNS TABLE (file text, line bigint, code text, message text, loads_now boolean)
+CREATE FUNCTION indicina.recheck_rows(relation regclass, rows_table name) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     v_file name := indicina.lineage_column(relation, 'file');
@@ -64,24 +64,38 @@ BEGIN
             USING ERRCODE = 'feature_not_supported',
                   HINT = 'Re-checking needs columns with OPTIONS (source ''file'') and (source ''line'').';
     END IF;
+    EXECUTE format('SELECT array_agg(DISTINCT q.file) FROM pg_temp.%I q', rows_table) INTO v_files;
+    IF v_files IS NULL THEN
+        RETURN;
+    END IF;
+    PERFORM indicina.drop_temp('{indicina_recheck_batch}');
+    PERFORM count(*) FROM indicina.stage(NULL, relation, 'indicina_recheck_batch', true, v_files);
+    EXECUTE format(
+        'UPDATE pg_temp.%I q
+            SET loads_now = EXISTS (SELECT 1 FROM pg_temp.indicina_recheck_batch b WHERE b.%I = q.file AND b.%I = q.line)',
+        rows_table, v_file, v_line);
+    DROP TABLE pg_temp.indicina_recheck_batch;
+END;
+$$;
+
+/*
+ * Quarantined rows that would load now: after a rule or a label mapping is
+ * fixed, re-reads the files that hold rows the latest loads of relation
+ * quarantined (dry run, all rules) and says, per row, whether it passes.
+ */
+CREATE FUNCTION indicina.recheck_quarantined(relation regclass)
+RETURNS TABLE (file text, line bigint, code text, message text, loads_now boolean)
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
     CREATE TEMP TABLE indicina_quarantined ON COMMIT DROP AS
-        SELECT DISTINCT ON (e.file, e.line) e.file, e.line, e.code, e.message
+        SELECT DISTINCT ON (e.file, e.line) e.file, e.line, e.code, e.message, NULL::boolean AS loads_now
           FROM indicina.load_errors e
          WHERE e.relation_id = recheck_quarantined.relation AND e.code NOT LIKE 'WARN:%'
            AND e.scan_id = (SELECT max(e2.scan_id) FROM indicina.load_errors e2
                              WHERE e2.relation_id = recheck_quarantined.relation AND e2.file = e.file AND e2.scan_id IS NOT NULL)
          ORDER BY e.file, e.line;
-    SELECT array_agg(DISTINCT q.file) INTO v_files FROM indicina_quarantined q;
-    IF v_files IS NULL THEN
-        DROP TABLE indicina_quarantined;
-        RETURN;
-    END IF;
-    PERFORM count(*) FROM indicina.stage(NULL, relation, 'indicina_recheck_batch', true, v_files);
-    RETURN QUERY EXECUTE format(
-        'SELECT q.file, q.line, q.code, q.message,
-                EXISTS (SELECT 1 FROM pg_temp.indicina_recheck_batch b WHERE b.%I = q.file AND b.%I = q.line)
-           FROM indicina_quarantined q ORDER BY q.file, q.line', v_file, v_line);
-    DROP TABLE pg_temp.indicina_recheck_batch;
+    PERFORM indicina.recheck_rows(relation, 'indicina_quarantined');
+    RETURN QUERY SELECT q.file, q.line, q.code, q.message, q.loads_now FROM indicina_quarantined q ORDER BY q.file, q.line;
     DROP TABLE indicina_quarantined;
 END;
 $$;

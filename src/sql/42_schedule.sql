@@ -52,42 +52,25 @@ CREATE FUNCTION indicina.requeue_quarantined(relation regclass, target name DEFA
 RETURNS TABLE (file text, quarantined bigint, loads_now bigint, requeued boolean)
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 #variable_conflict use_column
-DECLARE
-    v_file name := indicina.lineage_column(relation, 'file');
-    v_line name := indicina.lineage_column(relation, 'line');
-    v_files text[];
 BEGIN
-    IF v_file IS NULL OR v_line IS NULL THEN
-        RAISE EXCEPTION '% has no lineage columns', relation
-            USING ERRCODE = 'feature_not_supported',
-                  HINT = 'Re-checking needs columns with OPTIONS (source ''file'') and (source ''line'').';
-    END IF;
-    PERFORM indicina.drop_temp('{indicina_requeue,indicina_requeue_batch}');
+    PERFORM indicina.drop_temp('{indicina_requeue}');
     -- what the last load of each file turned away
     EXECUTE format($q$
         CREATE TEMP TABLE indicina_requeue ON COMMIT DROP AS
-        SELECT DISTINCT e.file, e.line, l.source
+        SELECT DISTINCT e.file, e.line, l.source, NULL::boolean AS loads_now
           FROM %I.file_ledger l
           JOIN indicina.load_errors e ON e.relation_id = $1 AND e.file = l.path AND e.logged_at >= l.loaded_at
          WHERE l.status = 'loaded' AND l.path IN (SELECT s.file FROM indicina.source_files($2, false) s)$q$, target)
         USING relation, relation;
-    SELECT array_agg(DISTINCT q.file) INTO v_files FROM indicina_requeue q;
-    IF v_files IS NULL THEN
-        RETURN;
-    END IF;
-    PERFORM count(*) FROM indicina.stage(NULL, relation, 'indicina_requeue_batch', true, v_files);
-    EXECUTE format($q$
-        CREATE TEMP TABLE indicina_requeue_verdict ON COMMIT DROP AS
-        SELECT q.file, count(*) AS quarantined,
-               count(*) FILTER (WHERE EXISTS (SELECT 1 FROM pg_temp.indicina_requeue_batch b
-                                               WHERE b.%I = q.file AND b.%I = q.line)) AS loads_now
-          FROM indicina_requeue q GROUP BY q.file$q$, v_file, v_line);
+    PERFORM indicina.recheck_rows(relation, 'indicina_requeue');
+    CREATE TEMP TABLE indicina_requeue_verdict ON COMMIT DROP AS
+        SELECT q.file, count(*) AS quarantined, count(*) FILTER (WHERE q.loads_now) AS loads_now
+          FROM indicina_requeue q GROUP BY q.file;
     EXECUTE format($q$
         UPDATE %I.file_ledger l SET status = 'requeued'
           FROM indicina_requeue_verdict v WHERE l.path = v.file AND v.loads_now > 0$q$, target);
     RETURN QUERY SELECT v.file, v.quarantined, v.loads_now, v.loads_now > 0 FROM indicina_requeue_verdict v ORDER BY v.file;
     DROP TABLE indicina_requeue_verdict;
-    DROP TABLE pg_temp.indicina_requeue_batch;
 END;
 $$;
 COMMENT ON FUNCTION indicina.requeue_quarantined(regclass, name) IS

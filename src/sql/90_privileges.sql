@@ -97,11 +97,13 @@ GRANT EXECUTE ON FUNCTION
     indicina.stage_read(regclass, name, boolean, text[], jsonb, text, boolean),
     indicina.stage_row_rules(bigint, regclass, regclass, boolean, boolean),
     indicina.stage_set_rules(bigint, regclass, regclass, boolean, boolean, text[], jsonb),
+    indicina.recheck_rows(regclass, name),
     indicina.splice_source(text, text),
     indicina.apply_failures(indicina.quality_rules, bigint, regclass, regclass, bigint, boolean, boolean, text),
     indicina.set_rule_failures(indicina.quality_rules, regclass, name, name, jsonb),
     indicina.set_rule_unique_failures(indicina.quality_rules, regclass, name, name),
     indicina.set_rule_duplicate_failures(indicina.quality_rules, regclass, name, name),
+    indicina.batch_lineage(name, name, text),
     indicina.row_rule_failures(regclass, regclass),
     indicina.rule_outcome(text, bigint, bigint, numeric, boolean),
     indicina.journal_row_rule_results(bigint),
@@ -200,8 +202,8 @@ GRANT USAGE ON SEQUENCE indicina.run_id_seq TO indicina_operator;
 
 -- ---- superuser only (no grant) ----
 -- add_rule (and its checks: check_rule_columns, check_rule_param_names,
--- check_row_rule_params, check_set_rule_params), set_rule_enabled,
--- drop_rule, check_columns_exist and writes to
+-- check_row_rule_params, check_set_rule_params, check_count_bounds),
+-- set_rule_enabled, drop_rule, check_columns_exist and writes to
 -- quality_rules and label_map: a rule's expression runs in every scan of
 -- its relation, with the scanning role's rights.  clear_load_errors: the
 -- reject log is the record of what was not loaded.  csv_handler and

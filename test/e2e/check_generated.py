@@ -161,6 +161,22 @@ def main():
             out.append((rel, lineno, rec))
         return out
 
+    def ids_and_date(source, rel, lineno, r, id_col, date_col):
+        """Records the row's blank_id, impossible_date, future_date or
+        date_format defect; returns its date, or None when a blank id or an
+        impossible date ends its checks."""
+        if r[id_col] == "" or r["customer_id"] == "":
+            add(source, "blank_id", rel, lineno)
+            return None
+        d, spelling = parse_date(r[date_col])
+        if d is None:
+            add(source, "impossible_date", rel, lineno)
+        elif d > TODAY:
+            add(source, "future_date", rel, lineno)
+        elif spelling != "iso":
+            add(source, "date_format", rel, lineno)
+        return d
+
     # ---- loans
     loan_customers = set()
     status_count = Counter()
@@ -171,18 +187,9 @@ def main():
             continue
         rel = o["file"]
         for rel, lineno, r in scan(rel, "loans", CANON_LOAN_HEADER, LOAN_COLS):
-            if r["application_id"] == "" or r["customer_id"] == "":
-                add("loans", "blank_id", rel, lineno)
+            d = ids_and_date("loans", rel, lineno, r, "application_id", "loan_application_date")
+            if d is None or d > TODAY:
                 continue
-            d, spelling = parse_date(r["loan_application_date"])
-            if d is None:
-                add("loans", "impossible_date", rel, lineno)
-                continue
-            if d > TODAY:
-                add("loans", "future_date", rel, lineno)
-                continue
-            if spelling != "iso":
-                add("loans", "date_format", rel, lineno)
             if not PLAIN_INT.match(r["loan_amount"]) or not PLAIN_INT.match(r["annual_income"]):
                 add("loans", "amount_format", rel, lineno)
             elif int(r["loan_amount"]) < 0:
@@ -208,17 +215,9 @@ def main():
         if o["source"] != "statements":
             continue
         for rel, lineno, r in scan(o["file"], "statements", CANON_STMT_HEADER, STMT_COLS):
-            if r["transaction_id"] == "" or r["customer_id"] == "":
-                add("statements", "blank_id", rel, lineno)
-                continue
-            d, spelling = parse_date(r["transaction_date"])
+            d = ids_and_date("statements", rel, lineno, r, "transaction_id", "transaction_date")
             if d is None:
-                add("statements", "impossible_date", rel, lineno)
                 continue
-            if d > TODAY:
-                add("statements", "future_date", rel, lineno)
-            elif spelling != "iso":
-                add("statements", "date_format", rel, lineno)
             if not PLAIN_AMOUNT.match(r["transaction_amount"]) or not PLAIN_AMOUNT.match(r["balance"]):
                 add("statements", "amount_format", rel, lineno)
             if r["customer_id"] not in loan_customers:

@@ -5,21 +5,8 @@
 # read = rows returned + rows rejected, exactly.
 set -uo pipefail
 . "$(dirname "$0")/lib/tap.sh"
-work=$(scratch_dir)
-trap 'rm -rf "$work"' EXIT
-"$repo/tools/indicina-gen" --out "$work/landing" --customers 600 --months 6 --files 4 --dirty 0.04 --seed 21
-chmod -R a+rX "$work"
-
+dirty_landing_db indicina_e2e --customers 600 --months 6 --files 4 --dirty 0.04 --seed 21
 q() { psql -qX -At -v ON_ERROR_STOP=1 -d indicina_e2e "$@"; }
-psql -qX -c "DROP DATABASE IF EXISTS indicina_e2e" -c "CREATE DATABASE indicina_e2e" >/dev/null
-q <<SQL
-CREATE EXTENSION indicina;
-SELECT indicina.clear_load_errors();
-CREATE TABLE defects (source text, kind text, file text, line bigint, detail text);
-SQL
-q -v root="$work/landing" -v loans_files='loans/loan_applications.csv' -v statements_files='statements/*.csv*' \
-  -f "$repo/tools/lib/raw_tables.sql" >/dev/null
-q -c "\\copy defects FROM '$work/landing/defects.csv' (FORMAT csv, HEADER true)"
 
 for source in statements loans; do
     table=$([ $source = statements ] && echo raw_bank_statements || echo raw_loan_applications)

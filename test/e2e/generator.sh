@@ -39,34 +39,29 @@ is "$(head -c3 "$work/dirty/statements/bank_statements_001.csv" | od -An -tx1 | 
 f2="$work/dirty/statements/bank_statements_002.csv"
 is "$(grep -c $'\r$' "$f2")" "$(wc -l <"$f2")" "every line of the CRLF file ends in CRLF"
 
-dups=0
-for f in statements/bank_statements_00{1,2,3}.csv statements/bank_statements_004.csv.gz; do
-    n=$(cat_file "$work/dirty/$f" | awk 'NR > 1 && $0 == prev { n++ } { prev = $0 } END { print n + 0 }')
-    dups=$((dups + n))
-done
+# over_statements CMD...: the sum, over the dirty set's statement files, of
+# the count CMD prints reading one of them
+over_statements() {
+    local f n total=0
+    for f in statements/bank_statements_00{1,2,3}.csv statements/bank_statements_004.csv.gz; do
+        n=$(cat_file "$work/dirty/$f" | "$@")
+        total=$((total + n))
+    done
+    echo "$total"
+}
+
+dups=$(over_statements awk 'NR > 1 && $0 == prev { n++ } { prev = $0 } END { print n + 0 }')
 is "$dups" "$(jcount statements duplicate_row)" "exact duplicate lines (awk) = recorded duplicate_row"
 
-bad_utf8=0
-for f in statements/bank_statements_00{1,2,3}.csv statements/bank_statements_004.csv.gz; do
-    n=$(cat_file "$work/dirty/$f" | LC_ALL=C.UTF-8 grep -axvc '.*' || true)
-    bad_utf8=$((bad_utf8 + n))
-done
+bad_utf8=$(LC_ALL=C.UTF-8 over_statements grep -axvc '.*')
 # each invalid narration line is also duplicated when the duplicate defect hits it: never, since
 # invalid_utf8 rows are extra rows that get no second defect
 is "$bad_utf8" "$(jcount statements invalid_utf8)" "lines that are not valid UTF-8 (grep -ax) = recorded invalid_utf8"
 
-future=0
-for f in statements/bank_statements_00{1,2,3}.csv statements/bank_statements_004.csv.gz; do
-    n=$(cat_file "$work/dirty/$f" | grep -c ',20[89][0-9]-[01][0-9]-[0-3][0-9],' || true)
-    future=$((future + n))
-done
+future=$(over_statements grep -c ',20[89][0-9]-[01][0-9]-[0-3][0-9],')
 is "$future" "$(jcount statements future_date)" "rows dated 2080 or later (grep) = recorded future_date"
 
-unknown=0
-for f in statements/bank_statements_00{1,2,3}.csv statements/bank_statements_004.csv.gz; do
-    n=$(cat_file "$work/dirty/$f" | grep -cE 'CUST_U[0-9]+' || true)
-    unknown=$((unknown + n))
-done
+unknown=$(over_statements grep -cE 'CUST_U[0-9]+')
 is "$unknown" "$(jcount statements unknown_customer)" "rows of customers without application (grep) = recorded unknown_customer"
 
 # --- realistic when clean: mix, income order, score range, consistent balances

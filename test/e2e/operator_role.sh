@@ -8,9 +8,7 @@
 # role of that name that can log in or is a member of a role is refused.
 set -uo pipefail
 . "$(dirname "$0")/lib/tap.sh"
-work=$(scratch_dir)
-trap 'rm -rf "$work"' EXIT
-"$repo/tools/indicina-gen" --out "$work/landing" --customers 200 --months 2 --files 2 --dirty 0.02 --seed 5 >/dev/null
+generated_landing --customers 200 --months 2 --files 2 --dirty 0.02 --seed 5
 chmod -R a+rwX "$work"
 
 export PGOPTIONS="${PGOPTIONS:-} -c client_min_messages=warning"
@@ -18,9 +16,7 @@ q() { local db=$1; shift; psql -qX -At -v ON_ERROR_STOP=1 -d "$db" "$@"; }
 # as the nightly role: SET ROLE in a superuser session (the checks are the role's)
 qn() { local db=$1; shift; q "$db" -c "SET ROLE regress_nightly" "$@"; }
 
-psql -qX -c "DROP DATABASE IF EXISTS indicina_op1" -c "DROP DATABASE IF EXISTS indicina_op2" \
-     -c "DROP DATABASE IF EXISTS indicina_op3" -c "CREATE DATABASE indicina_op1" -c "CREATE DATABASE indicina_op2" \
-     -c "CREATE DATABASE indicina_op3" >/dev/null
+fresh_db indicina_op1 indicina_op2 indicina_op3
 q indicina_op1 -c "CREATE EXTENSION indicina" >/dev/null
 is "$(q indicina_op1 -c "SELECT rolcanlogin, rolsuper FROM pg_roles WHERE rolname = 'indicina_operator'")" "f|f" \
    "CREATE EXTENSION creates the NOLOGIN role indicina_operator"
@@ -30,9 +26,7 @@ DROP ROLE IF EXISTS regress_nightly;
 CREATE ROLE regress_nightly LOGIN IN ROLE indicina_operator;
 GRANT CREATE ON DATABASE indicina_op1 TO regress_nightly;
 SQL
-q indicina_op1 -v root="$work/landing" -v loans_files='loans/*.csv' -v statements_files='statements/*.csv*' \
-  -f "$repo/tools/lib/raw_tables.sql" -c "GRANT SELECT ON raw_loan_applications, raw_bank_statements TO regress_nightly" \
-  >/dev/null
+raw_tables indicina_op1 -c "GRANT SELECT ON raw_loan_applications, raw_bank_statements TO regress_nightly"
 is "$(q indicina_op1 -c "SELECT pg_has_role('regress_nightly', 'pg_read_server_files', 'USAGE')")" "f" \
    "the nightly role has no privileges of pg_read_server_files"
 

@@ -7,9 +7,7 @@
 # that fires and fills the warehouse.
 set -uo pipefail
 . "$(dirname "$0")/lib/tap.sh"
-work=$(scratch_dir)
-trap 'rm -rf "$work"' EXIT
-"$repo/tools/indicina-gen" --out "$work/landing" --customers 2000 --months 3 --files 3 --dirty 0.02 --seed 11 >/dev/null
+generated_landing --customers 2000 --months 3 --files 3 --dirty 0.02 --seed 11
 "$repo/tools/indicina-gen" --out "$work/big" --customers 40000 --months 6 --files 1 --seed 12 >/dev/null
 chmod -R a+rwX "$work"
 
@@ -25,8 +23,7 @@ $([ "$cron" = 1 ] && echo "CREATE EXTENSION IF NOT EXISTS pg_cron;")
 CREATE EXTENSION indicina;
 SELECT indicina.clear_load_errors();
 SQL
-q -v root="$work/landing" -v loans_files='loans/*.csv' -v statements_files='statements/*.csv*' \
-  -f "$repo/tools/lib/raw_tables.sql" -c "SELECT indicina.create_warehouse('dw')" >/dev/null
+raw_tables $db -c "SELECT indicina.create_warehouse('dw')"
 run() { q -c "SELECT count(*) FROM indicina.run_pipeline('raw_loan_applications', 'raw_bank_statements', 'dw')" 2>&1; }
 # rows of agg_customer_month that differ from a recomputation over the whole
 # fact with plain SQL aggregates (either way): 0 when the run's incremental

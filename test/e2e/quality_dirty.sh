@@ -7,22 +7,9 @@
 # its threshold leaves the target untouched.
 set -uo pipefail
 . "$(dirname "$0")/lib/tap.sh"
-work=$(scratch_dir)
-trap 'rm -rf "$work"' EXIT
-"$repo/tools/indicina-gen" --out "$work/landing" --customers 3000 --months 3 --files 3 --dirty 0.05 --seed 5 >/dev/null
-chmod -R a+rX "$work"
-
+dirty_landing_db indicina_e2e --customers 3000 --months 3 --files 3 --dirty 0.05 --seed 5
 q() { psql -qX -At -v ON_ERROR_STOP=1 -d indicina_e2e "$@"; }
-psql -qX -c "DROP DATABASE IF EXISTS indicina_e2e" -c "CREATE DATABASE indicina_e2e" >/dev/null
-q >/dev/null <<SQL
-CREATE EXTENSION indicina;
-SELECT indicina.clear_load_errors();
-CREATE TABLE defects (source text, kind text, file text, line bigint, detail text);
-SQL
-q -v root="$work/landing" -v loans_files='loans/loan_applications.csv' -v statements_files='statements/*.csv*' \
-  -f "$repo/tools/lib/raw_tables.sql" >/dev/null
 q -c "CREATE TABLE loans_clean (LIKE raw_loan_applications); CREATE TABLE statements_clean (LIKE raw_bank_statements)"
-q -c "\\copy defects FROM '$work/landing/defects.csv' (FORMAT csv, HEADER true)"
 
 added=$(q -c "SELECT count(*) FROM indicina.attach_default_rules('raw_loan_applications', 'raw_bank_statements')")
 is "$added" 11 "attach_default_rules adds the 11 shipped rules"

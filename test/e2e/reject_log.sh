@@ -89,32 +89,7 @@ qa -c "SELECT indicina.clear_load_errors()" >/dev/null
 # ---- 2. a scan waiting for the log's lock can be cancelled
 # (the log exists, made by the server: the lock is taken on the server's file)
 ok $([ -f "$log" ]; echo $?) "the log exists"
-flock -x "$log" sleep 60 &
-locker=$!
-sleep 0.3
-qa -c "SELECT count(amount) FROM s1.t" >"$work/cancel.out" 2>&1 &
-scan=$!
-pid=""
-for _ in $(seq 1 50); do
-    sleep 0.2
-    pid=$(qa -c "SELECT pid FROM pg_stat_activity WHERE datname = 'indicina_rl_a' AND query LIKE 'SELECT count(amount) FROM s1.t%' AND pid <> pg_backend_pid()")
-    [ -n "$pid" ] && break
-done
-sleep 0.5
-ok $([ -n "$pid" ] && kill -0 $scan 2>/dev/null; echo $?) "a scan with rejects waits while the log is locked"
-qa -c "SELECT pg_cancel_backend($pid)" >/dev/null
-# only a hang fails: the scan must end well before the lock is let go
-ended=1
-for _ in $(seq 1 100); do
-    kill -0 $scan 2>/dev/null || { ended=0; break; }
-    sleep 0.2
-done
-ok $ended "pg_cancel_backend ends the wait (before the lock is released)"
-like "$(cat "$work/cancel.out")" "canceling statement due to user request" "with the usual error"
-kill "$locker" 2>/dev/null
-wait "$locker" 2>/dev/null
-locker=
-wait $scan 2>/dev/null
+cancel_while_locked "$log" indicina_rl_a "SELECT count(amount) FROM s1.t" "a scan with rejects"
 qa -c "SELECT indicina.clear_load_errors()" >/dev/null
 
 # ---- 5. each database and schema sees only its own records

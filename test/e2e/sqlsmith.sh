@@ -24,11 +24,7 @@ fi
 queries=${SQLSMITH_QUERIES:-2500}
 seed=${SQLSMITH_SEED:-1}
 log=${INDICINA_SERVER_LOG:-$(pg_lsclusters -h 2>/dev/null | awk -v p="${PGPORT:-5432}" '$3 == p { print $7 }')}
-work=$(scratch_dir)
-trap 'rm -rf "$work"' EXIT
-"$repo/tools/indicina-gen" --out "$work/landing" --customers 300 --months 3 --files 3 \
-    --dirty 0.05 --seed 17 >/dev/null
-chmod -R a+rX "$work"
+generated_landing --customers 300 --months 3 --files 3 --dirty 0.05 --seed 17
 
 db=indicina_fuzz
 q() { psql -qX -At -v ON_ERROR_STOP=1 -d $db "$@"; }
@@ -41,8 +37,7 @@ q >/dev/null <<SQL
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS indicina;
 SQL
-q -v root="$work/landing" -v loans_files='loans/*.csv' -v statements_files='statements/*.csv*' \
-  -f "$repo/tools/lib/raw_tables.sql" >/dev/null
+raw_tables $db
 q >/dev/null <<'SQL'
 SET client_min_messages = warning;
 -- more shapes of foreign table: one plain file, the gzip file, text only

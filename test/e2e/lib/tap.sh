@@ -44,3 +44,93 @@ done_testing() {
     echo "1..$tap_n"
     [ "$tap_failed" -eq 0 ]
 }
+
+# ---- setup shared by the scripts ----
+
+# generated_landing GEN-OPTIONS...: $work, a scratch directory removed when
+# the script exits, holding indicina-gen's drop (GEN-OPTIONS) in
+# $work/landing, readable by the server
+generated_landing() {
+    work=$(scratch_dir)
+    # shellcheck disable=SC2064
+    trap "rm -rf '$work'" EXIT
+    "$repo/tools/indicina-gen" --out "$work/landing" "$@" >/dev/null
+    chmod -R a+rX "$work"
+}
+
+# fresh_db DB...: each database dropped if it exists and created empty
+fresh_db() {
+    local db drops=() creates=()
+    for db in "$@"; do
+        drops+=(-c "DROP DATABASE IF EXISTS $db")
+        creates+=(-c "CREATE DATABASE $db")
+    done
+    psql -qX "${drops[@]}" "${creates[@]}" >/dev/null
+}
+
+# raw_tables DB [PSQL-OPTIONS]: tools/lib/raw_tables.sql's foreign tables in
+# DB over every loans and statements file of $work/landing; PSQL-OPTIONS
+# (such as -c) run after them in the same session
+raw_tables() {
+    local db=$1
+    shift
+    psql -qX -At -v ON_ERROR_STOP=1 -d "$db" -v root="$work/landing" -v loans_files='loans/*.csv' \
+        -v statements_files='statements/*.csv*' -f "$repo/tools/lib/raw_tables.sql" "$@" >/dev/null
+}
+
+# load_defects DB: the drop's defects.csv (what the generator injected, and
+# where) as table defects in DB
+load_defects() {
+    psql -qX -v ON_ERROR_STOP=1 -d "$1" >/dev/null \
+        -c "CREATE TABLE defects (source text, kind text, file text, line bigint, detail text)" \
+        -c "\\copy defects FROM '$work/landing/defects.csv' (FORMAT csv, HEADER true)"
+}
+
+# dirty_landing_db DB GEN-OPTIONS...: generated_landing GEN-OPTIONS, and DB
+# made afresh with the extension, the reject log cleared, raw_tables over
+# the drop and load_defects: what the scripts over a dirty drop start from
+dirty_landing_db() {
+    local db=$1
+    shift
+    generated_landing "$@"
+    fresh_db "$db"
+    psql -qX -v ON_ERROR_STOP=1 -d "$db" -c "CREATE EXTENSION indicina" -c "SELECT indicina.clear_load_errors()" \
+        >/dev/null
+    raw_tables "$db"
+    load_defects "$db"
+}
+
+# cancel_while_locked FILE DB SQL WHAT: while FILE is locked (flock), SQL
+# run in DB waits; pg_cancel_backend ends the wait well before the lock is
+# let go, with the usual error.  Three TAP lines.  The locking process is in
+# $locker while it runs, for the caller's exit trap.
+cancel_while_locked() {
+    local file=$1 db=$2 sql=$3 what=$4 out session pid="" ended=1
+    out=$(mktemp)
+    flock -x "$file" sleep 60 &
+    locker=$!
+    sleep 0.3
+    psql -qX -At -d "$db" -c "$sql" >"$out" 2>&1 &
+    session=$!
+    for _ in $(seq 1 50); do
+        sleep 0.2
+        pid=$(psql -qX -At -d "$db" -c "SELECT pid FROM pg_stat_activity
+                                         WHERE query = \$\$$sql\$\$ AND pid <> pg_backend_pid()")
+        [ -n "$pid" ] && break
+    done
+    sleep 0.5
+    ok $([ -n "$pid" ] && kill -0 $session 2>/dev/null; echo $?) "$what waits while $(basename "$file") is locked"
+    psql -qX -d "$db" -c "SELECT pg_cancel_backend($pid)" >/dev/null
+    # only a hang fails: it must end well before the lock is let go
+    for _ in $(seq 1 100); do
+        kill -0 $session 2>/dev/null || { ended=0; break; }
+        sleep 0.2
+    done
+    ok $ended "pg_cancel_backend ends the wait of $what"
+    like "$(cat "$out")" "canceling statement due to user request" "with the usual error"
+    kill "$locker" 2>/dev/null
+    wait "$locker" 2>/dev/null
+    locker=
+    wait $session 2>/dev/null
+    rm -f "$out"
+}
