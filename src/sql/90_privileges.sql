@@ -43,6 +43,7 @@ GRANT USAGE ON SCHEMA indicina TO PUBLIC;
 -- by default, so everything is revoked first (and a function added to an
 -- earlier piece is private until it is granted here)
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA indicina FROM PUBLIC;
+REVOKE ALL ON ALL PROCEDURES IN SCHEMA indicina FROM PUBLIC;
 REVOKE ALL ON ALL TABLES IN SCHEMA indicina FROM PUBLIC;
 REVOKE ALL ON ALL SEQUENCES IN SCHEMA indicina FROM PUBLIC;
 
@@ -80,7 +81,7 @@ GRANT EXECUTE ON FUNCTION
     indicina.create_warehouse(name, name),
     indicina.upgrade_warehouse(name),
     indicina.tracked_tables(),
-    indicina.schedule_pipeline(text, regclass, regclass, name, text),
+    indicina.schedule_pipeline(text, regclass, regclass, name, text, name),
     indicina.unschedule_pipeline(text),
     indicina.requeue_quarantined(regclass, name),
     indicina.load_checked(regclass, regclass),
@@ -180,6 +181,8 @@ GRANT EXECUTE ON FUNCTION
     indicina.redshift_load_sql(bigint, text),
     indicina.check_iam_role(text)
     TO indicina_operator;
+-- what a job scheduled with unload_to calls (a procedure: it commits between the two)
+GRANT EXECUTE ON PROCEDURE indicina.run_and_unload(regclass, regclass, name, name) TO indicina_operator;
 GRANT SELECT ON indicina.quality_rules, indicina.load_errors, indicina.runs, indicina.quality_results,
                 indicina.quality_summary, indicina.pipeline_runs, indicina.unloads
     TO indicina_operator;

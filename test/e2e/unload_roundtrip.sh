@@ -43,11 +43,13 @@ rs() { psql -qX -At -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$rs_port" -U postgres -d
 is "$(rs -c "SELECT count(*) FROM pg_extension WHERE extname = 'indicina'")" 0 \
    "the stand-in is a plain PostgreSQL (no indicina in it) on 127.0.0.1:$rs_port"
 
-db=postgres
+db=postgres     # pg_cron's database in the test cluster (cron.database_name)
 q() { psql -qX -At -v ON_ERROR_STOP=1 -d $db "$@"; }
+cron=$(q -c "SELECT count(*) FROM pg_available_extensions WHERE name = 'pg_cron'")
 q >/dev/null <<SQL
 DROP SCHEMA IF EXISTS dw CASCADE; DROP SCHEMA IF EXISTS mart CASCADE;
 DROP EXTENSION IF EXISTS indicina CASCADE;
+$([ "$cron" = 1 ] && echo "CREATE EXTENSION IF NOT EXISTS pg_cron;")
 CREATE EXTENSION indicina;
 SELECT indicina.clear_load_errors();
 SQL
@@ -217,5 +219,53 @@ run
 unload >/dev/null
 like "$(mode_of)" "incremental " "the next unload is incremental from the last complete one"
 check_round_trip "the failed unloads"
+
+# ---- scheduled by pg_cron with unload_to: the unload after the committed run ----
+if [ "$cron" != 1 ]; then
+    echo "# pg_cron is not installed in this server: its 9 tests are skipped"
+    done_testing
+    exit
+fi
+# a second lake that already had a complete unload, then made unwritable:
+# its scheduled unload fails after the run committed
+mkdir -p "$work/jam" && chmod a+rwx "$work/jam"
+q -c "DROP SERVER IF EXISTS rt_jam CASCADE" -c "CREATE SERVER rt_jam FOREIGN DATA WRAPPER indicina_csv OPTIONS (root '$work/jam')" \
+  -c "SELECT count(*) FROM indicina.unload('dw', 'rt_jam')" >/dev/null
+chmod a-w "$work/jam/dw"
+like "$(q -c "SELECT indicina.schedule_pipeline('* * * * *', 'raw_loan_applications', 'raw_bank_statements', 'dw', 'rt_x',
+                                               unload_to => 'no_such_lake')" 2>&1)" 'server "no_such_lake" does not exist' \
+     "scheduling an unload to a server that does not exist is refused"
+printf 'transaction_id,customer_id,transaction_date,transaction_amount,narration,balance\nTXN_CRON,CUST_SCD,2024-04-03,-1.00,ATM Withdrawal,74.00\n' \
+    > "$work/landing/statements/cron.csv"
+chmod a+r "$work/landing/statements/cron.csv"
+good=$(q -c "SELECT indicina.schedule_pipeline('* * * * *', 'raw_loan_applications', 'raw_bank_statements', 'dw', 'rt_nightly',
+                                               unload_to => 'rt_lake')")
+jammed=$(q -c "SELECT indicina.schedule_pipeline('* * * * *', 'raw_loan_applications', 'raw_bank_statements', 'dw', 'rt_jammed',
+                                                 unload_to => 'rt_jam')")
+like "$(q -c "SELECT command FROM cron.job WHERE jobid = $good")" "CALL indicina.run_and_unload(" \
+     "the job calls run_and_unload (the run, COMMIT, the unload)"
+done_jobs=0
+for _ in $(seq 1 130); do
+    done_jobs=$(q -c "SELECT count(DISTINCT jobid) FROM cron.job_run_details
+                       WHERE jobid IN ($good, $jammed) AND status IN ('succeeded', 'failed')")
+    [ "$done_jobs" = 2 ] && break
+    sleep 1
+done
+q -c "SELECT indicina.unschedule_pipeline('rt_nightly')" -c "SELECT indicina.unschedule_pipeline('rt_jammed')" >/dev/null
+job_status() { q -c "SELECT status || ': ' || coalesce(return_message, '') FROM cron.job_run_details WHERE jobid = $1 ORDER BY runid LIMIT 1"; }
+like "$(job_status "$good")" "succeeded" "the job with unload_to => rt_lake fired and succeeded"
+like "$(job_status "$jammed")" "failed: ERROR: could not create directory" \
+     "the job whose unload could not write fails, with the unload's error"
+is "$(q -c "SELECT count(*) FROM dw.fact_bank_transaction WHERE transaction_id = 'TXN_CRON'")" 1 \
+   "the failed unload did not undo the load: the run's rows are in the warehouse"
+is "$(q -c "SELECT state FROM indicina.unloads WHERE server = 'rt_jam' ORDER BY unload_id DESC LIMIT 1")" failed \
+   "and the unload is failed in indicina.unloads"
+check_round_trip "a scheduled run and unload"
+chmod u+w "$work/jam/dw"
+q -c "SELECT count(*) FROM indicina.unload('dw', 'rt_jam')" >/dev/null
+is "$(q -c "SELECT h.mode || ' ' || (SELECT (t->>'rows')::int > 0 FROM jsonb_array_elements(h.tables) t
+                                      WHERE t->>'name' = 'fact_bank_transaction')
+              FROM indicina.unload_history h WHERE h.server = 'rt_jam' ORDER BY h.unload_id DESC LIMIT 1")" "incremental true" \
+   "the next incremental unload to that server ships what the failed one missed"
 
 done_testing
