@@ -53,7 +53,7 @@ DATA_built = $(EXTENSION)--$(EXTVERSION).sql
 # the dashboard's page template, read by indicina.dashboard() at call time
 DATA = $(addprefix src/ship/dashboard/indicina_dashboard.,html css js)
 
-REGRESS = extension coerce_amount coerce_date coerce_misc csv_fdw quality warehouse executor rule_privileges hostile_names csv_files log_raw_rows pipeline_steps scan_edge_cases reject_visibility transaction_state unload rule_semantics cents dashboard
+REGRESS = extension coerce_amount coerce_date coerce_misc csv_fdw quality warehouse executor rule_privileges hostile_names csv_files log_raw_rows pipeline_steps scan_edge_cases reject_visibility transaction_state unload rule_semantics cents dashboard unload_incremental
 REGRESS_OPTS = --inputdir=. --load-extension=plpgsql
 
 # Warnings are errors in our own code.  -Wextra's unused-parameter and

@@ -9,9 +9,7 @@
 -- with the exact errors.
 \getenv abs_srcdir PG_ABS_SRCDIR
 \set root :abs_srcdir '/test/data/cents'
-SET datestyle = 'ISO, YMD';
-SET client_min_messages = warning;
-\set SHOW_CONTEXT never
+\i :abs_srcdir/test/data/regress_session.sql
 CREATE SERVER cents_files FOREIGN DATA WRAPPER indicina_csv OPTIONS (root :'root');
 
 -- ---- the converter: one file at scales 0 to 4 and unconstrained ----

@@ -3,9 +3,7 @@
 -- in run_pipeline's order give the warehouse run_pipeline gives.
 \getenv abs_srcdir PG_ABS_SRCDIR
 \set root :abs_srcdir '/test/data'
-SET datestyle = 'ISO, YMD';
-SET client_min_messages = warning;
-\set SHOW_CONTEXT never
+\i :abs_srcdir/test/data/regress_session.sql
 CREATE SERVER steps_files FOREIGN DATA WRAPPER indicina_csv OPTIONS (root :'root');
 \set server steps_files
 \set loans steps_loans \set loans_file seed/loan_data.csv
@@ -30,8 +28,9 @@ SELECT (SELECT md5(string_agg(ROW(f.application_id, f.customer_key = 0, f.custom
                                   t.source_file, t.source_line)::text, ',' ORDER BY t.source_file, t.source_line))
           FROM steps_dw.fact_bank_transaction t JOIN steps_dw.dim_customer c USING (customer_key)
           JOIN steps_dw.dim_transaction_category k USING (category_key)) AS transactions,
-       (SELECT md5(string_agg(a::text, ',' ORDER BY a.customer_id, a.month)) FROM steps_dw.agg_customer_month a)
-           AS months,
+       (SELECT md5(string_agg(ROW(a.customer_id, a.month, a.inflow, a.outflow, a.net, a.txn_count, a.closing_balance,
+                                  a.min_balance, a.salary_credit)::text, ',' ORDER BY a.customer_id, a.month))
+          FROM steps_dw.agg_customer_month a) AS months,
        (SELECT md5(string_agg(ROW(r.customer_id, r.months_observed, r.avg_monthly_inflow, r.avg_monthly_outflow,
                                   r.income_regularity, r.balance_volatility, r.latest_loan_to_income)::text, ','
                               ORDER BY r.customer_id))

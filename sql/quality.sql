@@ -4,9 +4,7 @@
 -- quarantined rows, and the same row rules on a plain table (SQL path).
 \getenv abs_srcdir PG_ABS_SRCDIR
 \set root :abs_srcdir '/test/data/quality'
-SET datestyle = 'ISO, YMD';
-SET client_min_messages = warning;
-\set SHOW_CONTEXT never
+\i :abs_srcdir/test/data/regress_session.sql
 CREATE SERVER quality_files FOREIGN DATA WRAPPER indicina_csv OPTIONS (root :'root');
 \set server quality_files \set employment_format plain
 \set loans q_loans \set loans_file loans.csv

@@ -60,11 +60,14 @@ SELECT count(*) FROM ts_flows;
 SELECT set_rules_judged() > 0 AS outer_arming_judged;
 COMMIT;
 
+CREATE FUNCTION arm_flows() RETURNS boolean LANGUAGE sql AS $$
+    SELECT indicina.arm_month_flows('ts_flows', 'customer_id', 'transaction_date', 'transaction_amount', 'balance',
+                                    'narration', '{Monthly Income}')
+$$;
 -- customer-months: a scan inside a rolled-back savepoint hands nothing over
 BEGIN;
 SAVEPOINT s;
-SELECT indicina.arm_month_flows('ts_flows', 'customer_id', 'transaction_date', 'transaction_amount', 'balance',
-                                'narration', '{Monthly Income}') AS armed;
+SELECT arm_flows() AS armed;
 SELECT count(*) FROM ts_flows;
 SELECT indicina.scan_month_flows_ready() AS ready_in_savepoint;
 ROLLBACK TO SAVEPOINT s;
@@ -74,14 +77,12 @@ ROLLBACK;
 -- armed, then rolled back to before the scan: the scan accumulates nothing
 BEGIN;
 SAVEPOINT s;
-SELECT indicina.arm_month_flows('ts_flows', 'customer_id', 'transaction_date', 'transaction_amount', 'balance',
-                                'narration', '{Monthly Income}') AS armed;
+SELECT arm_flows() AS armed;
 ROLLBACK TO SAVEPOINT s;
 SELECT count(*) FROM ts_flows;
 SELECT indicina.scan_month_flows_ready() AS ready;
 -- the handed-over customers die with their savepoint too
-SELECT indicina.arm_month_flows('ts_flows', 'customer_id', 'transaction_date', 'transaction_amount', 'balance',
-                                'narration', '{Monthly Income}') AS armed;
+SELECT arm_flows() AS armed;
 SELECT count(*) FROM ts_flows;
 SAVEPOINT t;
 SELECT count(*) AS customer_months FROM indicina.scan_month_flows(NULL);
@@ -125,4 +126,5 @@ COMMIT;
 EXECUTE probe;
 DEALLOCATE probe;
 DROP FUNCTION set_rules_judged();
+DROP FUNCTION arm_flows();
 SELECT indicina.drop_rule('ts_flows', 'one_row_per_customer');

@@ -61,17 +61,10 @@ LANGUAGE plpgsql
 -- no SET search_path, as add_rule
 AS $$
 DECLARE
-    v_col     text;
     v_type    regtype;
     v_ncols   int := coalesce(cardinality(columns), 0);
 BEGIN
-    FOREACH v_col IN ARRAY coalesce(columns, '{}') LOOP
-        IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute
-                       WHERE attrelid = relation AND attname = v_col AND attnum > 0 AND NOT attisdropped) THEN
-            RAISE EXCEPTION 'rule "%": relation % has no column %', name, relation, quote_literal(v_col)
-                USING ERRCODE = 'undefined_column';
-        END IF;
-    END LOOP;
+    PERFORM indicina.check_columns_exist(name, relation, coalesce(columns, '{}'));
     IF kind IN ('not_null', 'accepted_values', 'range', 'regex', 'length', 'not_future', 'freshness', 'references')
        AND v_ncols <> 1 THEN
         RAISE EXCEPTION 'a % rule guards exactly one column; rule "%" names %', kind, name, v_ncols

@@ -123,7 +123,7 @@ BEGIN
     IF to_regclass(format('%s.file_ledger', t)) IS NOT NULL THEN
         RAISE NOTICE 'warehouse % already exists', target;
         -- what a warehouse made by an earlier version lacks
-        EXECUTE format('ALTER TABLE %s.file_ledger ADD COLUMN IF NOT EXISTS etag text', t);
+        PERFORM indicina.upgrade_warehouse(target);
         PERFORM indicina.create_mart_views(target, mart);
         RETURN target;
     END IF;
@@ -151,7 +151,8 @@ CREATE TABLE @T.dim_customer (
     is_current        boolean NOT NULL,
     run_id            bigint,
     source_file       text,
-    source_line       bigint);
+    source_line       bigint,
+    changed_run       bigint);               -- the run of the row's last change (docs/unload.md)
 CREATE UNIQUE INDEX ON @T.dim_customer (customer_id) WHERE is_current;
 CREATE INDEX ON @T.dim_customer (customer_id, valid_from);
 -- the unknown member: transactions whose customer has no application yet
@@ -182,7 +183,8 @@ CREATE TABLE @T.fact_loan_application (
     loan_to_income       numeric(14,4),
     run_id               bigint NOT NULL,
     source_file          text NOT NULL,
-    source_line          bigint NOT NULL);
+    source_line          bigint NOT NULL,
+    changed_run          bigint);
 CREATE INDEX ON @T.fact_loan_application (customer_id);
 CREATE INDEX ON @T.fact_loan_application (source_file);
 CREATE TABLE @T.fact_bank_transaction (
@@ -197,7 +199,8 @@ CREATE TABLE @T.fact_bank_transaction (
     balance              numeric(14,2),
     run_id               bigint NOT NULL,
     source_file          text NOT NULL,
-    source_line          bigint NOT NULL
+    source_line          bigint NOT NULL,
+    changed_run          bigint
 ) PARTITION BY RANGE (transaction_date);
 -- only what a run looks up: transactions waiting on the unknown customer.  No
 -- index on customer_id or source_file: aggregates recompute over whole
@@ -214,6 +217,7 @@ CREATE TABLE @T.agg_customer_month (
     closing_balance numeric(14,2),
     min_balance     numeric(14,2),
     salary_credit   boolean NOT NULL,
+    changed_run     bigint,
     PRIMARY KEY (customer_id, month));
 CREATE TABLE @T.customer_risk_features (
     customer_id           text COLLATE "C" PRIMARY KEY,
@@ -223,7 +227,15 @@ CREATE TABLE @T.customer_risk_features (
     income_regularity     numeric(6,4),
     balance_volatility    numeric(16,2),
     latest_loan_to_income numeric(14,4),
-    run_id                bigint NOT NULL);
+    run_id                bigint NOT NULL,
+    changed_run           bigint);
+-- what runs deleted, by lineage or key: every row of table_name whose
+-- columns equal match's values (an incremental unload ships them)
+CREATE TABLE @T.deleted_rows (
+    run_id     bigint NOT NULL,
+    table_name text NOT NULL,
+    match      jsonb NOT NULL,
+    deleted_at timestamptz NOT NULL DEFAULT now());
 CREATE TABLE @T.file_ledger (
     source        text NOT NULL,             -- loans | transactions
     path          text NOT NULL,
@@ -295,7 +307,57 @@ $ddl$;
 END;
 $$;
 COMMENT ON FUNCTION indicina.create_warehouse(name, name) IS
-    'creates the star schema, file ledger and KPI views (not owned by the extension); idempotent';
+    'creates the star schema, file ledger and KPI views (not owned by the extension); idempotent, and on a warehouse made by an earlier version adds what is missing';
+
+-- the tables whose rows carry changed_run, the run of their last change
+CREATE FUNCTION indicina.tracked_tables() RETURNS text[]
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT '{dim_customer,fact_loan_application,fact_bank_transaction,agg_customer_month,customer_risk_features}'::text[]
+$$;
+
+/*
+ * What an existing warehouse made by an earlier version lacks, added: the
+ * changed_run column of every tracked table and table deleted_rows (the
+ * change tracking an incremental unload reads).  Rows already there keep
+ * changed_run NULL: no run changed them since (an incremental unload ships
+ * a table whole until a complete unload recorded its baseline).  Returns
+ * what it added, and says so in a NOTICE.
+ */
+CREATE FUNCTION indicina.upgrade_warehouse(target name) RETURNS text[]
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    t     text;
+    added text[] := '{}';
+BEGIN
+    FOREACH t IN ARRAY indicina.tracked_tables() LOOP
+        IF to_regclass(format('%I.%I', target, t)) IS NOT NULL AND NOT EXISTS (
+               SELECT 1 FROM pg_attribute a
+                WHERE a.attrelid = format('%I.%I', target, t)::regclass AND a.attname = 'changed_run'
+                  AND NOT a.attisdropped) THEN
+            EXECUTE format('ALTER TABLE %I.%I ADD COLUMN changed_run bigint', target, t);
+            added := added || format('%s.changed_run', t);
+        END IF;
+    END LOOP;
+    -- the file ledger's S3 object identity
+    IF NOT EXISTS (SELECT 1 FROM pg_attribute a
+                    WHERE a.attrelid = format('%I.file_ledger', target)::regclass AND a.attname = 'etag'
+                      AND NOT a.attisdropped) THEN
+        EXECUTE format('ALTER TABLE %I.file_ledger ADD COLUMN etag text', target);
+        added := added || 'file_ledger.etag'::text;
+    END IF;
+    IF to_regclass(format('%I.deleted_rows', target)) IS NULL THEN
+        EXECUTE format('CREATE TABLE %I.deleted_rows (run_id bigint NOT NULL, table_name text NOT NULL,
+                            match jsonb NOT NULL, deleted_at timestamptz NOT NULL DEFAULT now())', target);
+        added := added || 'deleted_rows'::text;
+    END IF;
+    IF cardinality(added) > 0 THEN
+        RAISE NOTICE 'warehouse % was made by an earlier version: added %', target, array_to_string(added, ', ');
+    END IF;
+    RETURN added;
+END;
+$$;
+COMMENT ON FUNCTION indicina.upgrade_warehouse(name) IS
+    'adds what a warehouse made by an earlier version lacks (change tracking, the ledger''s etag); returns what it added';
 
 /*
  * The mart views of the risk panel (and of any BI tool: the dashboard reads

@@ -78,6 +78,21 @@ CREATE TYPE indicina.pipeline_run AS (
     loan_file name, loan_line name, txn_file name, txn_line name);
 
 /*
+ * Records in the warehouse's deleted_rows that run r deleted every row of
+ * table whose column equals one of values (an incremental unload ships the
+ * deletion; docs/unload.md).
+ */
+CREATE FUNCTION indicina.record_deleted(r indicina.pipeline_run, table_name text, column_name text, vals text[])
+RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    EXECUTE format('INSERT INTO %I.deleted_rows (run_id, table_name, match)
+                    SELECT $1, $2, jsonb_build_object($3, v) FROM unnest($4) v', r.target)
+        USING r.run_id, table_name, column_name, vals;
+END;
+$$;
+
+/*
  * Before any step: refuses a run without lineage columns or warehouse, takes
  * the warehouse's run lock (waits, or refuses when another run holds it),
  * opens the run in the journal and creates the run's two collectors:
@@ -106,6 +121,12 @@ BEGIN
     IF to_regclass(format('%I.file_ledger', target)) IS NULL THEN
         RAISE EXCEPTION 'warehouse % does not exist', target
             USING ERRCODE = 'undefined_object', HINT = format('SELECT indicina.create_warehouse(%L);', target);
+    END IF;
+    IF to_regclass(format('%I.deleted_rows', target)) IS NULL THEN
+        RAISE EXCEPTION 'warehouse % was made by an earlier version of indicina', target
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'It has no change tracking (changed_run, deleted_rows), which every run keeps up.',
+                  HINT = format('SELECT indicina.create_warehouse(%L); adds what is missing.', target);
     END IF;
     -- one run per warehouse at a time: the second waits (wait => true) or refuses
     IF wait THEN
@@ -155,8 +176,9 @@ $$;
 
 /*
  * Step "replace corrected files": deletes the fact rows the earlier version
- * of each replaced file loaded; the customers of the deleted transactions
- * go to indicina_touched.  Returns the replaced statement files ('{}' when
+ * of each replaced file loaded, and records the deletion by lineage (every
+ * row of the file) in deleted_rows; the customers of the deleted
+ * transactions go to indicina_touched.  Returns the replaced statement files ('{}' when
  * only loans files were replaced, NULL when no file was) and the date span
  * of the transactions deleted.
  */
@@ -169,6 +191,7 @@ BEGIN
     SELECT array_agg(f.file) INTO v_loans FROM pg_temp.indicina_files_loans f WHERE f.action = 'replace';
     IF v_loans IS NOT NULL THEN
         EXECUTE format('DELETE FROM %I.fact_loan_application WHERE source_file = ANY ($1)', r.target) USING v_loans;
+        PERFORM indicina.record_deleted(r, 'fact_loan_application', 'source_file', v_loans);
     END IF;
     SELECT array_agg(f.file) INTO replaced FROM pg_temp.indicina_files_transactions f WHERE f.action = 'replace';
     IF replaced IS NULL AND v_loans IS NOT NULL THEN
@@ -180,6 +203,7 @@ BEGIN
                              a AS (INSERT INTO indicina_touched SELECT DISTINCT customer_id FROM d)
                         SELECT min(transaction_date), max(transaction_date) FROM d',
                        r.target) USING replaced INTO deleted_from, deleted_to;
+        PERFORM indicina.record_deleted(r, 'fact_bank_transaction', 'source_file', replaced);
     END IF;
 END;
 $$;
@@ -281,15 +305,15 @@ BEGIN
             OR (o.rn > 1 AND (o.employment_status, o.annual_income) IS DISTINCT FROM (o.prev_status, o.prev_income))$q$,
         r.target, r.loan_file, r.loan_line);
     EXECUTE format($q$
-        UPDATE %I.dim_customer c SET is_current = false,
+        UPDATE %I.dim_customer c SET is_current = false, changed_run = $1,
                valid_to = greatest(c.valid_from, (SELECT min(v.d) FROM indicina_versions v WHERE v.customer_id = c.customer_id))
          WHERE c.is_current AND c.customer_key <> 0
-           AND c.customer_id IN (SELECT customer_id FROM indicina_versions)$q$, r.target);
+           AND c.customer_id IN (SELECT customer_id FROM indicina_versions)$q$, r.target) USING r.run_id;
     EXECUTE format($q$
         INSERT INTO %I.dim_customer (customer_id, employment_status, annual_income, valid_from, valid_to, is_current,
-                                     run_id, source_file, source_line)
+                                     run_id, source_file, source_line, changed_run)
         SELECT customer_id, employment_status, annual_income, coalesce(d, '-infinity'),
-               lead(d) OVER w, lead(d) OVER w IS NULL AND row_number() OVER w2 = 1, $1, source_file, source_line
+               lead(d) OVER w, lead(d) OVER w IS NULL AND row_number() OVER w2 = 1, $1, source_file, source_line, $1
           FROM indicina_versions
         WINDOW w AS (PARTITION BY customer_id ORDER BY d, source_file COLLATE "C", source_line),
                w2 AS (PARTITION BY customer_id ORDER BY d DESC, source_file COLLATE "C" DESC, source_line DESC)$q$, r.target)
@@ -337,16 +361,18 @@ BEGIN
                coalesce(indicina.key_lookup_at('indicina_customer', b.customer_id, b.loan_application_date), 0),
                b.customer_id, indicina.date_key(b.loan_application_date),
                b.loan_application_date, b.loan_amount, b.credit_score, b.annual_income, b.employment_status,
-               round(b.loan_amount / nullif(b.annual_income, 0), 4), $1, b.%2$I, b.%3$I
+               round(b.loan_amount / nullif(b.annual_income, 0), 4), $1, b.%2$I, b.%3$I, $1
           FROM indicina_batch_loans b$q$,
         r.target, r.loan_file, r.loan_line) USING r.run_id;
     GET DIAGNOSTICS v_n = ROW_COUNT;
     v_counts := jsonb_build_object('loans_loaded', v_n);
     EXECUTE format($q$
         UPDATE %1$I.fact_bank_transaction f
-           SET customer_key = indicina.key_lookup_at('indicina_customer', f.customer_id, f.transaction_date)
+           SET customer_key = indicina.key_lookup_at('indicina_customer', f.customer_id, f.transaction_date),
+               changed_run = $1
          WHERE f.customer_key = 0 AND f.customer_id IN (SELECT customer_id FROM indicina_batch_loans)
-           AND indicina.key_lookup_at('indicina_customer', f.customer_id, f.transaction_date) IS NOT NULL$q$, r.target);
+           AND indicina.key_lookup_at('indicina_customer', f.customer_id, f.transaction_date) IS NOT NULL$q$, r.target)
+        USING r.run_id;
     GET DIAGNOSTICS v_n = ROW_COUNT;
     v_counts := v_counts || jsonb_build_object('late_transactions_attached', v_n);
     EXECUTE format($q$
@@ -359,11 +385,12 @@ BEGIN
     IF v_from IS NOT NULL THEN
         EXECUTE format($q$
             UPDATE %1$I.fact_bank_transaction f
-               SET customer_key = indicina.key_lookup_at('indicina_customer', f.customer_id, f.transaction_date)
+               SET customer_key = indicina.key_lookup_at('indicina_customer', f.customer_id, f.transaction_date),
+                   changed_run = $2
              WHERE f.transaction_date >= $1 AND f.customer_key <> 0
                AND f.customer_id IN (SELECT customer_id FROM indicina_versions)
                AND f.customer_key <> indicina.key_lookup_at('indicina_customer', f.customer_id, f.transaction_date)$q$,
-            r.target) USING v_from;
+            r.target) USING v_from, r.run_id;
         GET DIAGNOSTICS v_n = ROW_COUNT;
     END IF;
     RETURN v_counts || jsonb_build_object('transactions_repointed', v_n);
@@ -417,7 +444,7 @@ BEGIN
                coalesce(indicina.key_lookup_at('indicina_customer', b.customer_id, b.transaction_date), 0),
                b.customer_id, b.transaction_date, indicina.date_key(b.transaction_date),
                coalesce(indicina.key_lookup('indicina_category', b.narration), 0), b.transaction_amount,
-               CASE WHEN b.transaction_amount < 0 THEN 'debit' ELSE 'credit' END, b.balance, %4$s, b.%2$I, b.%3$I
+               CASE WHEN b.transaction_amount < 0 THEN 'debit' ELSE 'credit' END, b.balance, %4$s, b.%2$I, b.%3$I, %4$s
           FROM @SOURCE@ b$q$, r.target, r.txn_file, r.txn_line, r.run_id));
     CREATE TEMP TABLE indicina_txn_scan ON COMMIT DROP AS SELECT * FROM indicina.scan_file_stats();
     DROP VIEW indicina_known_customers;
@@ -473,11 +500,14 @@ BEGIN
                                   RETURNING a.customer_id)
                     INSERT INTO indicina_touched SELECT DISTINCT customer_id FROM gone',
                    r.target) USING months_from, months_to;
+    -- each month recomputed whole: its rows deleted, by month
+    PERFORM indicina.record_deleted(r, 'agg_customer_month', 'month',
+                                    ARRAY(SELECT m::date::text FROM generate_series(months_from, months_to, interval '1 month') m));
     IF from_scan THEN
         -- in key order; the customers of the rows inserted come from the
         -- hand-over, each once (not a pass over the rows returned)
-        EXECUTE format('INSERT INTO %I.agg_customer_month SELECT * FROM indicina.scan_month_flows($1)', r.target)
-            USING old_months;
+        EXECUTE format('INSERT INTO %I.agg_customer_month SELECT *, $2 FROM indicina.scan_month_flows($1)', r.target)
+            USING old_months, r.run_id;
         GET DIAGNOSTICS v_from_scan = ROW_COUNT;
         INSERT INTO indicina_touched SELECT * FROM indicina.scan_month_flow_customers();
     ELSE
@@ -492,7 +522,7 @@ BEGIN
             WITH fresh AS (
                 INSERT INTO %1$I.agg_customer_month
                 SELECT customer_id, month, (m).inflow, (m).outflow, (m).net, (m).txn_count, (m).closing_balance,
-                       (m).min_balance, (m).salary_credit
+                       (m).min_balance, (m).salary_credit, $5
                   FROM (SELECT f.customer_id, indicina.month_start(f.transaction_date) AS month,
                                indicina.month_flow(f.amount, f.balance, f.transaction_date, f.source_file,
                                                    f.source_line, f.category_key = ANY ($1)) AS m
@@ -506,7 +536,7 @@ BEGIN
             SELECT count(*) FROM fresh$q$, r.target)
             USING v_income, coalesce((SELECT min(m) FROM unnest(old_months) m), months_from),
                   (coalesce((SELECT max(m) FROM unnest(old_months) m), months_to) + interval '1 month')::date,
-                  old_months
+                  old_months, r.run_id
             INTO v_n;
     END IF;
     RETURN jsonb_build_object('customer_months', v_n + v_from_scan, 'from_scan', v_from_scan);
@@ -530,7 +560,7 @@ BEGIN
     EXECUTE format($q$
         INSERT INTO %1$I.customer_risk_features
         SELECT x.customer_id, coalesce((a.f).months, 0), (a.f).avg_monthly_inflow, (a.f).avg_monthly_outflow,
-               coalesce((a.f).income_regularity, 0), (a.f).balance_volatility, l.loan_to_income, $1
+               coalesce((a.f).income_regularity, 0), (a.f).balance_volatility, l.loan_to_income, $1, $1
           FROM indicina_affected x
           -- each customer's months, aggregated before the join (a row per
           -- customer meets the applications, not one per customer-month),

@@ -5,8 +5,14 @@
 -- Scheduling with pg_cron
 -- ---------------------------------------------------------------------
 
+/*
+ * Registers (or updates) the pg_cron job job_name: the pipeline on a cron
+ * schedule and, with unload_to (a server of the wrapper), an incremental
+ * unload after the run has committed (run_and_unload).
+ */
 CREATE FUNCTION indicina.schedule_pipeline(schedule text, loans regclass, transactions regclass,
-                                           target name DEFAULT 'dw', job_name text DEFAULT 'indicina_pipeline')
+                                           target name DEFAULT 'dw', job_name text DEFAULT 'indicina_pipeline',
+                                           unload_to name DEFAULT NULL)
 RETURNS bigint
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -18,14 +24,40 @@ BEGIN
                   HINT = 'Add pg_cron to shared_preload_libraries, set cron.database_name to this database, '
                       || 'restart, then CREATE EXTENSION pg_cron.';
     END IF;
+    IF unload_to IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pg_foreign_server s WHERE s.srvname = unload_to) THEN
+        RAISE EXCEPTION 'server "%" does not exist', unload_to USING ERRCODE = 'undefined_object',
+            HINT = 'Unloads go to the root of an indicina_csv server: CREATE SERVER lake FOREIGN DATA WRAPPER indicina_csv OPTIONS (root ''/srv/lake'').';
+    END IF;
     EXECUTE 'SELECT cron.schedule($1, $2, $3)' INTO v_job USING job_name, schedule,
-        format('SELECT count(*) FROM indicina.run_pipeline(%L, %L, %L, wait => true)',
-               indicina.qualified_name(loans), indicina.qualified_name(transactions), target);
+        CASE WHEN unload_to IS NULL
+             THEN format('SELECT count(*) FROM indicina.run_pipeline(%L, %L, %L, wait => true)',
+                         indicina.qualified_name(loans), indicina.qualified_name(transactions), target)
+             ELSE format('CALL indicina.run_and_unload(%L, %L, %L, %L)',
+                         indicina.qualified_name(loans), indicina.qualified_name(transactions), target, unload_to) END;
     RETURN v_job;
 END;
 $$;
-COMMENT ON FUNCTION indicina.schedule_pipeline(text, regclass, regclass, name, text) IS
-    'registers (or updates) a named pg_cron job that runs the pipeline on a cron schedule';
+COMMENT ON FUNCTION indicina.schedule_pipeline(text, regclass, regclass, name, text, name) IS
+    'registers (or updates) a named pg_cron job that runs the pipeline on a cron schedule, and then unloads (unload_to)';
+
+/*
+ * What a job scheduled with unload_to runs: the pipeline (waiting for
+ * another run), COMMIT, then an incremental unload of target to unload_to
+ * in a transaction of its own.  A failed unload fails the job and leaves
+ * the load committed; it sets no baseline, so the next incremental unload
+ * ships what it missed.  A procedure, for the COMMIT: so it takes no SET
+ * clause and names everything with its schema.
+ */
+CREATE PROCEDURE indicina.run_and_unload(loans regclass, transactions regclass, target name, unload_to name)
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_catalog.count(*) FROM indicina.run_pipeline(loans, transactions, target, wait => true);
+    COMMIT;
+    PERFORM pg_catalog.count(*) FROM indicina.unload(target, unload_to);
+END;
+$$;
+COMMENT ON PROCEDURE indicina.run_and_unload(regclass, regclass, name, name) IS
+    'the pipeline, committed, then an incremental unload in its own transaction (what schedule_pipeline(..., unload_to) runs)';
 
 CREATE FUNCTION indicina.unschedule_pipeline(job_name text DEFAULT 'indicina_pipeline') RETURNS boolean
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$

@@ -43,8 +43,10 @@ CREATE TABLE indicina.unload_history (
     started_at    timestamptz NOT NULL,
     finished_at   timestamptz NOT NULL,
     snapshot_at   timestamptz NOT NULL,
-    runs          bigint[] NOT NULL,       -- the pipeline runs whose rows the delivery holds
-    tables        jsonb NOT NULL,          -- per table: rows, parts, bytes, compressed_bytes, manifest, widths
+    runs          bigint[] NOT NULL,       -- the pipeline runs whose rows the warehouse held
+    through_run   bigint,                  -- the baseline it sets: every change by a run up to it is delivered
+                                           -- (NULL: the warehouse had no change tracking)
+    tables        jsonb NOT NULL,          -- per table: rows, parts, manifest, widths, load, after_run, deletes
     delivery      text NOT NULL);          -- where its unload.json is
 SELECT pg_catalog.pg_extension_config_dump('indicina.unload_history', '');
 COMMENT ON TABLE indicina.unload_history IS
@@ -52,14 +54,14 @@ COMMENT ON TABLE indicina.unload_history IS
 
 CREATE VIEW indicina.unloads AS
 SELECT h.unload_id, h.target, h.server, h.mode, h.started_at, h.finished_at, 'complete'::text AS state, h.runs,
-       h.tables, NULL::text AS message, h.delivery
+       h.through_run, h.tables, NULL::text AS message, h.delivery
   FROM indicina.unload_history h
 UNION ALL
 SELECT r.run_id, (r.args->>'target')::name, (r.args->>'server')::name, r.args->>'mode', r.started_at, r.finished_at,
        CASE r.status WHEN 'failed' THEN 'failed' WHEN 'running' THEN 'running'
                      WHEN 'succeeded' THEN CASE WHEN r.details ? 'nothing_to_ship' THEN 'nothing to ship' ELSE 'unknown' END
                      WHEN 'unknown' THEN 'unknown' ELSE 'aborted' END,
-       NULL, NULL, r.message, NULL
+       NULL, NULL, NULL, r.message, NULL
   FROM indicina.runs r
  WHERE r.kind = 'unload' AND NOT EXISTS (SELECT 1 FROM indicina.unload_history h WHERE h.unload_id = r.run_id);
 COMMENT ON VIEW indicina.unloads IS
@@ -127,6 +129,70 @@ BEGIN
 END;
 $$;
 
+-- the change-tracking watermark of target, as SQL: the last run whose rows the warehouse holds
+CREATE FUNCTION indicina.unload_watermark_sql(target name) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT format('SELECT coalesce(max(run_id), 0) FROM %I.file_ledger', target)
+$$;
+
+/*
+ * What each table of an unload of target to server ships (docs/unload.md,
+ * Incremental), in load order.  In a full unload, or for a table no
+ * complete unload to server with change tracking shipped yet: every row,
+ * load 'replace'.  In an incremental one, a tracked table (it has
+ * changed_run) ships the rows changed after its baseline (after_run, the
+ * watermark of the last complete unload that shipped it), load 'merge';
+ * a table without changed_run (dim_date, dim_transaction_category) ships
+ * whole when a run came since, load 'replace'.  The conditions are in the
+ * queries, so they are judged under the unload's snapshot.
+ */
+CREATE FUNCTION indicina.unload_queries(target name, server name, tables text[], mode text)
+RETURNS TABLE (table_name text, query text, merge_key text[], load text, after_run bigint)
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT p.table_name,
+           CASE WHEN b.after_run IS NULL THEN p.query
+                WHEN c.tracked THEN format('%s WHERE changed_run > %s', p.query, b.after_run)
+                ELSE format('%s WHERE (%s) > %s', p.query, indicina.unload_watermark_sql(target), b.after_run) END,
+           p.merge_key,
+           CASE WHEN b.after_run IS NOT NULL AND c.tracked THEN 'merge' ELSE 'replace' END,
+           b.after_run
+      FROM indicina.unload_plan($1, $3) p
+      CROSS JOIN LATERAL (
+          SELECT max(h.through_run) AS after_run
+            FROM indicina.unload_history h, jsonb_array_elements(h.tables) x
+           WHERE $4 = 'incremental' AND h.target = $1 AND h.server = $2 AND x->>'name' = p.table_name) b
+      CROSS JOIN LATERAL (
+          SELECT EXISTS (SELECT 1 FROM pg_attribute a
+                          WHERE a.attrelid = format('%I.%I', target, p.table_name)::regclass
+                            AND a.attname = 'changed_run' AND NOT a.attisdropped)
+             AND to_regclass(format('%I.deleted_rows', target)) IS NOT NULL AS tracked) c
+$$;
+
+/*
+ * The query unload_write runs first, under the snapshot of the parts: the
+ * runs the warehouse holds, its watermark (NULL without change tracking),
+ * and per table loaded by 'merge' the deletions after its baseline, each
+ * once: {"runs": [...], "through_run": n, "deletes": {"table": [match, ...]}}.
+ */
+CREATE FUNCTION indicina.unload_meta_sql(target name) RETURNS text
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT format($q$SELECT jsonb_build_object(
+        'runs', (SELECT coalesce(jsonb_agg(DISTINCT run_id ORDER BY run_id), '[]') FROM %1$I.file_ledger),
+        'through_run', %2$s,
+        'deletes', %3$s)::text$q$,
+        target,
+        CASE WHEN to_regclass(format('%I.deleted_rows', target)) IS NULL THEN 'NULL'
+             ELSE format('(%s)', indicina.unload_watermark_sql(target)) END,
+        coalesce((SELECT format($m$(SELECT coalesce(jsonb_object_agg(d.table_name, d.matches), '{}')
+                                     FROM (SELECT x.table_name, jsonb_agg(DISTINCT x.match ORDER BY x.match) AS matches
+                                             FROM %I.deleted_rows x
+                                            WHERE %s GROUP BY x.table_name) d)$m$,
+                                 target,
+                                 string_agg(format('(x.table_name = %L AND x.run_id > %s)', p.table_name, p.after_run),
+                                            ' OR '))
+                    FROM pg_temp.indicina_unload_plan p WHERE p.load = 'merge' HAVING count(*) > 0), '''{}''::jsonb'))
+$$;
+
 -- ---------------------------------------------------------------------
 -- Writing the delivery
 -- ---------------------------------------------------------------------
@@ -174,10 +240,14 @@ $$;
 /*
  * After the parts: each table's manifest (entries url, mandatory,
  * meta.content_length), redshift/ddl.sql (and load.sql with an IAM role),
- * and unload.json last, all through unload_write_files.  Returns u with
- * its tables (per table rows, parts, manifest URL, widths) and delivery.
+ * and unload.json last, all through unload_write_files.  The tables are
+ * those with parts (in temp table indicina_unload_parts) and those loaded
+ * by 'merge' with deletions only (deletes: per table, what it deletes; no
+ * part and no manifest).  Returns u with its tables (per table rows,
+ * parts, manifest URL, widths, load, after_run, deletes) and delivery.
  */
-CREATE FUNCTION indicina.unload_deliver(u indicina.unload_history, iam_role text) RETURNS indicina.unload_history
+CREATE FUNCTION indicina.unload_deliver(u indicina.unload_history, iam_role text, deletes jsonb)
+RETURNS indicina.unload_history
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     v_base   text := u.prefix || '/' || u.unload_id;
@@ -187,49 +257,70 @@ DECLARE
     v_urls   text[];
     v_json   jsonb;
 BEGIN
-    SELECT array_agg(t ORDER BY k.position) INTO v_tables
-      FROM (SELECT DISTINCT p.table_name AS t FROM pg_temp.indicina_unload_parts p) d
-      JOIN indicina.unload_catalog() k ON k.table_name = d.t;
+    SELECT array_agg(p.table_name ORDER BY p.position) INTO v_tables
+      FROM pg_temp.indicina_unload_plan p
+     WHERE p.table_name IN (SELECT x.table_name FROM pg_temp.indicina_unload_parts x) OR deletes ? p.table_name;
     -- every small file is written at the end, in one call: manifests, DDL, load SQL, unload.json last
     SELECT array_agg(t || '.manifest' ORDER BY i),
            array_agg(jsonb_pretty(jsonb_build_object('entries', (
                SELECT jsonb_agg(jsonb_build_object('url', p.url, 'mandatory', true,
                                                    'meta', jsonb_build_object('content_length', p.bytes)) ORDER BY p.part)
-                 FROM pg_temp.indicina_unload_parts p WHERE p.table_name = t))) ORDER BY i),
-           -- a manifest's location: its parts' directory's, as the destination names it
-           array_agg((SELECT regexp_replace(min(p.url), '/[^/]+/[^/]+$', '/' || t || '.manifest')
+                 FROM pg_temp.indicina_unload_parts p WHERE p.table_name = t))) ORDER BY i)
+      INTO v_paths, v_docs
+      FROM unnest(v_tables) WITH ORDINALITY x(t, i)
+     WHERE t IN (SELECT p.table_name FROM pg_temp.indicina_unload_parts p);
+    -- a manifest's location: its parts' directory's, as the destination names it
+    SELECT array_agg((SELECT regexp_replace(min(p.url), '/[^/]+/[^/]+$', '/' || t || '.manifest')
                         FROM pg_temp.indicina_unload_parts p WHERE p.table_name = t) ORDER BY i)
-      INTO v_paths, v_docs, v_urls FROM unnest(v_tables) WITH ORDINALITY x(t, i);
-    SELECT jsonb_agg(indicina.unload_table_json(u.target, t, t || '.manifest')
-                     || jsonb_build_object('manifest_url', v_urls[i]) ORDER BY i) INTO v_json
-      FROM unnest(v_tables) WITH ORDINALITY x(t, i);
+      INTO v_urls FROM unnest(v_tables) WITH ORDINALITY x(t, i);
+    SELECT jsonb_agg(indicina.unload_table_json(u.target, t, CASE WHEN v_urls[i] IS NOT NULL THEN t || '.manifest' END)
+                     || jsonb_build_object('manifest_url', v_urls[i], 'load', p.load, 'after_run', p.after_run,
+                                           'deletes', coalesce(deletes->t, '[]'))
+                     ORDER BY i) INTO v_json
+      FROM unnest(v_tables) WITH ORDINALITY x(t, i) JOIN pg_temp.indicina_unload_plan p ON p.table_name = t;
     u.tables := (SELECT jsonb_agg(jsonb_build_object(
                      'name', t->>'name', 'rows', (t->>'rows')::bigint, 'parts', jsonb_array_length(t->'parts'),
-                     'manifest', t->>'manifest_url',
+                     'manifest', t->>'manifest_url', 'load', t->'load', 'after_run', t->'after_run',
+                     'deletes', t->'deletes',
                      'widths', (SELECT coalesce(jsonb_object_agg(c->>'name', (c->>'width')::int)
                                                   FILTER (WHERE c->>'width' IS NOT NULL), '{}')
                                   FROM jsonb_array_elements(t->'columns') c)) ORDER BY i)
                    FROM jsonb_array_elements(v_json) WITH ORDINALITY e(t, i));
-    v_paths := v_paths || '{redshift/ddl.sql}'::text[];
-    v_docs := v_docs || indicina.redshift_ddl_for(u.target, v_json);
+    v_paths := coalesce(v_paths, '{}') || '{redshift/ddl.sql}'::text[];
+    v_docs := coalesce(v_docs, '{}') || indicina.redshift_ddl_for(u.target, v_json);
     IF iam_role IS NOT NULL THEN
         v_paths := v_paths || '{redshift/load.sql}'::text[];
         v_docs := v_docs || indicina.redshift_load_sql_for(u, iam_role);
     END IF;
-    v_json := jsonb_build_object(
-        'unload_id', u.unload_id, 'target', u.target, 'mode', u.mode,
-        'snapshot_at', to_char(u.snapshot_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), 'runs', to_jsonb(u.runs),
-        'format', jsonb_build_object('type', 'csv', 'delimiter', ',', 'quote', '"', 'escape', '"', 'null', '\N',
-                                     'empty_string', '""', 'header', false, 'encoding', 'UTF8',
-                                     'compression', u.compression,
-                                     'sentinels', jsonb_build_object('-infinity', '0001-01-01', 'infinity', '9999-12-31')),
-        'tables', v_json);
     v_paths := v_paths || '{unload.json}'::text[];
-    v_docs := v_docs || jsonb_pretty(v_json);
+    v_docs := v_docs || jsonb_pretty(indicina.unload_json(u, v_json));
     v_urls := indicina.unload_write_files(u.server, v_base, u.url_prefix, v_paths, v_docs);
     u.delivery := v_urls[cardinality(v_urls)];
     RETURN u;
 END;
+$$;
+
+-- the unload.json of delivery u, whose tables' JSON is tables (docs/unload.md)
+CREATE FUNCTION indicina.unload_json(u indicina.unload_history, tables jsonb) RETURNS jsonb
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT jsonb_build_object(
+        'unload_id', u.unload_id, 'target', u.target, 'mode', u.mode,
+        'snapshot_at', to_char(u.snapshot_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), 'runs', to_jsonb(u.runs),
+        'through_run', u.through_run,
+        -- the unload an incremental delivery applies after (the last complete one to the same server)
+        'follows', CASE WHEN u.mode = 'incremental' THEN indicina.unload_follows(u) END,
+        'format', jsonb_build_object('type', 'csv', 'delimiter', ',', 'quote', '"', 'escape', '"', 'null', '\N',
+                                     'empty_string', '""', 'header', false, 'encoding', 'UTF8',
+                                     'compression', u.compression,
+                                     'sentinels', jsonb_build_object('-infinity', '0001-01-01', 'infinity', '9999-12-31')),
+        'tables', tables)
+$$;
+
+-- the last complete unload of u's target to u's server before u (NULL: none)
+CREATE FUNCTION indicina.unload_follows(u indicina.unload_history) RETURNS bigint
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT max(h.unload_id) FROM indicina.unload_history h
+     WHERE h.target = u.target AND h.server = u.server AND h.unload_id < u.unload_id
 $$;
 
 -- the longest value of a text column any complete unload of target recorded (NULL: none)
@@ -260,7 +351,7 @@ SET DateStyle = 'ISO, YMD' SET TimeZone = 'UTC' SET extra_float_digits = 1 AS $$
 #variable_conflict use_column
 DECLARE
     u       indicina.unload_history;
-    v_plan  record;
+    v_meta  jsonb;
     v_msg   text;
     v_state text;
 BEGIN
@@ -268,34 +359,36 @@ BEGIN
     IF iam_role IS NOT NULL THEN
         PERFORM indicina.check_iam_role(iam_role);
     END IF;
-    SELECT array_agg(p.table_name) AS t, array_agg(p.query) AS q, array_agg(array_to_string(p.merge_key, ',')) AS k
-      INTO v_plan FROM indicina.unload_plan(target, tables) p;
+    -- a first incremental unload to a server ships everything: a full one
+    IF NOT EXISTS (SELECT 1 FROM indicina.unload_history h WHERE h.target = u.target AND h.server = u.server) THEN
+        u.mode := 'full';
+    END IF;
+    PERFORM indicina.drop_temp('{indicina_unload_plan,indicina_unload_parts}');
+    CREATE TEMP TABLE indicina_unload_plan ON COMMIT DROP AS
+    SELECT q.*, k.position
+      FROM indicina.unload_queries(u.target, u.server, tables, u.mode) q JOIN indicina.unload_catalog() k USING (table_name);
     u.unload_id := indicina.run_begin('unload', jsonb_build_object(
-        'target', target, 'server', server, 'prefix', u.prefix, 'mode', mode, 'compression', compression));
+        'target', target, 'server', server, 'prefix', u.prefix, 'mode', u.mode, 'compression', compression));
     BEGIN
-        -- a first incremental unload to a server ships everything: a full one
-        IF NOT EXISTS (SELECT 1 FROM indicina.unload_history h WHERE h.target = u.target AND h.server = u.server) THEN
-            u.mode := 'full';
-        ELSIF u.mode = 'incremental' THEN
-            RAISE EXCEPTION 'incremental unloads after a complete unload are not supported yet'
-                USING ERRCODE = 'feature_not_supported', HINT = 'Pass mode => ''full''.';
-        END IF;
         u.snapshot_at := clock_timestamp();
-        PERFORM indicina.drop_temp('{indicina_unload_parts}');
         CREATE TEMP TABLE indicina_unload_parts ON COMMIT DROP AS
-        SELECT * FROM indicina.unload_write(u.server, u.prefix || '/' || u.unload_id, v_plan.t, v_plan.q, v_plan.k,
+        SELECT * FROM indicina.unload_write(u.server, u.prefix || '/' || u.unload_id,
+            ARRAY(SELECT p.table_name FROM indicina_unload_plan p ORDER BY p.position),
+            ARRAY(SELECT p.query FROM indicina_unload_plan p ORDER BY p.position),
+            ARRAY(SELECT array_to_string(p.merge_key, ',') FROM indicina_unload_plan p ORDER BY p.position),
             u.compression, coalesce(slices, current_setting('indicina.redshift_slices')::int), max_part_size,
-            u.url_prefix, u.mode = 'full',
-            format('SELECT coalesce(array_agg(DISTINCT run_id ORDER BY run_id), ''{}'') FROM %I.file_ledger', target));
-        u.runs := (SELECT p.url::bigint[] FROM indicina_unload_parts p WHERE p.table_name IS NULL);
+            u.url_prefix, u.mode = 'full', indicina.unload_meta_sql(target));
+        v_meta := (SELECT p.url::jsonb FROM indicina_unload_parts p WHERE p.table_name IS NULL);
+        u.runs := ARRAY(SELECT jsonb_array_elements_text(v_meta->'runs')::bigint);
+        u.through_run := (v_meta->>'through_run')::bigint;
         DELETE FROM indicina_unload_parts p WHERE p.table_name IS NULL;
-        IF NOT EXISTS (SELECT 1 FROM indicina_unload_parts p WHERE p.rows > 0) THEN
+        IF NOT EXISTS (SELECT 1 FROM indicina_unload_parts p WHERE p.rows > 0) AND v_meta->'deletes' = '{}' THEN
             RAISE NOTICE 'nothing to unload from %: no row is new, changed or deleted since unload %', target,
                 (SELECT max(h.unload_id) FROM indicina.unload_history h WHERE h.target = u.target AND h.server = u.server);
             PERFORM indicina.run_end(u.unload_id, 'finished', '{"nothing_to_ship": true}');
             RETURN;
         END IF;
-        u := indicina.unload_deliver(u, iam_role);
+        u := indicina.unload_deliver(u, iam_role, v_meta->'deletes');
         u.finished_at := clock_timestamp();
         INSERT INTO indicina.unload_history SELECT u.*;
     EXCEPTION WHEN OTHERS OR query_canceled THEN
@@ -305,11 +398,11 @@ BEGIN
     END;
     PERFORM indicina.run_end(u.unload_id, 'finished', jsonb_build_object('delivery', u.delivery));
     RETURN QUERY
-    SELECT p.table_name, u.unload_id, sum(p.rows)::bigint, count(*)::int, sum(p.raw_bytes)::bigint, sum(p.bytes)::bigint,
-           (SELECT t->>'manifest' FROM jsonb_array_elements(u.tables) t WHERE t->>'name' = p.table_name),
-           round(max(p.seconds)::numeric, 3)
-      FROM indicina_unload_parts p JOIN indicina.unload_catalog() k ON k.table_name = p.table_name
-     GROUP BY p.table_name, k.position ORDER BY k.position;
+    SELECT t->>'name', u.unload_id, (t->>'rows')::bigint, (t->>'parts')::int, coalesce(sum(p.raw_bytes), 0)::bigint,
+           coalesce(sum(p.bytes), 0)::bigint, t->>'manifest', round(coalesce(max(p.seconds), 0)::numeric, 3)
+      FROM jsonb_array_elements(u.tables) WITH ORDINALITY e(t, i)
+      LEFT JOIN indicina_unload_parts p ON p.table_name = t->>'name'
+     GROUP BY t, i ORDER BY i;
 END;
 $$;
 COMMENT ON FUNCTION indicina.unload(name, name, text, text[], text, text, int, bigint, text, text) IS

@@ -162,11 +162,62 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
 $$;
 
 /*
+ * The rows a delivery deletes from a table (its JSON's deletes: objects
+ * of column and value, every row equal to one of them), as one DELETE, or
+ * '' for none.
+ */
+CREATE FUNCTION indicina.redshift_deletes(relation text, t jsonb) RETURNS text
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT coalesce((
+        SELECT format(E'DELETE FROM %s\nWHERE %s;\n', relation,
+                      string_agg((SELECT '(' || string_agg(format('%I = %L', m.key, m.value), ' AND ' ORDER BY m.key) || ')'
+                                    FROM jsonb_each_text(d) m), E'\n   OR ' ORDER BY i))
+          FROM jsonb_array_elements(coalesce(t->'deletes', '[]')) WITH ORDINALITY e(d, i)
+        HAVING count(*) > 0), '')
+$$;
+
+/*
+ * The load of one table of an incremental delivery u: a table loaded by
+ * 'replace' is emptied and copied; one loaded by 'merge' is copied into a
+ * temporary staging table LIKE it, the rows the delivery deletes are
+ * deleted, and the staging rows merged on the table's key (unload_catalog:
+ * facts by lineage, dimensions by surrogate key, agg_customer_month by
+ * customer and month, customer_risk_features by customer).  A table with
+ * no part (deletions only) is not copied.
+ */
+CREATE FUNCTION indicina.redshift_table_load(u indicina.unload_history, t jsonb, iam_role text) RETURNS text
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT CASE
+        WHEN t->>'load' = 'replace' THEN
+            format(E'DELETE FROM %s;\n', rel)
+            || CASE WHEN has_parts THEN indicina.redshift_copy(u.target, rel, t, u.compression, iam_role) ELSE '' END
+        WHEN NOT has_parts THEN indicina.redshift_deletes(rel, t)
+        ELSE format(E'CREATE TEMP TABLE %I (LIKE %s);\n', stage, rel)
+             || indicina.redshift_copy(u.target, quote_ident(stage), t, u.compression, iam_role)
+             || indicina.redshift_deletes(rel, t)
+             || format(E'MERGE INTO %1$s USING %2$I s\nON %3$s\nWHEN MATCHED THEN UPDATE SET %4$s\n'
+                       'WHEN NOT MATCHED THEN INSERT (%5$s)\nVALUES (%6$s);\nDROP TABLE %2$I;\n',
+                       rel, stage,
+                       (SELECT string_agg(format('%1$I.%2$I = s.%2$I', t->>'name', k), ' AND ' ORDER BY i)
+                          FROM unnest(key) WITH ORDINALITY x(k, i)),
+                       (SELECT string_agg(format('%1$I = s.%1$I', c.name), ', ')
+                          FROM indicina.unload_columns(u.target, t->>'name') c WHERE NOT (c.name = ANY (key))),
+                       (SELECT string_agg(quote_ident(c.name), ', ') FROM indicina.unload_columns(u.target, t->>'name') c),
+                       (SELECT string_agg('s.' || quote_ident(c.name), ', ')
+                          FROM indicina.unload_columns(u.target, t->>'name') c))
+        END
+      FROM (SELECT format('%I.%I', u.target, t->>'name') AS rel, 'indicina_stage_' || (t->>'name') AS stage,
+                   (t->>'parts')::int > 0 AS has_parts,
+                   (SELECT k.merge_key FROM indicina.unload_catalog() k WHERE k.table_name = t->>'name') AS key) x
+$$;
+
+/*
  * The load script of delivery u: applied in one transaction, after a
  * check (a procedure on the Redshift side) that refuses an unload already
  * applied, or out of order; the unload id recorded in
  * <target>.indicina_unloads.  A full delivery replaces every table it
- * ships (DELETE, not TRUNCATE: Redshift's TRUNCATE commits).
+ * ships (DELETE, not TRUNCATE: Redshift's TRUNCATE commits); an
+ * incremental one loads each table by redshift_table_load.
  */
 CREATE FUNCTION indicina.redshift_load_sql_for(u indicina.unload_history, iam_role text) RETURNS text
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
@@ -187,15 +238,15 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
                   'BEGIN;\nCALL %3$I.indicina_check_unload(%1$s, %5$s);\n%6$s'
                   'INSERT INTO %3$I.indicina_unloads (unload_id, mode) VALUES (%1$s, %2$L);\nEND;\n',
                   u.unload_id, u.mode, u.target, indicina.redshift_widen(u),
-                  CASE WHEN u.mode = 'full' THEN 'NULL'
-                       ELSE coalesce((SELECT max(h.unload_id)::text FROM indicina.unload_history h
-                                       WHERE h.target = u.target AND h.server = u.server AND h.unload_id < u.unload_id),
-                                     'NULL') END,
-                  (SELECT string_agg(format(E'DELETE FROM %I.%I;\n', u.target, t->>'name'), '' ORDER BY i DESC)
-                     FROM jsonb_array_elements(u.tables) WITH ORDINALITY e(t, i))
-                  || (SELECT string_agg(indicina.redshift_copy(u.target, format('%I.%I', u.target, t->>'name'), t,
-                                                               u.compression, iam_role), '' ORDER BY i)
-                        FROM jsonb_array_elements(u.tables) WITH ORDINALITY e(t, i)))
+                  CASE WHEN u.mode = 'full' THEN 'NULL' ELSE coalesce(indicina.unload_follows(u)::text, 'NULL') END,
+                  CASE WHEN u.mode = 'full' THEN
+                      (SELECT string_agg(format(E'DELETE FROM %I.%I;\n', u.target, t->>'name'), '' ORDER BY i DESC)
+                         FROM jsonb_array_elements(u.tables) WITH ORDINALITY e(t, i))
+                      || (SELECT string_agg(indicina.redshift_copy(u.target, format('%I.%I', u.target, t->>'name'), t,
+                                                                   u.compression, iam_role), '' ORDER BY i)
+                            FROM jsonb_array_elements(u.tables) WITH ORDINALITY e(t, i))
+                  ELSE (SELECT string_agg(indicina.redshift_table_load(u, t, iam_role), '' ORDER BY i)
+                          FROM jsonb_array_elements(u.tables) WITH ORDINALITY e(t, i)) END)
 $$;
 
 CREATE FUNCTION indicina.redshift_load_sql(unload_id bigint, iam_role text) RETURNS text

@@ -43,6 +43,7 @@ GRANT USAGE ON SCHEMA indicina TO PUBLIC;
 -- by default, so everything is revoked first (and a function added to an
 -- earlier piece is private until it is granted here)
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA indicina FROM PUBLIC;
+REVOKE ALL ON ALL PROCEDURES IN SCHEMA indicina FROM PUBLIC;
 REVOKE ALL ON ALL TABLES IN SCHEMA indicina FROM PUBLIC;
 REVOKE ALL ON ALL SEQUENCES IN SCHEMA indicina FROM PUBLIC;
 
@@ -78,7 +79,9 @@ GRANT EXECUTE ON FUNCTION
     -- what a job calls
     indicina.run_pipeline(regclass, regclass, name, boolean),
     indicina.create_warehouse(name, name),
-    indicina.schedule_pipeline(text, regclass, regclass, name, text),
+    indicina.upgrade_warehouse(name),
+    indicina.tracked_tables(),
+    indicina.schedule_pipeline(text, regclass, regclass, name, text, name),
     indicina.unschedule_pipeline(text),
     indicina.requeue_quarantined(regclass, name),
     indicina.load_checked(regclass, regclass),
@@ -138,6 +141,7 @@ GRANT EXECUTE ON FUNCTION
     indicina.record_ledger_stamps(name),
     -- run_pipeline's steps, one function each (41_pipeline.sql)
     indicina.pipeline_begin(regclass, regclass, name, boolean),
+    indicina.record_deleted(indicina.pipeline_run, text, text, text[]),
     indicina.pipeline_plan_files(indicina.pipeline_run),
     indicina.pipeline_replace_corrected_files(indicina.pipeline_run),
     indicina.pipeline_nothing_new(indicina.pipeline_run),
@@ -157,11 +161,16 @@ GRANT EXECUTE ON FUNCTION
     indicina.unload_catalog(),
     indicina.unload_columns(name, text),
     indicina.unload_plan(name, text[]),
+    indicina.unload_watermark_sql(name),
+    indicina.unload_queries(name, name, text[], text),
+    indicina.unload_meta_sql(name),
     indicina.unload_write(name, text, text[], text[], text[], text, int, bigint, text, boolean, text),
     indicina.unload_write_files(name, text, text, text[], text[]),
     indicina.unload_table_json(name, text, text),
     indicina.unload_widths(text),
-    indicina.unload_deliver(indicina.unload_history, text),
+    indicina.unload_deliver(indicina.unload_history, text, jsonb),
+    indicina.unload_json(indicina.unload_history, jsonb),
+    indicina.unload_follows(indicina.unload_history),
     indicina.unload_known_width(name, text, text, name),
     indicina.redshift_type(regtype, int, int),
     indicina.redshift_encoding(text),
@@ -171,6 +180,8 @@ GRANT EXECUTE ON FUNCTION
     indicina.redshift_ddl(name),
     indicina.redshift_copy(name, text, jsonb, text, text),
     indicina.redshift_widen(indicina.unload_history),
+    indicina.redshift_deletes(text, jsonb),
+    indicina.redshift_table_load(indicina.unload_history, jsonb, text),
     indicina.redshift_load_sql_for(indicina.unload_history, text),
     indicina.redshift_load_sql(bigint, text),
     indicina.check_iam_role(text),
@@ -193,6 +204,8 @@ GRANT EXECUTE ON FUNCTION
     indicina.dashboard_render(text, jsonb),
     indicina.html_escape(text)
     TO indicina_operator;
+-- what a job scheduled with unload_to calls (a procedure: it commits between the two)
+GRANT EXECUTE ON PROCEDURE indicina.run_and_unload(regclass, regclass, name, name) TO indicina_operator;
 GRANT SELECT ON indicina.quality_rules, indicina.load_errors, indicina.runs, indicina.quality_results,
                 indicina.quality_summary, indicina.pipeline_runs, indicina.unloads
     TO indicina_operator;

@@ -38,16 +38,8 @@ ok $([ "${rows:-0}" -gt 0 ]; echo $?) "tuples_processed counts rows read ($rows)
 # cancel it: the backend stops with the usual error (an ignored cancel lets
 # the scan finish without it).  The latency is a figure; the only bound is
 # one that a hang alone fails.
-start=$(date +%s%N)
-q -c "SELECT pg_cancel_backend($pid)" >/dev/null
-for _ in $(seq 1 600); do
-    kill -0 "$scan_pid" 2>/dev/null || break
-    sleep 0.1
-done
-elapsed_ms=$((($(date +%s%N) - start) / 1000000))
-ok $(! kill -0 "$scan_pid" 2>/dev/null; echo $?) "the cancelled scan ends within 60 s"
-kill "$scan_pid" 2>/dev/null
-wait "$scan_pid"
+cancel_and_wait "$pid" "$scan_pid" 60
+ok $cancel_ended "the cancelled scan ends within 60 s"
 is "$(grep -o 'canceling statement due to user request' "$work/scan.out")" "canceling statement due to user request" \
    "pg_cancel_backend stops the scan with the usual error"
 echo "# the scan ended ${elapsed_ms} ms after pg_cancel_backend (a figure, not asserted)"

@@ -15,14 +15,7 @@ db=postgres     # pg_cron's database in the test cluster (cron.database_name)
 q() { psql -qX -At -v ON_ERROR_STOP=1 -d $db "$@"; }
 # pg_cron is preloaded in every cluster of tools/test.sh but the checked
 # one's when Debian's source of it cannot be fetched (see docs/operations.md)
-cron=$(q -c "SELECT count(*) FROM pg_available_extensions WHERE name = 'pg_cron'")
-q >/dev/null <<SQL
-DROP SCHEMA IF EXISTS dw CASCADE; DROP SCHEMA IF EXISTS mart CASCADE;
-DROP EXTENSION IF EXISTS indicina CASCADE;
-$([ "$cron" = 1 ] && echo "CREATE EXTENSION IF NOT EXISTS pg_cron;")
-CREATE EXTENSION indicina;
-SELECT indicina.clear_load_errors();
-SQL
+cron_db
 raw_tables $db -c "SELECT indicina.create_warehouse('dw')"
 run() { q -c "SELECT count(*) FROM indicina.run_pipeline('raw_loan_applications', 'raw_bank_statements', 'dw')" 2>&1; }
 # rows of agg_customer_month that differ from a recomputation over the whole

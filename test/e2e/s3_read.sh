@@ -178,16 +178,8 @@ IFS='|' read -r bytes_total bytes_done rows_done <<<"$(q -c "SELECT bytes_total,
 is "$bytes_total" "$((size1 + size2))" "pg_stat_progress_copy shows the S3 read: bytes_total is the objects' size"
 ok $([ "${bytes_done:-0}" -gt 0 ] && [ "${bytes_done:-0}" -le "$size1" ] && [ "${rows_done:-0}" -gt 0 ]; echo $?) \
    "... bytes and rows done so far: 0 < $bytes_done <= the first object's $size1, $rows_done rows"
-start=$(date +%s%N)
-q -c "SELECT pg_cancel_backend($pid)" >/dev/null
-for _ in $(seq 1 200); do
-    kill -0 "$scan" 2>/dev/null || break
-    sleep 0.1
-done
-elapsed_ms=$((($(date +%s%N) - start) / 1000000))
-ok $(! kill -0 "$scan" 2>/dev/null; echo $?) "a read waiting on a slow S3 answer is cancelled within 20 s (the answer was 30 s away)"
-kill "$scan" 2>/dev/null
-wait "$scan"
+cancel_and_wait "$pid" "$scan" 20
+ok $cancel_ended "a read waiting on a slow S3 answer is cancelled within 20 s (the answer was 30 s away)"
 is "$(grep -o 'canceling statement due to user request' "$work/cancel.out")" "canceling statement due to user request" \
    "pg_cancel_backend stops the transfer with the usual error"
 echo "# the read ended ${elapsed_ms} ms after pg_cancel_backend (a figure, not asserted)"

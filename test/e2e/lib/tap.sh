@@ -68,6 +68,38 @@ fresh_db() {
     psql -qX "${drops[@]}" "${creates[@]}" >/dev/null
 }
 
+# cron_db: the postgres database (pg_cron's in the test cluster) with a
+# fresh indicina, pg_cron when the server has it, an empty reject log and
+# no warehouse dw; sets $cron (1 when pg_cron is there)
+cron_db() {
+    cron=$(psql -qX -At -d postgres -c "SELECT count(*) FROM pg_available_extensions WHERE name = 'pg_cron'")
+    psql -qX -v ON_ERROR_STOP=1 -d postgres >/dev/null <<SQL
+DROP SCHEMA IF EXISTS dw CASCADE; DROP SCHEMA IF EXISTS mart CASCADE;
+DROP EXTENSION IF EXISTS indicina CASCADE;
+$([ "$cron" = 1 ] && echo "CREATE EXTENSION IF NOT EXISTS pg_cron;")
+CREATE EXTENSION indicina;
+SELECT indicina.clear_load_errors();
+SQL
+}
+
+# cancel_and_wait PID SCAN-PID SECONDS: pg_cancel_backend(PID), then waits
+# up to SECONDS for the background job SCAN-PID to end; sets $cancel_ended
+# (0 when it ended) and $elapsed_ms (from the cancel to its end)
+cancel_and_wait() {
+    local pid=$1 job=$2 seconds=$3 start
+    start=$(date +%s%N)
+    psql -qX -At -c "SELECT pg_cancel_backend($pid)" >/dev/null
+    for _ in $(seq 1 $((seconds * 10))); do
+        kill -0 "$job" 2>/dev/null || break
+        sleep 0.1
+    done
+    elapsed_ms=$((($(date +%s%N) - start) / 1000000))
+    ! kill -0 "$job" 2>/dev/null
+    cancel_ended=$?
+    kill "$job" 2>/dev/null
+    wait "$job"
+}
+
 # raw_tables DB [PSQL-OPTIONS]: tools/lib/raw_tables.sql's foreign tables in
 # DB over every loans and statements file of $work/landing; PSQL-OPTIONS
 # (such as -c) run after them in the same session
