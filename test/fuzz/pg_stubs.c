@@ -5,7 +5,7 @@
  *		parsers can be fuzzed in a standalone libFuzzer binary.
  *
  * Written for the fuzzer only: date2j is the textbook Julian day formula,
- * numeric construction is never reached by the fuzz targets (they stop at
+ * day_tab the calendar's month lengths, numeric construction is never reached by the fuzz targets (they stop at
  * ParsedDecimal) and aborts if it is.
  *
  *-------------------------------------------------------------------------
@@ -26,6 +26,13 @@ uintptr_t	cents_to_numeric(int64_t value, int scale);
 void	   *palloc(size_t size);
 uintptr_t	DirectFunctionCall3Coll(void *func, unsigned int collation, uintptr_t a1, uintptr_t a2, uintptr_t a3);
 uintptr_t	numeric_in(void *fcinfo);
+extern const int day_tab[2][13];
+
+/* the days of each month, in a common year and in a leap year */
+const int	day_tab[2][13] = {
+	{31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31, 0},
+	{31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31, 0}
+};
 
 int
 pg_vsnprintf(char *str, size_t count, const char *fmt, va_list args)
