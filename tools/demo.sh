@@ -8,6 +8,10 @@
 #   *.csv          the result sets, one file per query (see demo.sql)
 #   dashboard.html the page of indicina.dashboard('dw'), and dashboard.png,
 #                  its screenshot (headless Chromium)
+#   lake/          the unload for Redshift (indicina.unload, mode full):
+#                  dw/<unload_id>/ with parts, manifests, unload.json, redshift/
+#   roundtrip_*    the round trip: the script that loads the delivery into a
+#                  plain database, and both sides' rows and checksums
 #
 # Options (environment): INDICINA_DEMO_CUSTOMERS (default 2000),
 # INDICINA_DEMO_MONTHS (12), INDICINA_DEMO_DIRTY (0.01), INDICINA_DEMO_SEED (42).
@@ -57,7 +61,47 @@ for source, kinds in d["defects"].items():
     print(f"  injected into {source}: " + ", ".join(f"{k} {n}" for k, n in sorted(kinds.items())))
 PY
 
-psql -qX -v ON_ERROR_STOP=1 -v landing="$landing" -v out="$out" -f "$repo/tools/demo.sql"
+# the unload goes straight into $out/lake when the server can write there,
+# else next to the landing directory and is copied at the end (its
+# manifests then list the parts where they were written)
+lake="$out/lake"
+mkdir -p "$lake"
+if [ "$(id -u)" -eq 0 ]; then
+    chown postgres "$lake"
+    runuser -u postgres -- test -w "$lake" || lake="${INDICINA_SERVER_DIR:-$out}/lake"
+fi
+mkdir -p "$lake"
+[ "$(id -u)" -eq 0 ] && chown postgres "$lake"
+
+psql -qX -v ON_ERROR_STOP=1 -v landing="$landing" -v out="$out" -v lake="$lake" -f "$repo/tools/demo.sql"
+
+echo
+echo "== the delivery (files under $lake)"
+delivery=$(find "$lake/dw" -mindepth 1 -maxdepth 1 -type d | sort -V | tail -n 1)
+(cd "$delivery" && find . -type f -printf '%P\t%s\n' | sort -V |
+    awk -F'\t' '{ printf "  %-48s %10d bytes\n", $1, $2 }')
+
+echo
+echo "== the round trip: a plain database (no indicina) loads the delivery from its files alone"
+# tools/lib/roundtrip.py reads unload.json and the manifests, checks every
+# part's size and SHA-256, and loads it with plain COPY (FORMAT csv) in the
+# dialect unload.json gives, as Redshift's COPY would (docs/unload.md)
+psql -qX -v ON_ERROR_STOP=1 -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS demo_standin" -c "CREATE DATABASE demo_standin"
+/usr/bin/python3 "$repo/tools/lib/roundtrip.py" apply "$delivery" > "$out/roundtrip_apply.sql"
+psql -qX -v ON_ERROR_STOP=1 -d demo_standin -f "$out/roundtrip_apply.sql" >/dev/null
+/usr/bin/python3 "$repo/tools/lib/roundtrip.py" checksums dw > "$out/roundtrip_checksums.sql"
+psql -qXAt -F ' ' -v ON_ERROR_STOP=1 -f "$out/roundtrip_checksums.sql" > "$out/roundtrip_warehouse.txt"
+psql -qXAt -F ' ' -v ON_ERROR_STOP=1 -d demo_standin -f "$out/roundtrip_checksums.sql" > "$out/roundtrip_standin.txt"
+printf '  %-26s %10s %10s  %s\n' table rows standin checksum
+awk 'NR == FNR { rows[$1] = $2; sum[$1] = $3; next }
+     { printf "  %-26s %10d %10d  %s\n", $1, $2, rows[$1], ($2 == rows[$1] && $3 == sum[$1]) ? "equal" : "DIFFERENT" }' \
+    "$out/roundtrip_standin.txt" "$out/roundtrip_warehouse.txt"
+if cmp -s "$out/roundtrip_warehouse.txt" "$out/roundtrip_standin.txt"; then
+    echo "  round trip: every table's rows and checksum equal the warehouse's"
+else
+    echo "  round trip: FAILED (the stand-in differs from the warehouse)"
+    exit 1
+fi
 
 echo
 echo "== the dashboard (indicina.dashboard)"
@@ -72,4 +116,8 @@ echo "  page:       $out/dashboard.html ($(stat -c %s "$out/dashboard.html") byt
 if [ -s "$out/dashboard.png" ]; then echo "  screenshot: $out/dashboard.png"; fi
 if [ "$landing" != "$out/landing" ]; then
     cp -R "$landing" "$out/landing"
+fi
+if [ "$lake" != "$out/lake" ]; then
+    rm -rf "$out/lake"
+    cp -R "$lake" "$out/lake"
 fi

@@ -76,3 +76,14 @@ SELECT count(*) AS customers, round(avg(income_regularity), 3) AS avg_income_reg
 \copy (SELECT * FROM mart.kpi_employment_status ORDER BY 1) TO PROGRAM 'cat > "$INDICINA_DEMO_OUT/kpi_employment_status.csv"' (FORMAT csv, HEADER true)
 \copy (SELECT * FROM indicina.quality_summary ORDER BY 1, 2) TO PROGRAM 'cat > "$INDICINA_DEMO_OUT/quality_summary.csv"' (FORMAT csv, HEADER true)
 \copy (SELECT * FROM dw.file_ledger ORDER BY 1, 2) TO PROGRAM 'cat > "$INDICINA_DEMO_OUT/file_ledger.csv"' (FORMAT csv, HEADER true)
+
+\echo
+\echo == the unload for Redshift (indicina.unload) into :lake
+CREATE SERVER lake FOREIGN DATA WRAPPER indicina_csv OPTIONS (root :'lake');
+SELECT table_name, rows, parts, bytes, compressed_bytes, manifest
+  FROM indicina.unload(target => 'dw', server => 'lake', mode => 'full',
+                       iam_role => 'arn:aws:iam::123456789012:role/demo-load');
+\echo == the unload ledger (indicina.unloads)
+SELECT unload_id, target, server, mode, state, runs,
+       (SELECT sum((t->>'rows')::bigint) FROM jsonb_array_elements(tables) t) AS rows
+  FROM indicina.unloads ORDER BY unload_id;
