@@ -43,6 +43,7 @@ OBJS = \
 	src/warehouse/key_lookup.o \
 	src/ship/destination.o \
 	src/ship/destination_dir.o \
+	src/ship/destination_s3.o \
 	src/ship/part_writer.o \
 	src/ship/csv_format.o \
 	src/ship/unload.o \

@@ -117,6 +117,7 @@ extern bool csv_root_is_s3(const CsvOptions *opts);
 extern char *csv_reject_limit_text(const CsvOptions *opts);
 struct ForeignServer;
 extern char *csv_server_root(struct ForeignServer *server);
+extern S3Client *csv_server_s3_client(struct ForeignServer *server);
 extern bool csv_path_is_under(const char *root, const char *path);
 
 /* ---- column converters (convert.c) ---- */

@@ -803,6 +803,25 @@ s3_client_for(const CsvOptions *opts)
 	return s3_client_create(&cfg);
 }
 
+/*
+ * A client for the s3:// root of server, with the current role's keys (as
+ * a table of the server reads with): the unload's S3 destination.
+ */
+S3Client *
+csv_server_s3_client(ForeignServer *server)
+{
+	CsvOptions	opts;
+	ListCell   *lc;
+
+	set_defaults(&opts);
+	foreach(lc, server->options)
+		apply_option((DefElem *) lfirst(lc), &opts);
+	opts.serverid = server->serverid;
+	if (!opts.root || !s3_is_url(opts.root))
+		elog(ERROR, "server \"%s\" has no s3:// root", server->servername);
+	return s3_client_for(&opts);
+}
+
 /* the bytes of a glob before its first special character */
 static int
 literal_prefix_len(const char *pattern)

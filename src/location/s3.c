@@ -33,6 +33,8 @@
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 
+#include "common/base64.h"
+#include "common/md5.h"
 #include "common/pg_prng.h"
 #include "miscadmin.h"
 #include "pgstat.h"
@@ -50,6 +52,7 @@ int			s3_retry_base_delay_ms = 100;
 int			s3_retry_max_delay_ms = 10000;
 int			s3_timeout_s = 30;
 int			s3_read_size_kb = 8192;
+int			s3_part_size_kb = 8192;
 
 #define S3_BODY_MAX (64 * 1024 * 1024)	/* a listing page or an error: far less */
 #define EMPTY_SHA256 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
@@ -96,6 +99,10 @@ typedef struct S3Call
 	int64		range_from;		/* < 0: no Range */
 	int64		range_to;
 	const char *what;			/* "list s3://...", for messages */
+	const char *send;			/* PUT/POST: the body sent (NULL: none) */
+	size_t		send_len;
+	const char *content_md5;	/* PUT: its Content-MD5 header, or NULL */
+	long		also_ok;		/* a status taken as an answer, not a failure (0: none) */
 	char	   *into;			/* a GET's body when 200/206: here, at most into_cap */
 	size_t		into_cap;
 	size_t		into_len;
@@ -135,6 +142,10 @@ s3_module_init(void)
 							"Bytes of an S3 object fetched by one ranged GET; the reader holds one such range in memory.",
 							NULL,
 							&s3_read_size_kb, 8192, 64, 512 * 1024, PGC_USERSET, GUC_UNIT_KB, NULL, NULL, NULL);
+	DefineCustomIntVariable("indicina.s3_part_size",
+							"Size of the parts of a multipart upload to S3; a smaller file is one PUT.",
+							"S3 takes parts of 5 MB to 5 GB, at most 10,000 of them per object; a writer holds one part in memory per open file.",
+							&s3_part_size_kb, 8192, 5 * 1024, 5 * 1024 * 1024, PGC_USERSET, GUC_UNIT_KB, NULL, NULL, NULL);
 }
 
 bool
@@ -423,7 +434,8 @@ perform(S3Client *c, S3Call *call)
 	time_t		now = time(NULL);
 	struct tm	tm;
 	char	   *auth;
-	char	   *lines[8];
+	char	   *lines[10];
+	char		payload_hash[65];
 	int			nlines = 0;
 	struct curl_slist *headers = NULL;
 	bool		oom = false;
@@ -433,18 +445,26 @@ perform(S3Client *c, S3Call *call)
 	url = psprintf("%s://%s%s%s%s", c->scheme, c->host, path, call->query[0] ? "?" : "", call->query);
 	gmtime_r(&now, &tm);
 	strftime(amz_date, sizeof(amz_date), "%Y%m%dT%H%M%SZ", &tm);
-	auth = sigv4_authorization(call->method, c->host, path, call->query, amz_date, EMPTY_SHA256,
+	if (call->send)
+		sigv4_sha256_hex(call->send, call->send_len, payload_hash);
+	else
+		strlcpy(payload_hash, EMPTY_SHA256, sizeof(payload_hash));
+	auth = sigv4_authorization(call->method, c->host, path, call->query, amz_date, payload_hash,
 							   c->cfg.session_token, c->cfg.region, c->cfg.access_key_id,
 							   c->cfg.secret_access_key);
 	lines[nlines++] = psprintf("Host: %s", c->host);
 	lines[nlines++] = psprintf("x-amz-date: %s", amz_date);
-	lines[nlines++] = psprintf("x-amz-content-sha256: %s", EMPTY_SHA256);
+	lines[nlines++] = psprintf("x-amz-content-sha256: %s", payload_hash);
 	lines[nlines++] = psprintf("Authorization: %s", auth);
 	if (c->cfg.session_token)
 		lines[nlines++] = psprintf("x-amz-security-token: %s", c->cfg.session_token);
 	if (call->range_from >= 0)
 		lines[nlines++] = psprintf("Range: bytes=" INT64_FORMAT "-" INT64_FORMAT, call->range_from, call->range_to);
 	lines[nlines++] = pstrdup("Expect:");
+	if (call->send)
+		lines[nlines++] = pstrdup("Content-Type: application/octet-stream");
+	if (call->content_md5)
+		lines[nlines++] = psprintf("Content-MD5: %s", call->content_md5);
 
 	/* nothing below may raise an error until the header list is freed */
 	for (i = 0; i < nlines && !oom; i++)
@@ -485,11 +505,20 @@ perform(S3Client *c, S3Call *call)
 		curl_easy_setopt(h, CURLOPT_XFERINFODATA, call);
 		if (strcmp(call->method, "HEAD") == 0)
 			curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+		else if (strcmp(call->method, "GET") != 0)
+			curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, call->method);
+		if (call->send)
+		{
+			/* the body from memory, sent again whole by every attempt */
+			curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) call->send_len);
+			curl_easy_setopt(h, CURLOPT_POSTFIELDS, call->send);
+		}
 		call->rc = curl_easy_perform(h);
 		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &call->status);
 		/* the handle keeps the options: no pointer into this call may stay */
 		curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
 		curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, NULL);
 	}
 	curl_slist_free_all(headers);
 	for (i = 0; i < nlines; i++)
@@ -690,7 +719,8 @@ request(S3Client *c, S3Call *call, int *attempts)
 			continue;
 		}
 		(*attempts)++;
-		if (call->rc == CURLE_OK && call->status >= 200 && call->status < 300)
+		if (call->rc == CURLE_OK && ((call->status >= 200 && call->status < 300) ||
+									 (call->also_ok && call->status == call->also_ok)))
 			return;
 		if (!worth_retrying(call) || *attempts > s3_max_retries)
 			report_failure(call, *attempts);
@@ -977,4 +1007,330 @@ s3_reader_close(S3Reader *r)
 	if (r->etag)
 		pfree(r->etag);
 	pfree(r);
+}
+
+/* ---------------------------------------------------------------------
+ * Writing: PUT, and multipart uploads
+ * ---------------------------------------------------------------------
+ */
+
+struct S3Upload
+{
+	S3Client   *client;
+	char	   *key;
+	char	   *url;			/* s3://bucket/key, for messages */
+	char	   *upload_id;
+	StringInfoData parts;		/* the CompleteMultipartUpload body's Part elements */
+	int			nparts;
+	bool		done;			/* completed or aborted */
+};
+
+#define S3_MAX_PARTS 10000
+
+/* the base64 MD5 of data, for Content-MD5 */
+static char *
+content_md5(const char *data, size_t len)
+{
+	uint8		digest[16];
+	const char *errstr = NULL;
+	char	   *b64 = palloc(pg_b64_enc_len(16) + 1);
+	int			n;
+
+	if (!pg_md5_binary(data, len, digest, &errstr))
+		elog(ERROR, "could not compute an MD5 digest: %s", errstr ? errstr : "unknown error");
+	n = pg_b64_encode((const char *) digest, 16, b64, pg_b64_enc_len(16));
+	if (n < 0)
+		elog(ERROR, "could not encode an MD5 digest");
+	b64[n] = '\0';
+	return b64;
+}
+
+/* the root element of an XML reply, and the reply itself in *doc (freed by the caller) */
+static xmlNodePtr
+reply_root(S3Call *call, xmlDocPtr *doc)
+{
+	*doc = parse_xml(&call->body);
+	if (*doc == NULL || xmlDocGetRootElement(*doc) == NULL)
+	{
+		if (*doc)
+			xmlFreeDoc(*doc);
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_ERROR),
+				 errmsg("could not %s: the reply is not XML", call->what)));
+	}
+	return xmlDocGetRootElement(*doc);
+}
+
+/*
+ * An object written whole with one PUT, its Content-MD5 checked by S3;
+ * retried as every request is (a PUT of the same bytes is idempotent).
+ * Returns its ETag.
+ */
+char *
+s3_put(S3Client *client, const char *key, const char *data, size_t len)
+{
+	S3Call		call;
+	int			attempts = 0;
+
+	memset(&call, 0, sizeof(call));
+	call.method = "PUT";
+	call.key = key;
+	call.query = "";
+	call.range_from = -1;
+	call.send = data ? data : "";
+	call.send_len = len;
+	call.content_md5 = content_md5(call.send, len);
+	call.what = psprintf("write s3://%s/%s", client->cfg.bucket, key);
+	request(client, &call, &attempts);
+	if (call.body.data)
+		pfree(call.body.data);
+	return call.etag ? call.etag : pstrdup("");
+}
+
+/* a multipart upload to key started (CreateMultipartUpload) */
+S3Upload *
+s3_upload_begin(S3Client *client, const char *key)
+{
+	S3Upload   *u = palloc0(sizeof(S3Upload));
+	S3Call		call;
+	int			attempts = 0;
+	xmlDocPtr	doc;
+	xmlNodePtr	root;
+
+	u->client = client;
+	u->key = pstrdup(key);
+	u->url = psprintf("s3://%s/%s", client->cfg.bucket, key);
+	initStringInfo(&u->parts);
+	memset(&call, 0, sizeof(call));
+	call.method = "POST";
+	call.key = key;
+	call.query = "uploads=";
+	call.range_from = -1;
+	call.send = "";
+	call.what = psprintf("start a multipart upload to %s", u->url);
+	request(client, &call, &attempts);
+	root = reply_root(&call, &doc);
+	PG_TRY();
+	{
+		if (strcmp((const char *) root->name, "InitiateMultipartUploadResult") == 0)
+			u->upload_id = child_text(root, "UploadId");
+		if (u->upload_id == NULL || u->upload_id[0] == '\0')
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_ERROR),
+					 errmsg("could not %s: the reply has no UploadId", call.what)));
+	}
+	PG_FINALLY();
+	{
+		xmlFreeDoc(doc);
+	}
+	PG_END_TRY();
+	return u;
+}
+
+/* the query of a request about the upload, canonical (names sorted) */
+static char *
+upload_query(S3Upload *u, int part)
+{
+	StringInfoData q;
+
+	initStringInfo(&q);
+	if (part > 0)
+		appendStringInfo(&q, "partNumber=%d&", part);
+	appendStringInfoString(&q, "uploadId=");
+	sigv4_uri_encode(&q, u->upload_id, false);
+	return q.data;
+}
+
+/*
+ * The next part (UploadPart), with its Content-MD5: S3 refuses a part whose
+ * bytes are not those the digest was made from.  Every part but the last
+ * must be at least 5 MB (S3 checks it at completion).
+ */
+void
+s3_upload_part(S3Upload *u, const char *data, size_t len)
+{
+	S3Call		call;
+	int			attempts = 0;
+	int			part = u->nparts + 1;
+
+	if (part > S3_MAX_PARTS)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("could not write %s: an S3 object has at most %d parts", u->url, S3_MAX_PARTS),
+				 errhint("Raise indicina.s3_part_size, or lower the unload's max_part_size.")));
+	memset(&call, 0, sizeof(call));
+	call.method = "PUT";
+	call.key = u->key;
+	call.query = upload_query(u, part);
+	call.range_from = -1;
+	call.send = data;
+	call.send_len = len;
+	call.content_md5 = content_md5(data, len);
+	call.what = psprintf("write part %d of %s", part, u->url);
+	request(u->client, &call, &attempts);
+	if (call.etag == NULL || call.etag[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_ERROR),
+				 errmsg("could not %s: the reply has no ETag", call.what)));
+	appendStringInfo(&u->parts, "<Part><PartNumber>%d</PartNumber><ETag>", part);
+	/* an ETag is a quoted hexadecimal digest: nothing in it needs escaping but & and < */
+	for (const char *p = call.etag; *p; p++)
+	{
+		if (*p == '&')
+			appendStringInfoString(&u->parts, "&amp;");
+		else if (*p == '<')
+			appendStringInfoString(&u->parts, "&lt;");
+		else
+			appendStringInfoChar(&u->parts, *p);
+	}
+	appendStringInfoString(&u->parts, "</ETag></Part>");
+	u->nparts = part;
+	pfree((char *) call.query);
+	pfree((char *) call.what);
+	if (call.body.data)
+		pfree(call.body.data);
+}
+
+int
+s3_upload_parts(const S3Upload *u)
+{
+	return u->nparts;
+}
+
+/*
+ * The object made of the parts sent (CompleteMultipartUpload); returns its
+ * ETag.  S3 may answer 200 and an Error document: that is a failure too.
+ * A retry after a completion whose answer was lost finds no upload (404):
+ * then the object, if there, is the one completed.
+ */
+char *
+s3_upload_complete(S3Upload *u)
+{
+	S3Call		call;
+	int			attempts = 0;
+	StringInfoData body;
+	xmlDocPtr	doc;
+	xmlNodePtr	root;
+	char	   *volatile etag = NULL;
+
+	initStringInfo(&body);
+	appendStringInfo(&body, "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">%s</CompleteMultipartUpload>",
+					 u->parts.data);
+	memset(&call, 0, sizeof(call));
+	call.method = "POST";
+	call.key = u->key;
+	call.query = upload_query(u, 0);
+	call.range_from = -1;
+	call.send = body.data;
+	call.send_len = body.len;
+	call.also_ok = 404;
+	call.what = psprintf("complete the multipart upload of %s", u->url);
+	request(u->client, &call, &attempts);
+	if (call.status == 404)
+	{
+		S3Object   *o = attempts > 1 ? s3_head(u->client, u->key) : NULL;
+
+		if (o == NULL)
+			report_failure(&call, attempts);
+		u->done = true;
+		return o->etag;
+	}
+	root = reply_root(&call, &doc);
+	PG_TRY();
+	{
+		if (strcmp((const char *) root->name, "Error") == 0)
+			report_failure(&call, attempts);	/* with the document's code */
+		etag = child_text(root, "ETag");
+	}
+	PG_FINALLY();
+	{
+		xmlFreeDoc(doc);
+	}
+	PG_END_TRY();
+	u->done = true;
+	pfree(body.data);
+	return etag ? etag : pstrdup("");
+}
+
+/*
+ * The upload aborted (AbortMultipartUpload): its parts deleted, nothing
+ * left behind.  An upload S3 no longer knows (404) is gone already.
+ */
+void
+s3_upload_abort(S3Upload *u)
+{
+	S3Call		call;
+	int			attempts = 0;
+
+	if (u->done)
+		return;
+	memset(&call, 0, sizeof(call));
+	call.method = "DELETE";
+	call.key = u->key;
+	call.query = upload_query(u, 0);
+	call.range_from = -1;
+	call.also_ok = 404;
+	call.what = psprintf("abort the multipart upload of %s", u->url);
+	request(u->client, &call, &attempts);
+	u->done = true;
+}
+
+/*
+ * The same, raising no error and processing no interrupt: for cleanup
+ * after an error or a cancel (a memory-context reset callback).  Tries up
+ * to indicina.s3_max_retries + 1 times, with the backoff but without
+ * waiting on the latch; returns whether the upload is gone.
+ */
+bool
+s3_upload_abort_quietly(S3Upload *u)
+{
+	S3Call		call;
+	int			attempt;
+	bool		gone = false;
+
+	if (u->done)
+		return true;
+	HOLD_INTERRUPTS();
+	memset(&call, 0, sizeof(call));
+	call.method = "DELETE";
+	call.key = u->key;
+	call.query = upload_query(u, 0);
+	call.range_from = -1;
+	call.what = "abort";
+	for (attempt = 1; attempt <= s3_max_retries + 1; attempt++)
+	{
+		perform(u->client, &call);
+		if (call.rc == CURLE_OK && (call.status == 204 || call.status == 200 || call.status == 404))
+		{
+			gone = true;
+			break;
+		}
+		if (!worth_retrying(&call))
+			break;
+		pg_usleep(Min((long) s3_retry_base_delay_ms << Min(attempt - 1, 16), (long) s3_retry_max_delay_ms) * 1000L);
+	}
+	RESUME_INTERRUPTS();
+	u->done = true;
+	return gone;
+}
+
+const char *
+s3_upload_url(const S3Upload *u)
+{
+	return u->url;
+}
+
+/* the client's bucket, and its prefix as a folder ("" or ending in '/') */
+const char *
+s3_client_bucket(const S3Client *client)
+{
+	return client->cfg.bucket;
+}
+
+char *
+s3_client_folder(const S3Client *client)
+{
+	const char *p = client->cfg.prefix;
+
+	return p[0] == '\0' || p[strlen(p) - 1] == '/' ? pstrdup(p) : psprintf("%s/", p);
 }

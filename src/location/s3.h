@@ -49,6 +49,7 @@ typedef struct S3Object
 
 typedef struct S3Client S3Client;
 typedef struct S3Reader S3Reader;
+typedef struct S3Upload S3Upload;
 
 /* in sigv4.c */
 extern void sigv4_uri_encode(StringInfo out, const char *s, bool keep_slash);
@@ -65,6 +66,7 @@ extern int	s3_retry_base_delay_ms;
 extern int	s3_retry_max_delay_ms;
 extern int	s3_timeout_s;
 extern int	s3_read_size_kb;
+extern int	s3_part_size_kb;
 
 extern void s3_module_init(void);
 extern bool s3_is_url(const char *root);
@@ -79,5 +81,15 @@ extern ssize_t s3_reader_read(S3Reader *reader, char *buf, size_t len);
 extern void s3_reader_rewind(S3Reader *reader);
 extern int64 s3_reader_requests(const S3Reader *reader);
 extern void s3_reader_close(S3Reader *reader);
+extern const char *s3_client_bucket(const S3Client *client);
+extern char *s3_client_folder(const S3Client *client);
+extern char *s3_put(S3Client *client, const char *key, const char *data, size_t len);
+extern S3Upload *s3_upload_begin(S3Client *client, const char *key);
+extern void s3_upload_part(S3Upload *upload, const char *data, size_t len);
+extern int	s3_upload_parts(const S3Upload *upload);
+extern char *s3_upload_complete(S3Upload *upload);
+extern void s3_upload_abort(S3Upload *upload);
+extern bool s3_upload_abort_quietly(S3Upload *upload);
+extern const char *s3_upload_url(const S3Upload *upload);
 
 #endif							/* INDICINA_LOCATION_S3_H */

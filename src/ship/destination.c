@@ -5,11 +5,12 @@
  *		indicina_csv wrapper, and what every destination shares: the names
  *		it accepts and writing a small whole file.
  *
- * The server's root is where unloads go.  Writing there needs what COPY
- * TO a file needs: superuser or the privileges of pg_write_server_files;
- * and USAGE on the server.  Every name below the root is checked here
- * (letters, digits, '_', '-', '.', no component starting with '.'), so no
- * name can climb out of it; the directory destination also checks where
+ * The server's root is where unloads go: a directory (destination_dir.c)
+ * or an s3:// root (destination_s3.c, with the role's keys from its user
+ * mapping).  Writing there needs what COPY TO a file needs: superuser or
+ * the privileges of pg_write_server_files; and USAGE on the server.
+ * Every name below the root is checked here (letters, digits, '_', '-',
+ * '.', no component starting with '.'), so no name can climb out of it; the directory destination also checks where
  * each directory really is.
  *
  *-------------------------------------------------------------------------
@@ -23,6 +24,7 @@
 #include "utils/acl.h"
 
 #include "fdw/fdw.h"
+#include "location/s3.h"
 #include "ship/destination.h"
 
 /*
@@ -83,6 +85,7 @@ destination_open(const char *servername, const char *base, const char *url_prefi
 	AclResult	aclresult;
 	ListCell   *lc;
 	char	   *root;
+	char	   *s3_root = NULL;
 
 	if (!has_privs_of_role(GetUserId(), ROLE_PG_WRITE_SERVER_FILES))
 		ereport(ERROR,
@@ -103,15 +106,14 @@ destination_open(const char *servername, const char *base, const char *url_prefi
 	{
 		DefElem    *def = (DefElem *) lfirst(lc);
 
-		if (strcmp(def->defname, "root") == 0 && strncmp(defGetString(def), "s3://", 5) == 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("unloads into an S3 root are not supported yet"),
-					 errhint("Unload into a directory server and pass url_prefix => 's3://bucket/prefix/' to list the URLs the parts will have once synced.")));
+		if (strcmp(def->defname, "root") == 0 && s3_is_url(defGetString(def)))
+			s3_root = defGetString(def);
 	}
 	destination_check_name("delivery directory", base);
 	if (url_prefix != NULL && *url_prefix == '\0')
 		url_prefix = NULL;
+	if (s3_root)
+		return destination_s3_create(server, s3_root, base, url_prefix, create, mcxt);
 	root = csv_server_root(server);
 	return destination_dir_create(root, base, url_prefix, create, mcxt);
 }

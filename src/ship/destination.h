@@ -3,7 +3,7 @@
  * destination.h
  *		Where an unload writes: a small interface of callbacks, so that the
  *		part writer and the unload never know whether the files go into a
- *		directory (destination_dir.c) or, later, an S3 bucket.
+ *		directory (destination_dir.c) or an S3 bucket (destination_s3.c).
  *
  * A destination is opened for one delivery: a base (the server's root and
  * a relative directory under it).  Every file is written under a temporary
@@ -61,5 +61,10 @@ extern void destination_check_name(const char *what, const char *relpath);
 /* in destination_dir.c */
 extern Destination *destination_dir_create(const char *root, const char *base, const char *url_prefix,
 										   bool create, MemoryContext mcxt);
+
+/* in destination_s3.c */
+struct ForeignServer;
+extern Destination *destination_s3_create(struct ForeignServer *server, const char *root, const char *base,
+										  const char *url_prefix, bool create, MemoryContext mcxt);
 
 #endif							/* INDICINA_SHIP_DESTINATION_H */

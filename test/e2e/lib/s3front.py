@@ -11,10 +11,11 @@ AbortMultipartUpload.  For every request the front
     payload hash, the credential's region and key id, the session token
     and the clock;
   - answers ListMultipartUploads and AbortMultipartUpload itself, from the
-    multipart uploads it saw created and not yet completed;
+    multipart uploads it saw created and not yet completed, and a second
+    CompleteMultipartUpload of an upload with 404 NoSuchUpload, as S3 does;
   - injects the faults the test asked for (500, 503 SlowDown, a connection
-    dropped mid-body, a slow answer) on a given request number, key or
-    method;
+    dropped mid-body, or for a write the answer dropped once the write is
+    done, a slow answer) on a given request number, key or method;
   - forwards everything else to s3rver, without the Authorization header;
     path-style requests as they are, virtual-hosted ones (Host
     BUCKET.localhost) rewritten to path style.
@@ -65,6 +66,7 @@ class State:
         self.faults = []
         self.log = []
         self.uploads = {}
+        self.completed = set()
         self.credentials = credentials
         self.region = region
         self.upstream = upstream
@@ -292,6 +294,13 @@ class Front(http.server.BaseHTTPRequestHandler):
             done(204, 'aborted')
             return self.reply(204, headers=[('x-amz-request-id', rid)])
 
+        if self.command == 'POST' and 'uploadId' in params:
+            with st.lock:
+                gone = params['uploadId'] in st.completed
+            if gone:
+                # as S3 answers once a completed upload is gone (s3rver answers 500)
+                done(404, 'NoSuchUpload')
+                return self.reply_error(404, 'NoSuchUpload', 'The specified upload does not exist.', rid, path)
         status, headers, data = self.forward(body, upstream_path)
         if self.command == 'POST' and 'uploads' in params and status == 200:
             upload_id = ET.fromstring(data).findtext(f'{{{NS}}}UploadId') or ET.fromstring(data).findtext('UploadId')
@@ -301,6 +310,16 @@ class Front(http.server.BaseHTTPRequestHandler):
         if self.command == 'POST' and 'uploadId' in params and status == 200:
             with st.lock:
                 st.uploads.pop(params['uploadId'], None)
+                st.completed.add(params['uploadId'])
+        if kind == 'drop' and self.command in ('PUT', 'POST', 'DELETE'):
+            # the write reached s3rver, its answer is lost: the client must retry idempotently
+            done(status, 'fault drop before the answer')
+            self.close_connection = True
+            try:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            return
         headers = [(k, v) for k, v in headers
                    if k.lower() not in ('content-length', 'transfer-encoding', 'connection', 'x-amz-request-id')]
         headers.append(('x-amz-request-id', rid))

@@ -12,9 +12,12 @@ as any AWS client signs, through the verifying front.
     s3tool.py multipart BUCKET KEY FILE     multipart upload (5 MiB parts), read back, compare;
                                             then one started and aborted; prints what it saw
     s3tool.py uploads BUCKET                in-progress multipart uploads (ListMultipartUploads)
+    s3tool.py sums BUCKET PREFIX            every object under PREFIX: key (PREFIX removed), size,
+                                            SHA-256 of the bytes read back, ETag
 
 Environment: S3_ENDPOINT, S3_REGION, S3_KEY, S3_SECRET.
 """
+import hashlib
 import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -87,6 +90,12 @@ def main(argv):
     elif cmd == 'uploads':
         for u in s3.list_multipart_uploads(Bucket=argv[1]).get('Uploads', []):
             print(u['Key'], u['UploadId'])
+    elif cmd == 'sums':
+        bucket, prefix = argv[1], argv[2]
+        for page in s3.get_paginator('list_objects_v2').paginate(Bucket=bucket, Prefix=prefix):
+            for o in page.get('Contents', []):
+                body = s3.get_object(Bucket=bucket, Key=o['Key'])['Body'].read()
+                print(o['Key'][len(prefix):], len(body), hashlib.sha256(body).hexdigest(), o['ETag'])
     else:
         sys.exit(f's3tool.py: unknown command {cmd}')
 
