@@ -97,3 +97,14 @@ generate() {
         --seed "$seed" "$@" >/dev/null
     chmod -R a+rX "$dir"
 }
+
+# landing_tables ROOT LOANS-GLOB: indicina and tools/lib/raw_tables.sql's two
+# foreign tables over the drop in ROOT (the statements: every file)
+landing_tables() {
+    psql -qX -v ON_ERROR_STOP=1 >/dev/null <<SQL
+CREATE EXTENSION IF NOT EXISTS indicina;
+DROP SERVER IF EXISTS landing CASCADE;
+SQL
+    psql -qX -v ON_ERROR_STOP=1 -v root="$1" -v loans_files="$2" \
+        -v statements_files='statements/*.csv*' -f "$repo/tools/lib/raw_tables.sql" >/dev/null
+}

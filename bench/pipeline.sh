@@ -38,12 +38,7 @@ rows=$(/usr/bin/python3 -c "import json; d=json.load(open('$data/dirty/defects.j
 results=()
 echo "bench/pipeline.sh: $customers customers x $months months, $rows rows (dirty $dirty), $BENCH_RUNS run(s) each"
 
-psql -qX -v ON_ERROR_STOP=1 >/dev/null <<SQL
-CREATE EXTENSION IF NOT EXISTS indicina;
-DROP SERVER IF EXISTS landing CASCADE;
-SQL
-psql -qX -v ON_ERROR_STOP=1 -v root="$data/dirty" -v loans_files='loans/loan_applications.csv' \
-    -v statements_files='statements/*.csv*' -f "$repo/tools/lib/raw_tables.sql" >/dev/null
+landing_tables "$data/dirty" 'loans/loan_applications.csv'
 
 # (1) run_pipeline, into a fresh warehouse each time
 time_sql "(1) run_pipeline, dirty drop, end to end" \

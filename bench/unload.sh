@@ -40,12 +40,7 @@ chmod -R a+rwX "$data"
 results=()
 echo "bench/unload.sh: $customers customers x $months months (dirty $dirty), $BENCH_RUNS run(s) each"
 
-psql -qX -v ON_ERROR_STOP=1 >/dev/null <<SQL
-CREATE EXTENSION IF NOT EXISTS indicina;
-DROP SERVER IF EXISTS landing CASCADE;
-SQL
-psql -qX -v ON_ERROR_STOP=1 -v root="$data/dirty" -v loans_files='loans/*.csv' \
-    -v statements_files='statements/*.csv*' -f "$repo/tools/lib/raw_tables.sql" >/dev/null
+landing_tables "$data/dirty" 'loans/*.csv'
 psql -qX -v ON_ERROR_STOP=1 -c "CREATE SERVER bench_lake FOREIGN DATA WRAPPER indicina_csv OPTIONS (root '$data/lake')" >/dev/null
 
 time_sql "    run_pipeline, dirty drop, end to end" \
