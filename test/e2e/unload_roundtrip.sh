@@ -181,8 +181,13 @@ hold_and_stop() {  # HOW: cancel | terminate | sigkill
     esac
     wait "$unloader" 2>/dev/null
     if [ "$1" = sigkill ]; then
-        # the postmaster restarts every backend; wait for it to take connections again
-        for _ in $(seq 1 100); do q -c "SELECT 1" >/dev/null 2>&1 && break; sleep 0.2; done
+        # the postmaster restarts every backend: until it has, the killed
+        # backend is still listed (and a query may even run before the
+        # postmaster has noticed); wait until it is gone from a new server
+        for _ in $(seq 1 150); do
+            [ "$(q -c "SELECT count(*) FROM pg_stat_activity WHERE pid = $pid" 2>/dev/null)" = 0 ] && break
+            sleep 0.2
+        done
     else
         q -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'rt_lock'" >/dev/null
     fi
