@@ -193,3 +193,11 @@ SET client_min_messages = warning;
 DROP OWNED BY regress_unload_nobody;
 DROP ROLE regress_unload_nobody;
 DROP SCHEMA unload_back CASCADE;
+
+-- a run whose backend was killed before its WAL reached the disk: recovery
+-- set the transaction counter back, so the xid the journal recorded is "in
+-- the future"; the run is aborted (before: every read of the view failed)
+SELECT indicina.journal_write('run', jsonb_build_object(
+    'run_id', -1, 'event', 'started', 'kind', 'regress_killed', 'at', now(), 'pid', 0, 'user', 'regress', 'args', '{}',
+    'xid', (pg_snapshot_xmax(pg_current_snapshot())::text::bigint + 100000)::text));
+SELECT kind, status FROM indicina.runs WHERE run_id = -1;

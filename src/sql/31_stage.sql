@@ -256,7 +256,11 @@ ended AS (SELECT DISTINCT ON (run_id) run_id, j FROM ev WHERE j->>'event' IN ('f
 SELECT s.run_id,
        s.j->>'kind' AS kind,
        CASE WHEN e.j->>'event' = 'failed' THEN 'failed'
-            ELSE CASE pg_xact_status((s.j->>'xid')::xid8)
+            -- an xid past the next one to be assigned: its backend was killed
+            -- before its WAL was flushed, and recovery set the counter back
+            -- (pg_xact_status would refuse it as "in the future")
+            ELSE CASE CASE WHEN (s.j->>'xid')::xid8 >= pg_snapshot_xmax(pg_current_snapshot()) THEN 'aborted'
+                           ELSE pg_xact_status((s.j->>'xid')::xid8) END
                  WHEN 'committed' THEN CASE WHEN e.j IS NULL THEN 'unknown' ELSE 'succeeded' END
                  WHEN 'in progress' THEN 'running'
                  WHEN 'aborted' THEN CASE WHEN e.j IS NULL THEN 'aborted' ELSE 'rolled back' END
