@@ -47,6 +47,7 @@ OBJS = \
 	src/ship/part_writer.o \
 	src/ship/csv_format.o \
 	src/ship/unload.o \
+	src/ship/unload_workers.o \
 	src/ship/dashboard_template.o
 
 SQL_PIECES = $(sort $(wildcard src/sql/*.sql))

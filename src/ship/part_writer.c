@@ -139,7 +139,7 @@ PartWriter *
 part_writer_create(Destination *dest, const char *table, const PartFormat *format,
 				   ShipCompression compression, int ncolumns, ShipColumn *columns,
 				   int nkeys, int *keys, int64 total_rows, int nparts,
-				   int64 max_part_size, MemoryContext mcxt)
+				   int64 max_part_size, int share, MemoryContext mcxt)
 {
 	MemoryContext cxt = AllocSetContextCreate(mcxt, "indicina part writer", ALLOCSET_DEFAULT_SIZES);
 	PartWriter *w = MemoryContextAllocZero(cxt, sizeof(PartWriter));
@@ -158,6 +158,7 @@ part_writer_create(Destination *dest, const char *table, const PartFormat *forma
 	nparts = Max(nparts, 1);
 	w->rows_per_part = Max((total_rows + nparts - 1) / nparts, 1);
 	w->max_part_size = max_part_size;
+	w->share = share;
 	w->out_size = ZSTD_CStreamOutSize() > 65536 ? ZSTD_CStreamOutSize() : 65536;
 	w->out = MemoryContextAlloc(cxt, w->out_size);
 	{
@@ -254,8 +255,13 @@ start_part(PartWriter *w)
 	char	   *relpath;
 
 	w->number = w->next_number++;
-	relpath = psprintf("%s/part_%04d%s%s", w->table, w->number, w->format->extension,
-					   ship_compression_extension(w->compression));
+	/* a share's parts are named after it: the names do not depend on which process wrote it */
+	if (w->share >= 0)
+		relpath = psprintf("%s/part_%04d_%04d%s%s", w->table, w->share, w->number, w->format->extension,
+						   ship_compression_extension(w->compression));
+	else
+		relpath = psprintf("%s/part_%04d%s%s", w->table, w->number, w->format->extension,
+						   ship_compression_extension(w->compression));
 	w->file = w->dest->ops->open(w->dest, relpath);
 	w->part_rows = 0;
 	w->part_raw = 0;
@@ -297,6 +303,7 @@ end_part(PartWriter *w)
 	w->hash = NULL;
 	for (i = 0; i < 32; i++)
 		snprintf(p->sha256 + 2 * i, 3, "%02x", digest[i]);
+	p->share = w->share;
 	p->number = w->number;
 	p->relpath = pstrdup(w->file->relpath);
 	p->rows = w->part_rows;

@@ -25,11 +25,15 @@
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "nodes/pg_list.h"
+#include "port/atomics.h"
+#include "utils/timestamp.h"
 
 #include "ship/destination.h"
 
 /* in unload.c: its settings */
 extern int	indicina_redshift_slices;
+extern int	indicina_unload_workers;
+extern int	indicina_unload_worker_rows;
 extern void ship_init(void);
 
 typedef enum ShipCompression
@@ -79,7 +83,8 @@ typedef struct PartFormat
 /* one committed part */
 typedef struct PartInfo
 {
-	int			number;
+	int			share;			/* of a table cut into shares, or -1 */
+	int			number;			/* within the share */
 	char	   *relpath;		/* under the delivery */
 	char	   *url;			/* what the manifest lists */
 	int64		rows;
@@ -108,6 +113,7 @@ struct PartWriter
 	int64		max_part_size;	/* compressed bytes */
 	int64		rows_done;
 	int			next_number;
+	int			share;			/* of a table cut into shares, or -1 */
 
 	/* the current part */
 	DestFile   *file;
@@ -130,7 +136,7 @@ struct PartWriter
 extern PartWriter *part_writer_create(Destination *dest, const char *table, const PartFormat *format,
 									  ShipCompression compression, int ncolumns, ShipColumn *columns,
 									  int nkeys, int *keys, int64 total_rows, int nparts,
-									  int64 max_part_size, MemoryContext mcxt);
+									  int64 max_part_size, int share, MemoryContext mcxt);
 extern void part_writer_add_row(PartWriter *w, Datum *values, bool *nulls);
 extern void part_writer_finish(PartWriter *w, bool empty_part);
 extern void part_writer_emit(PartWriter *w, const char *data, size_t len);
@@ -140,5 +146,55 @@ extern char *ship_row_key(PartWriter *w);
 
 /* in csv_format.c */
 extern const PartFormat csv_format;
+
+/*
+ * An unload's work (unload.c plans it, unload_workers.c carries it out):
+ * the tables of a delivery, each cut into shares, ranges of its heap
+ * blocks that one process reads and writes into parts of its own.
+ */
+typedef struct UnloadTable
+{
+	char	   *name;
+	char	   *query;			/* SELECT ... WHERE ...: a share appends its block range */
+	char	   *keys;			/* the row key, comma-separated, for errors */
+	int64		rows;			/* to ship */
+} UnloadTable;
+
+typedef struct UnloadShare
+{
+	int			table;			/* index into the job's tables */
+	int			index;			/* within the table, or -1 when it is the table's only share */
+	int64		first_block;	/* -1: from the table's start */
+	int64		end_block;		/* -1: to its end */
+	int64		rows;			/* counted under the unload's snapshot */
+	int			nparts;			/* at least */
+} UnloadShare;
+
+typedef struct UnloadJob
+{
+	char	   *server;
+	char	   *base;			/* the delivery, under the server's root */
+	char	   *url_prefix;		/* or NULL */
+	ShipCompression compression;
+	int64		max_part_size;
+	bool		ship_empty;		/* a table without rows gets an empty part */
+	int			ntables;
+	UnloadTable *tables;
+	int			nshares;
+	UnloadShare *shares;		/* in the order they are taken */
+} UnloadJob;
+
+/* what the writers of one table wrote */
+typedef struct UnloadResult
+{
+	List	   *parts;			/* PartInfo, in order (share, number) */
+	int			ncolumns;
+	int		   *widths;			/* the longest value in bytes of each text column, -1 others */
+	TimestampTz started;		/* of its first share */
+	TimestampTz finished;		/* of its last */
+} UnloadResult;
+
+/* in unload_workers.c */
+extern UnloadResult *unload_run(const UnloadJob *job, int workers, Destination *dest, int *processes);
 
 #endif							/* INDICINA_SHIP_H */

@@ -147,15 +147,16 @@ $$;
  * queries, so they are judged under the unload's snapshot.
  */
 CREATE FUNCTION indicina.unload_queries(target name, server name, tables text[], mode text)
-RETURNS TABLE (table_name text, query text, merge_key text[], load text, after_run bigint)
+RETURNS TABLE (table_name text, query text, merge_key text[], load text, after_run bigint, blocks_query text)
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     SELECT p.table_name,
-           CASE WHEN b.after_run IS NULL THEN p.query
-                WHEN c.tracked THEN format('%s WHERE changed_run > %s', p.query, b.after_run)
-                ELSE format('%s WHERE (%s) > %s', p.query, indicina.unload_watermark_sql(target), b.after_run) END,
+           format('%s WHERE %s', p.query, w.cond),
            p.merge_key,
            CASE WHEN b.after_run IS NOT NULL AND c.tracked THEN 'merge' ELSE 'replace' END,
-           b.after_run
+           b.after_run,
+           -- the rows by range of 8 blocks (64 kB), to cut the table into shares for workers
+           format('SELECT indicina.tid_block(ctid) / 8 * 8, count(*) FROM %I.%I WHERE %s GROUP BY 1 ORDER BY 1',
+                  target, p.table_name, w.cond)
       FROM indicina.unload_plan($1, $3) p
       CROSS JOIN LATERAL (
           SELECT max(h.through_run) AS after_run
@@ -166,7 +167,15 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
                           WHERE a.attrelid = format('%I.%I', target, p.table_name)::regclass
                             AND a.attname = 'changed_run' AND NOT a.attisdropped)
              AND to_regclass(format('%I.deleted_rows', target)) IS NOT NULL AS tracked) c
+      CROSS JOIN LATERAL (
+          SELECT CASE WHEN b.after_run IS NULL THEN 'true'
+                      WHEN c.tracked THEN format('changed_run > %s', b.after_run)
+                      ELSE format('(%s) > %s', indicina.unload_watermark_sql(target), b.after_run) END AS cond) w
 $$;
+
+-- the heap block of a row (unload_queries' blocks_query)
+CREATE FUNCTION indicina.tid_block(tid) RETURNS bigint
+AS 'MODULE_PATHNAME', 'indicina_tid_block' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
 /*
  * The query unload_write runs first, under the snapshot of the parts: the
@@ -199,10 +208,11 @@ $$;
 
 CREATE FUNCTION indicina.unload_write(server name, base text, tables text[], queries text[], keys text[],
     compression text, slices int, max_part_size bigint, url_prefix text, ship_empty boolean, meta_query text,
+    blocks_queries text[], workers int,
     OUT table_name text, OUT part int, OUT url text, OUT path text, OUT rows bigint, OUT bytes bigint,
     OUT raw_bytes bigint, OUT sha256 text, OUT widths int[], OUT seconds float8)
 RETURNS SETOF record AS 'MODULE_PATHNAME', 'indicina_unload_write' LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION indicina.unload_write(name, text, text[], text[], text[], text, int, bigint, text, boolean, text) IS
+COMMENT ON FUNCTION indicina.unload_write(name, text, text[], text[], text[], text, int, bigint, text, boolean, text, text[], int) IS
     'writes the parts of each query under <root>/<base>/<table>/ from one snapshot (what unload() calls)';
 CREATE FUNCTION indicina.unload_write_files(server name, base text, url_prefix text, paths text[], contents text[])
 RETURNS text[] AS 'MODULE_PATHNAME', 'indicina_unload_write_files' LANGUAGE C VOLATILE;
@@ -243,10 +253,11 @@ $$;
  * and unload.json last, all through unload_write_files.  The tables are
  * those with parts (in temp table indicina_unload_parts) and those loaded
  * by 'merge' with deletions only (deletes: per table, what it deletes; no
- * part and no manifest).  Returns u with its tables (per table rows,
- * parts, manifest URL, widths, load, after_run, deletes) and delivery.
+ * part and no manifest); workers: the processes that wrote the parts.
+ * Returns u with its tables (per table rows, parts, manifest URL, widths,
+ * load, after_run, deletes) and delivery.
  */
-CREATE FUNCTION indicina.unload_deliver(u indicina.unload_history, iam_role text, deletes jsonb)
+CREATE FUNCTION indicina.unload_deliver(u indicina.unload_history, iam_role text, deletes jsonb, workers int)
 RETURNS indicina.unload_history
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -293,7 +304,7 @@ BEGIN
         v_docs := v_docs || indicina.redshift_load_sql_for(u, iam_role);
     END IF;
     v_paths := v_paths || '{unload.json}'::text[];
-    v_docs := v_docs || jsonb_pretty(indicina.unload_json(u, v_json));
+    v_docs := v_docs || jsonb_pretty(indicina.unload_json(u, v_json) || jsonb_build_object('workers', workers));
     v_urls := indicina.unload_write_files(u.server, v_base, u.url_prefix, v_paths, v_docs);
     u.delivery := v_urls[cardinality(v_urls)];
     RETURN u;
@@ -342,7 +353,7 @@ $$;
 CREATE FUNCTION indicina.unload(target name, server name, prefix text DEFAULT NULL, tables text[] DEFAULT NULL,
                                 mode text DEFAULT 'incremental', compression text DEFAULT 'gzip',
                                 slices int DEFAULT NULL, max_part_size bigint DEFAULT 268435456,
-                                url_prefix text DEFAULT NULL, iam_role text DEFAULT NULL)
+                                url_prefix text DEFAULT NULL, iam_role text DEFAULT NULL, workers int DEFAULT NULL)
 RETURNS TABLE (table_name text, unload_id bigint, rows bigint, parts int, bytes bigint, compressed_bytes bigint,
                manifest text, seconds numeric)
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
@@ -377,8 +388,11 @@ BEGIN
             ARRAY(SELECT p.query FROM indicina_unload_plan p ORDER BY p.position),
             ARRAY(SELECT array_to_string(p.merge_key, ',') FROM indicina_unload_plan p ORDER BY p.position),
             u.compression, coalesce(slices, current_setting('indicina.redshift_slices')::int), max_part_size,
-            u.url_prefix, u.mode = 'full', indicina.unload_meta_sql(target));
-        v_meta := (SELECT p.url::jsonb FROM indicina_unload_parts p WHERE p.table_name IS NULL);
+            u.url_prefix, u.mode = 'full', indicina.unload_meta_sql(target),
+            ARRAY(SELECT p.blocks_query FROM indicina_unload_plan p ORDER BY p.position),
+            coalesce(workers, current_setting('indicina.unload_workers')::int));
+        v_meta := (SELECT p.url::jsonb || jsonb_build_object('workers', p.part)
+                     FROM indicina_unload_parts p WHERE p.table_name IS NULL);
         u.runs := ARRAY(SELECT jsonb_array_elements_text(v_meta->'runs')::bigint);
         u.through_run := (v_meta->>'through_run')::bigint;
         DELETE FROM indicina_unload_parts p WHERE p.table_name IS NULL;
@@ -388,7 +402,7 @@ BEGIN
             PERFORM indicina.run_end(u.unload_id, 'finished', '{"nothing_to_ship": true}');
             RETURN;
         END IF;
-        u := indicina.unload_deliver(u, iam_role, v_meta->'deletes');
+        u := indicina.unload_deliver(u, iam_role, v_meta->'deletes', (v_meta->>'workers')::int);
         u.finished_at := clock_timestamp();
         INSERT INTO indicina.unload_history SELECT u.*;
     EXCEPTION WHEN OTHERS OR query_canceled THEN
@@ -405,7 +419,7 @@ BEGIN
      GROUP BY t, i ORDER BY i;
 END;
 $$;
-COMMENT ON FUNCTION indicina.unload(name, name, text, text[], text, text, int, bigint, text, text) IS
+COMMENT ON FUNCTION indicina.unload(name, name, text, text[], text, text, int, bigint, text, text, int) IS
     'unloads a warehouse into compressed CSV parts with Redshift manifests, from one snapshot; one row per table shipped';
 
 /*
