@@ -15,6 +15,11 @@
 #
 # Options (environment): INDICINA_DEMO_CUSTOMERS (default 2000),
 # INDICINA_DEMO_MONTHS (12), INDICINA_DEMO_DIRTY (0.01), INDICINA_DEMO_SEED (42).
+# INDICINA_DEMO_S3=1: the same against the test S3 of the end-to-end tests
+# (test/e2e/lib/s3.sh, on 127.0.0.1, stopped at the end): the landing files
+# uploaded to s3://landing/drops/ and read from there, the unload written
+# to s3://lake/, listed and round-tripped with boto3 (lake/ is then the
+# delivery as boto3 downloaded it).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=tools/lib/common.sh
@@ -61,6 +66,25 @@ for source, kinds in d["defects"].items():
     print(f"  injected into {source}: " + ", ".join(f"{k} {n}" for k, n in sorted(kinds.items())))
 PY
 
+s3=off
+s3_args=()
+if [ "${INDICINA_DEMO_S3:-0}" = 1 ]; then
+    s3=on
+    # shellcheck source=test/e2e/lib/s3.sh
+    . "$repo/test/e2e/lib/s3.sh"
+    s3_work=$(scratch_dir)
+    # set +e: s3_stop's wait reports the stopped servers' status
+    trap 'set +e; s3_stop; rm -rf "$s3_work"' EXIT
+    s3_start "$s3_work" || exit 1
+    echo
+    echo "== the test S3 on $S3_ENDPOINT (s3rver $S3RVER_VERSION behind the verifying front)"
+    s3tool mb landing
+    s3tool mb lake
+    s3tool put-dir landing drops/ "$landing"
+    echo "  uploaded with boto3: $(s3tool count landing drops/) objects under s3://landing/drops/"
+    s3_args=(-v endpoint="$S3_ENDPOINT" -v region="$S3_REGION" -v key="$S3_KEY" -v secret="$S3_SECRET")
+fi
+
 # the unload goes straight into $out/lake when the server can write there,
 # else next to the landing directory and is copied at the end (its
 # manifests then list the parts where they were written)
@@ -73,21 +97,40 @@ fi
 mkdir -p "$lake"
 [ "$(id -u)" -eq 0 ] && chown postgres "$lake"
 
-psql -qX -v ON_ERROR_STOP=1 -v landing="$landing" -v out="$out" -v lake="$lake" -f "$repo/tools/demo.sql"
+if [ $s3 = on ]; then
+    lake="$out/lake"
+    psql -qX -v ON_ERROR_STOP=1 -v landing="$landing" -v out="$out" -v lake=s3://lake/ -v s3=on "${s3_args[@]}" \
+        -f "$repo/tools/demo.sql"
+    id=$(psql -qXAt -v ON_ERROR_STOP=1 -c "SELECT max(unload_id) FROM indicina.unload_history")
+    echo
+    echo "== the delivery (objects under s3://lake/dw/$id/, listed with boto3)"
+    s3tool sums lake "dw/$id/" | sort -V -k1,1 | awk '{ printf "  %-48s %10d bytes\n", $1, $2 }'
+    delivery="$lake/dw/$id"
+else
+    psql -qX -v ON_ERROR_STOP=1 -v landing="$landing" -v out="$out" -v lake="$lake" -v s3=off -f "$repo/tools/demo.sql"
+    echo
+    echo "== the delivery (files under $lake)"
+    delivery=$(find "$lake/dw" -mindepth 1 -maxdepth 1 -type d | sort -V | tail -n 1)
+    (cd "$delivery" && find . -type f -printf '%P\t%s\n' | sort -V |
+        awk -F'\t' '{ printf "  %-48s %10d bytes\n", $1, $2 }')
+fi
 
 echo
-echo "== the delivery (files under $lake)"
-delivery=$(find "$lake/dw" -mindepth 1 -maxdepth 1 -type d | sort -V | tail -n 1)
-(cd "$delivery" && find . -type f -printf '%P\t%s\n' | sort -V |
-    awk -F'\t' '{ printf "  %-48s %10d bytes\n", $1, $2 }')
-
-echo
-echo "== the round trip: a plain database (no indicina) loads the delivery from its files alone"
+if [ $s3 = on ]; then
+    echo "== the round trip: a plain database (no indicina) loads the delivery from S3 alone (boto3)"
+else
+    echo "== the round trip: a plain database (no indicina) loads the delivery from its files alone"
+fi
 # tools/lib/roundtrip.py reads unload.json and the manifests, checks every
 # part's size and SHA-256, and loads it with plain COPY (FORMAT csv) in the
 # dialect unload.json gives, as Redshift's COPY would (docs/unload.md)
 psql -qX -v ON_ERROR_STOP=1 -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS demo_standin" -c "CREATE DATABASE demo_standin"
-/usr/bin/python3 "$repo/tools/lib/roundtrip.py" apply "$delivery" > "$out/roundtrip_apply.sql"
+if [ $s3 = on ]; then
+    # unload.json, the manifests and the parts read with boto3 from the s3:// URLs they give
+    /usr/bin/python3 "$repo/tools/lib/roundtrip.py" apply "s3://lake/dw/$id/" "$lake" > "$out/roundtrip_apply.sql"
+else
+    /usr/bin/python3 "$repo/tools/lib/roundtrip.py" apply "$delivery" > "$out/roundtrip_apply.sql"
+fi
 psql -qX -v ON_ERROR_STOP=1 -d demo_standin -f "$out/roundtrip_apply.sql" >/dev/null
 /usr/bin/python3 "$repo/tools/lib/roundtrip.py" checksums dw > "$out/roundtrip_checksums.sql"
 psql -qXAt -F ' ' -v ON_ERROR_STOP=1 -f "$out/roundtrip_checksums.sql" > "$out/roundtrip_warehouse.txt"

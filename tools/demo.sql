@@ -1,5 +1,7 @@
 -- demo.sql: run by tools/demo.sh inside the throwaway cluster.
 -- :landing is the generated landing directory, :out where result files go.
+-- With :s3 on (INDICINA_DEMO_S3=1) the landing files are read from, and the
+-- unload written to, the test S3 at :endpoint (:region, :key, :secret).
 \pset footer off
 \echo == installing the extension
 CREATE EXTENSION IF NOT EXISTS indicina;
@@ -8,8 +10,15 @@ SELECT extname AS extension, extversion AS version, indicina.version() AS librar
 SELECT indicina.clear_load_errors() AS old_rejects_cleared \gset
 
 \echo
+\if :s3
+\echo == the landing objects in s3://landing/drops/ as foreign tables (indicina_csv)
+CREATE SERVER landing FOREIGN DATA WRAPPER indicina_csv
+    OPTIONS (root 's3://landing/drops/', region :'region', endpoint :'endpoint');
+CREATE USER MAPPING FOR CURRENT_USER SERVER landing OPTIONS (access_key_id :'key', secret_access_key :'secret');
+\else
 \echo == the landing directory as foreign tables (indicina_csv)
 CREATE SERVER landing FOREIGN DATA WRAPPER indicina_csv OPTIONS (root :'landing');
+\endif
 CREATE FOREIGN TABLE raw_loan_applications (
     application_id text NOT NULL, customer_id text OPTIONS (format 'id') NOT NULL,
     loan_amount numeric(14,2) OPTIONS (format 'amount'),
@@ -79,7 +88,13 @@ SELECT count(*) AS customers, round(avg(income_regularity), 3) AS avg_income_reg
 
 \echo
 \echo == the unload for Redshift (indicina.unload) into :lake
+\if :s3
+CREATE SERVER lake FOREIGN DATA WRAPPER indicina_csv
+    OPTIONS (root 's3://lake/', region :'region', endpoint :'endpoint');
+CREATE USER MAPPING FOR CURRENT_USER SERVER lake OPTIONS (access_key_id :'key', secret_access_key :'secret');
+\else
 CREATE SERVER lake FOREIGN DATA WRAPPER indicina_csv OPTIONS (root :'lake');
+\endif
 SELECT table_name, rows, parts, bytes, compressed_bytes, manifest
   FROM indicina.unload(target => 'dw', server => 'lake', mode => 'full',
                        iam_role => 'arn:aws:iam::123456789012:role/demo-load');

@@ -4,11 +4,15 @@
 # back with boto3: the parts byte-identical to the same unload into a
 # directory, small files one PUT and large ones multipart (5 MB parts, each
 # with its Content-MD5), s3:// URLs in the manifests and unload.json;
-# injected 500s and 503s on every kind of write request, and answers
-# lost after the write was done (the delivery complete and identical), the retry bound (an error with S3's code, the
-# upload aborted), a cancel during a multipart upload (no incomplete upload
-# left, no unload.json), a wrong secret (S3's code, the secret nowhere) and
-# the part size setting's bounds.
+# injected 500s and 503s on every kind of write request, answers lost
+# after the write was done, slow answers (waited out, or abandoned after
+# indicina.s3_timeout and retried) and connections cut in the middle of a
+# request's body (the delivery complete and identical), the retry bound (an
+# error with S3's code, the upload aborted, the abort itself retried past
+# a 500 and a 503), several multipart objects of several parts each, a
+# cancel during a multipart upload (no incomplete upload left, no
+# unload.json), a wrong secret (S3's code, the secret nowhere) and the part
+# size setting's bounds.
 set -uo pipefail
 . "$(dirname "$0")/lib/tap.sh"
 . "$(dirname "$0")/lib/s3.sh"
@@ -40,9 +44,9 @@ q -c "SELECT count(*) FROM indicina.run_pipeline('raw_loan_applications', 'raw_b
 # uncompressed, one part per table up to 12 MB: the fact table's parts are
 # larger than the 5 MB S3 part, so they go multipart
 opts="mode => 'full', compression => 'none', slices => 1, max_part_size => 12582912"
-unload() {  # SERVER [SETTINGS]
+unload() {  # SERVER [SETTINGS [OPTIONS]]
     q -c "SET indicina.s3_part_size = '5MB'; SET indicina.s3_retry_base_delay = '10ms'; ${2:-}" \
-      -c "SELECT count(*) FROM indicina.unload('dw', '$1', $opts)"
+      -c "SELECT count(*) FROM indicina.unload('dw', '$1', ${3:-$opts})"
 }
 last_id() { q -c "SELECT max(unload_id) FROM indicina.unload_history"; }
 last_attempt() { q -c "SELECT max(unload_id) FROM indicina.unloads"; }   # failed ones included
@@ -97,17 +101,74 @@ is "$(s3_log | grep -c '"note": "fault')" 10 "all 10 injected faults were hit an
 is "$(uploads_left)" 0 "no multipart upload is left after the retried faults"
 s3_faults_clear
 
-# ---- the retry bound: a part that always fails ----
-s3_faults '[{"kind": "500", "method": "PUT", "query": "partNumber=2&", "times": 100}]'
+# ---- slow answers and connections cut mid-body: retried, the same delivery ----
+# UploadPart 2 answers after 9 s, past indicina.s3_timeout (1 s; libcurl
+# averages the speed over its last 5 s, so the 5 MB just sent keep the
+# transfer alive for that long first): abandoned and sent again; UploadPart 1 after 0.5 s, within it: waited out; UploadPart
+# 3 and a later PUT lose their connection in the middle of their body, so
+# nothing of them reaches s3rver
+s3_faults '[{"kind": "slow", "method": "PUT", "query": "partNumber=1&", "delay": 0.5, "times": 1},
+            {"kind": "slow", "method": "PUT", "query": "partNumber=2&", "delay": 9, "times": 1},
+            {"kind": "cut", "method": "PUT", "query": "partNumber=3&", "after": 65536, "times": 1},
+            {"kind": "cut", "method": "PUT", "skip": 4, "after": 100, "times": 1}]'
+s3_log_clear
+unload s3u_lake "SET indicina.s3_timeout = '1s';" >/dev/null
+ok $? "an unload with slow answers and connections cut mid-body succeeds"
+sid=$(last_id)
+sleep 6   # the abandoned UploadPart reaches s3rver late (and is logged then); the delivery is complete without it
+is "$(s3_parts "$sid")" "$want" "the delivery despite slow answers and cut connections is complete and byte-identical"
+log=$(s3_log)
+is "$(echo "$log" | grep -c '"note": "fault slow')/$(echo "$log" | grep -c '"note": "fault cut')" 2/2 \
+   "both slow answers and both cut bodies were hit"
+ok $([ "$(echo "$log" | grep '"method": "PUT"' | grep -c 'partNumber=2&')" -ge 2 ]; echo $?) \
+   "the UploadPart answered after indicina.s3_timeout was sent again"
+is "$(uploads_left)" 0 "no multipart upload is left after slow answers and cut connections"
+s3_faults_clear
+
+# ---- the retry bound: a part that always fails, its abort failing twice ----
+s3_faults '[{"kind": "500", "method": "PUT", "query": "partNumber=2&", "times": 100},
+            {"kind": "503", "method": "DELETE", "query": "uploadId=", "times": 1},
+            {"kind": "500", "method": "DELETE", "query": "uploadId=", "times": 1}]'
 s3_log_clear
 err=$(unload s3u_lake "SET indicina.s3_max_retries = 2;" 2>&1)
 like "$err" "could not write part 2 of s3://lake/deliveries/dw/" "a part failing every time fails the unload"
 like "$err" "S3 answered 500 InternalError after 3 attempts" "... with S3's code, after indicina.s3_max_retries + 1 attempts"
 ok $(s3_log | grep -q '"note": "aborted"'; echo $?) "the failed upload was aborted (AbortMultipartUpload)"
-is "$(uploads_left)" 0 "no multipart upload is left after the failure"
+is "$(s3_log | grep '"method": "DELETE"' | grep -o '"note": "[^"]*"' | tr '\n' ' ')" \
+   '"note": "fault 503" "note": "fault 500" "note": "aborted" ' \
+   "the AbortMultipartUpload answered 503 and 500 was retried until done"
+is "$(uploads_left)" 0 "no multipart upload is left after the failure (ListMultipartUploads, boto3)"
 s3_faults_clear
 bad_id=$(last_attempt)
 is "$(s3tool count lake "deliveries/dw/$bad_id/unload.json")" 0 "the failed delivery has no unload.json"
+
+# ---- several multipart objects, of several parts each ----
+# parts of at most 5.5 MB: the fact table's first two parts are multipart
+# uploads of two S3 parts each (5 MB and the rest)
+opts_small="mode => 'full', compression => 'none', slices => 1, max_part_size => 5767168"
+unload s3u_dir "" "$opts_small" >/dev/null
+small_id=$(last_id)
+want_small=$(cd "$work/lake/dw/$small_id" && find . -type f ! -name '*.manifest' ! -name unload.json -printf '%P %s\n' |
+       sort | while read -r f s; do echo "$f $s $(sha256sum "$f" | cut -d' ' -f1)"; done)
+s3_log_clear
+unload s3u_lake "" "$opts_small" >/dev/null
+ok $? "an unload with parts of at most 5.5 MB into S3 succeeds"
+mid=$(last_id)
+is "$(s3_parts "$mid")" "$want_small" "... byte-identical to the same unload into a directory"
+# s3rver's ETag of a completed upload is the MD5 of its bytes, not S3's "-N":
+# the parts are counted in the front's log, per completed upload
+multi=$(s3_log | /usr/bin/python3 -c '
+import json, re, sys
+log = [json.loads(l) for l in sys.stdin if l.strip()]
+for e in log:
+    if e["method"] == "POST" and "uploadId=" in e["query"] and e["status"] == 200:
+        parts = {re.search(r"partNumber=(\d+)", p["query"]).group(1) for p in log
+                 if p["method"] == "PUT" and p["key"] == e["key"] and "partNumber=" in p["query"] and p["status"] == 200}
+        print(e["key"].rsplit("/", 2)[-2] + "/" + e["key"].rsplit("/", 1)[-1] + ":" + str(len(parts)))
+')
+ok $([ "$(echo "$multi" | grep -c ':[2-9]$')" -ge 2 ]; echo $?) \
+   "several objects are multipart uploads of two parts or more ($(echo $multi))"
+is "$(uploads_left)" 0 "no multipart upload is left"
 
 # ---- a cancel during a multipart upload ----
 s3_faults '[{"kind": "slow", "method": "PUT", "query": "partNumber=2&", "delay": 4, "times": 1}]'

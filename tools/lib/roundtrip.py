@@ -3,6 +3,13 @@
 database standing in for Redshift, reading nothing but the delivery.
 
     roundtrip.py apply DELIVERY_DIR     a psql script that applies it
+    roundtrip.py apply s3://BUCKET/PREFIX/ DIR
+                                        the same for a delivery in S3: unload.json,
+                                        the manifests and the parts read with boto3
+                                        (Debian's python3-boto3; S3_ENDPOINT,
+                                        S3_REGION, S3_KEY, S3_SECRET), as Redshift's
+                                        COPY reads the manifests' s3:// URLs, each
+                                        part downloaded into DIR/KEY and checked there
     roundtrip.py checksums SCHEMA       a query: per shipped table, rows and
                                         an order-independent checksum
 
@@ -53,18 +60,59 @@ def sha256_of(path):
     return h.hexdigest()
 
 
+class LocalDelivery:
+    """A delivery in a directory: its parts' URLs are their paths."""
+
+    def __init__(self, top):
+        self.top = top
+
+    def json(self, name):
+        with open(os.path.join(self.top, name)) as f:
+            return json.load(f)
+
+    def local_path(self, url):
+        return url
+
+
+class S3Delivery:
+    """A delivery under s3://BUCKET/PREFIX/, read with boto3.  The parts are
+    downloaded before they are loaded: psql's \\copy reads a local program's
+    output, and the checks below are then made on the bytes S3 gave."""
+
+    def __init__(self, url, into):
+        import boto3
+        from botocore.config import Config
+        self.bucket, _, self.prefix = url[len("s3://"):].partition("/")
+        self.into = into
+        self.s3 = boto3.client("s3", endpoint_url=os.environ.get("S3_ENDPOINT"), region_name=os.environ["S3_REGION"],
+                               aws_access_key_id=os.environ["S3_KEY"], aws_secret_access_key=os.environ["S3_SECRET"],
+                               config=Config(s3={"addressing_style": "path"}))
+
+    def json(self, name):
+        return json.loads(self.s3.get_object(Bucket=self.bucket, Key=self.prefix + name)["Body"].read())
+
+    def local_path(self, url):
+        head = f"s3://{self.bucket}/"
+        if not url.startswith(head):
+            fail(f"a part outside the delivery's bucket: {url}")
+        path = os.path.join(self.into, url[len(head):])
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        self.s3.download_file(self.bucket, url[len(head):], path)
+        return path
+
+
 def checked_parts(delivery, table):
     """The parts of a table as its manifest lists them, each checked against unload.json and the disk."""
     if not table["parts"]:
         if table.get("manifest"):
             fail(f"{table['name']}: a manifest without parts")
         return []
-    with open(os.path.join(delivery, table["manifest"])) as f:
-        entries = json.load(f)["entries"]
+    entries = delivery.json(table["manifest"])["entries"]
     if [e["url"] for e in entries] != [p["url"] for p in table["parts"]]:
         fail(f"{table['name']}: the manifest and unload.json list different parts")
+    paths = []
     for e, p in zip(entries, table["parts"]):
-        path = e["url"]
+        path = delivery.local_path(e["url"])
         if not SAFE_PATH.match(path):
             fail(f"{table['name']}: a part URL this loader cannot read: {path}")
         size = os.path.getsize(path)
@@ -72,7 +120,8 @@ def checked_parts(delivery, table):
             fail(f"{path}: size {size} is not what the manifest and unload.json say")
         if sha256_of(path) != p["sha256"]:
             fail(f"{path}: SHA-256 differs from unload.json")
-    return [e["url"] for e in entries]
+        paths.append(path)
+    return paths
 
 
 def copy_options(fmt):
@@ -120,8 +169,7 @@ def table_sql(delivery, j, t):
 
 
 def apply_sql(delivery):
-    with open(os.path.join(delivery, "unload.json")) as f:
-        j = json.load(f)
+    j = delivery.json("unload.json")
     schema = qi(j["target"])
     uid = int(j["unload_id"])
     follows = "NULL" if j.get("follows") is None else str(int(j["follows"]))
@@ -146,9 +194,15 @@ def checksums_sql(schema):
 
 
 def main():
-    if len(sys.argv) != 3 or sys.argv[1] not in ("apply", "checksums"):
-        fail("usage: roundtrip.py apply DELIVERY_DIR | checksums SCHEMA")
-    sys.stdout.write(apply_sql(sys.argv[2]) if sys.argv[1] == "apply" else checksums_sql(sys.argv[2]))
+    args = sys.argv[1:]
+    if args[:1] == ["apply"] and len(args) == 3 and args[1].startswith("s3://"):
+        sys.stdout.write(apply_sql(S3Delivery(args[1], args[2])))
+    elif args[:1] == ["apply"] and len(args) == 2 and not args[1].startswith("s3://"):
+        sys.stdout.write(apply_sql(LocalDelivery(args[1])))
+    elif args[:1] == ["checksums"] and len(args) == 2:
+        sys.stdout.write(checksums_sql(args[1]))
+    else:
+        fail("usage: roundtrip.py apply DELIVERY_DIR | apply s3://BUCKET/PREFIX/ DIR | checksums SCHEMA")
 
 
 if __name__ == "__main__":

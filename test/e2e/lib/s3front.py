@@ -14,8 +14,9 @@ AbortMultipartUpload.  For every request the front
     multipart uploads it saw created and not yet completed, and a second
     CompleteMultipartUpload of an upload with 404 NoSuchUpload, as S3 does;
   - injects the faults the test asked for (500, 503 SlowDown, a connection
-    dropped mid-body, or for a write the answer dropped once the write is
-    done, a slow answer) on a given request number, key or method;
+    dropped mid-body: in a GET's answer, or in a write's request body
+    before the write is done; for a write the answer dropped once the write
+    is done, a slow answer) on a given request number, key or method;
   - forwards everything else to s3rver, without the Authorization header;
     path-style requests as they are, virtual-hosted ones (Host
     BUCKET.localhost) rewritten to path style.
@@ -25,10 +26,11 @@ ca_file tests).
 
 Control requests (paths under /_front/, which no bucket name can be):
   POST /_front/faults   a JSON list of faults to add:
-        {"kind": "500" | "503" | "drop" | "slow", "n": request number,
+        {"kind": "500" | "503" | "drop" | "cut" | "slow", "n": request number,
          "key": exact key, "method": "GET", "query": substring of the query,
          "skip": matching requests to let through first, "times": 1,
-         "after": body bytes sent before a drop, "delay": seconds}
+         "after": body bytes sent before a drop (or, for "cut", read from the
+         request's body before the connection is closed), "delay": seconds}
   DELETE /_front/faults   clears them
   GET /_front/log         the requests seen (JSON lines), DELETE clears it
   GET /_front/uploads     the multipart uploads in progress (JSON)
@@ -71,10 +73,12 @@ class State:
         self.region = region
         self.upstream = upstream
 
-    def take_fault(self, n, method, key, query):
+    def take_fault(self, n, method, key, query, cut=False):
+        """The first fault matching the request and not used up; with cut,
+        only "cut" faults (taken before the body is read), else any other."""
         with self.lock:
             for f in self.faults:
-                if f.get('times', 1) <= 0:
+                if f.get('times', 1) <= 0 or (f.get('kind') == 'cut') != cut:
                     continue
                 if 'n' in f and f['n'] != n:
                     continue
@@ -234,10 +238,9 @@ class Front(http.server.BaseHTTPRequestHandler):
     def handle_any(self):
         st = self.server.state
         length = int(self.headers.get('Content-Length') or 0)
-        body = self.rfile.read(length) if length else b''
         path, _, query = self.path.partition('?')
         if path.startswith('/_front/'):
-            return self.control(path, body)
+            return self.control(path, self.rfile.read(length) if length else b'')
         with st.lock:
             st.n += 1
             n = st.n
@@ -266,6 +269,19 @@ class Front(http.server.BaseHTTPRequestHandler):
             with st.lock:
                 st.log.append(entry)
 
+        cut = st.take_fault(n, self.command, key, query, cut=True) if length else None
+        if cut:
+            # the connection lost in the middle of the request's body: nothing reaches s3rver
+            after = min(int(cut.get('after', length // 2)), length)
+            self.rfile.read(after)
+            done(None, f'fault cut after {after} of {length} body bytes')
+            self.close_connection = True
+            try:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            return
+        body = self.rfile.read(length) if length else b''
         problem = self.verify(body)
         if problem:
             status, code, message = problem
