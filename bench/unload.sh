@@ -6,8 +6,7 @@
 #   (1) unload full, gzip (the default)
 #   (2) the plain PostgreSQL way: per table COPY (SELECT ...) TO PROGRAM
 #       'gzip -6 > part' (the backend formats, one gzip process compresses)
-#   (3) unload full with one worker (when unload() has a workers argument;
-#       skipped with a note until it has)
+#   (3) unload full with one worker (workers => 1: the backend alone)
 #   (4) unload full, zstd: time and size against (1)
 #   (5) DuckDB (npm's @duckdb/node-api, two threads) writing the same tables
 #       as gzip CSV with PER_THREAD_OUTPUT, from tables loaded (untimed)
@@ -70,15 +69,9 @@ done
 time_sql "(2) COPY (SELECT ...) TO PROGRAM 'gzip -6', per table" "$plain" "\\! rm -f $data/plain/*"
 plain_ms=$last_ms
 
-# (3) one worker
-if [ "$(psql -qXAt -c "SELECT bool_or('workers' = ANY (proargnames)) FROM pg_proc
-                        WHERE oid = 'indicina.unload'::regproc")" = t ]; then
-    time_sql "(3) unload full, gzip, one worker" "$(unload_sql ", workers => 1")" "$clean_lake"
-    one_ms=$last_ms
-else
-    echo "(3) unload full, one worker: skipped (unload() has no workers argument yet)"
-    one_ms=
-fi
+# (3) one worker: the backend alone
+time_sql "(3) unload full, gzip, one worker" "$(unload_sql ", workers => 1")" "$clean_lake"
+one_ms=$last_ms
 
 # (4) zstd
 time_sql "(4) unload full, zstd" "$(unload_sql ", compression => 'zstd'")" "$clean_lake"
