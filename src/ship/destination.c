@@ -71,29 +71,21 @@ destination_check_name(const char *what, const char *relpath)
 }
 
 /*
- * The destination of a delivery into directory base (relative; created
- * now, and new, when create; else it must exist) under the root of server
- * servername.  url_prefix (NULL:
- * none) stands for the root in the URLs the files are given.
+ * The indicina_csv server an unload may write into, checked: USAGE on it,
+ * and for files on the server, or objects written with the server
+ * process's own keys, the privileges of pg_write_server_files (as COPY TO
+ * a file); into S3 with its own user mapping's keys a role needs only
+ * USAGE.  *s3_root: the server's s3:// root, or NULL for a directory.
  */
-Destination *
-destination_open(const char *servername, const char *base, const char *url_prefix, bool create,
-				 MemoryContext mcxt)
+static ForeignServer *
+unload_server(const char *servername, char **s3_root)
 {
-	ForeignServer *server;
-	ForeignDataWrapper *fdw;
+	ForeignServer *server = GetForeignServerByName(servername, false);
+	ForeignDataWrapper *fdw = GetForeignDataWrapper(server->fdwid);
 	AclResult	aclresult;
 	ListCell   *lc;
-	char	   *root;
-	char	   *s3_root = NULL;
+	bool		server_keys = false;
 
-	if (!has_privs_of_role(GetUserId(), ROLE_PG_WRITE_SERVER_FILES))
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("permission denied to unload into server \"%s\"", servername),
-				 errdetail("Only superusers and roles with privileges of the pg_write_server_files role may write files on the server.")));
-	server = GetForeignServerByName(servername, false);
-	fdw = GetForeignDataWrapper(server->fdwid);
 	if (strcmp(fdw->fdwname, "indicina_csv") != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
@@ -102,20 +94,54 @@ destination_open(const char *servername, const char *base, const char *url_prefi
 	aclresult = pg_foreign_server_aclcheck(server->serverid, GetUserId(), ACL_USAGE);
 	if (aclresult != ACLCHECK_OK)
 		aclcheck_error(aclresult, OBJECT_FOREIGN_SERVER, server->servername);
+	*s3_root = NULL;
 	foreach(lc, server->options)
 	{
 		DefElem    *def = (DefElem *) lfirst(lc);
 
 		if (strcmp(def->defname, "root") == 0 && s3_is_url(defGetString(def)))
-			s3_root = defGetString(def);
+			*s3_root = defGetString(def);
+		if (strcmp(def->defname, "credentials") == 0 && strcmp(defGetString(def), "environment") == 0)
+			server_keys = true;
 	}
+	if ((*s3_root == NULL || server_keys) && !has_privs_of_role(GetUserId(), ROLE_PG_WRITE_SERVER_FILES))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to unload into server \"%s\"", servername),
+				 *s3_root ?
+				 errdetail("The server signs with the server process's own keys (credentials 'environment'): only superusers and roles with privileges of the pg_write_server_files role may write with them.") :
+				 errdetail("Only superusers and roles with privileges of the pg_write_server_files role may write files on the server.")));
+	return server;
+}
+
+/* the checks of unload_server, before an unload records anything */
+void
+destination_check_server(const char *servername)
+{
+	char	   *s3_root;
+
+	(void) unload_server(servername, &s3_root);
+}
+
+/*
+ * The destination of a delivery into directory base (relative; created
+ * now, and new, when create; else it must exist) under the root of server
+ * servername, checked by unload_server.  url_prefix (NULL: none) stands
+ * for the root in the URLs the files are given.
+ */
+Destination *
+destination_open(const char *servername, const char *base, const char *url_prefix, bool create,
+				 MemoryContext mcxt)
+{
+	char	   *s3_root;
+	ForeignServer *server = unload_server(servername, &s3_root);
+
 	destination_check_name("delivery directory", base);
 	if (url_prefix != NULL && *url_prefix == '\0')
 		url_prefix = NULL;
 	if (s3_root)
 		return destination_s3_create(server, s3_root, base, url_prefix, create, mcxt);
-	root = csv_server_root(server);
-	return destination_dir_create(root, base, url_prefix, create, mcxt);
+	return destination_dir_create(csv_server_root(server), base, url_prefix, create, mcxt);
 }
 
 /* a small file written whole and committed (a manifest, unload.json); returns its URL */

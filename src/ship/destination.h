@@ -55,6 +55,7 @@ struct DestFile
 /* in destination.c */
 extern Destination *destination_open(const char *servername, const char *base, const char *url_prefix,
 									 bool create, MemoryContext mcxt);
+extern void destination_check_server(const char *servername);
 extern char *destination_write_whole(Destination *dest, const char *relpath, const char *data, size_t len);
 extern void destination_check_name(const char *what, const char *relpath);
 

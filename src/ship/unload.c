@@ -348,6 +348,15 @@ indicina_unload_write(PG_FUNCTION_ARGS)
 	return (Datum) 0;
 }
 
+/* indicina.unload_check_server(server): may the caller unload into it (destination.c) */
+PG_FUNCTION_INFO_V1(indicina_unload_check_server);
+Datum
+indicina_unload_check_server(PG_FUNCTION_ARGS)
+{
+	destination_check_server(NameStr(*PG_GETARG_NAME(0)));
+	PG_RETURN_VOID();
+}
+
 /* indicina.tid_block(tid): the heap block a row is in (to cut a table into block ranges) */
 PG_FUNCTION_INFO_V1(indicina_tid_block);
 Datum

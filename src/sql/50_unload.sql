@@ -173,6 +173,11 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
                       ELSE format('(%s) > %s', indicina.unload_watermark_sql(target), b.after_run) END AS cond) w
 $$;
 
+CREATE FUNCTION indicina.unload_check_server(server name) RETURNS void
+AS 'MODULE_PATHNAME', 'indicina_unload_check_server' LANGUAGE C STABLE STRICT;
+COMMENT ON FUNCTION indicina.unload_check_server(name) IS
+    'refuses a server the caller may not unload into (USAGE; pg_write_server_files but for S3 with its own user mapping)';
+
 -- the heap block of a row (unload_queries' blocks_query)
 CREATE FUNCTION indicina.tid_block(tid) RETURNS bigint
 AS 'MODULE_PATHNAME', 'indicina_tid_block' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
@@ -433,15 +438,12 @@ LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     u indicina.unload_history;
 BEGIN
-    IF NOT pg_has_role(current_user, 'pg_write_server_files', 'USAGE') THEN
-        RAISE EXCEPTION 'permission denied to unload into server "%"', server
-            USING ERRCODE = 'insufficient_privilege',
-                  DETAIL = 'Only superusers and roles with privileges of the pg_write_server_files role may write files on the server.';
-    END IF;
     IF NOT EXISTS (SELECT 1 FROM pg_foreign_server s WHERE s.srvname = server) THEN
         RAISE EXCEPTION 'server "%" does not exist', server USING ERRCODE = 'undefined_object',
             HINT = 'Unloads go to the root of an indicina_csv server: CREATE SERVER lake FOREIGN DATA WRAPPER indicina_csv OPTIONS (root ''/srv/lake'').';
     END IF;
+    -- USAGE, and pg_write_server_files but for S3 with the role's own keys
+    PERFORM indicina.unload_check_server(server);
     IF mode IS NULL OR mode NOT IN ('full', 'incremental') THEN
         RAISE EXCEPTION 'invalid mode "%"', mode USING ERRCODE = 'invalid_parameter_value',
             HINT = 'Valid values are incremental and full.';

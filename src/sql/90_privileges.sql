@@ -166,6 +166,7 @@ GRANT EXECUTE ON FUNCTION
     indicina.unload_meta_sql(name),
     indicina.unload_write(name, text, text[], text[], text[], text, int, bigint, text, boolean, text, text[], int),
     indicina.tid_block(tid),
+    indicina.unload_check_server(name),
     indicina.unload_write_files(name, text, text, text[], text[]),
     indicina.unload_table_json(name, text, text),
     indicina.unload_widths(text),

@@ -191,6 +191,38 @@ s3_faults_clear
 cid=$(last_attempt)
 is "$(s3tool count lake "deliveries/dw/$cid/unload.json")" 0 "the cancelled delivery has no unload.json"
 
+# ---- privileges: S3 with a role's own keys needs no pg_write_server_files ----
+q >/dev/null <<SQL
+DROP ROLE IF EXISTS s3u_writer;
+CREATE ROLE s3u_writer IN ROLE indicina_operator;
+GRANT USAGE ON SCHEMA dw TO s3u_writer;
+GRANT SELECT ON ALL TABLES IN SCHEMA dw TO s3u_writer;
+GRANT USAGE ON FOREIGN SERVER s3u_lake, s3u_dir TO s3u_writer;
+CREATE USER MAPPING FOR s3u_writer SERVER s3u_lake
+    OPTIONS (access_key_id '$S3_KEY', secret_access_key '$S3_SECRET');
+CREATE SERVER s3u_env FOREIGN DATA WRAPPER indicina_csv
+    OPTIONS (root 's3://lake/env', region '$S3_REGION', endpoint '$S3_ENDPOINT', credentials 'environment');
+GRANT USAGE ON FOREIGN SERVER s3u_env TO s3u_writer;
+SQL
+as_writer() { psql -qX -At -d $db -c "SET ROLE s3u_writer" -c "SELECT count(*) FROM indicina.unload('dw', '$1', $opts)" 2>&1 |
+              grep -E '^(ERROR|DETAIL|[0-9]+$)'; }
+is "$(q -c "SELECT pg_has_role('s3u_writer', 'pg_write_server_files', 'USAGE')")/$(as_writer s3u_lake)" "f/7" \
+   "a role outside pg_write_server_files unloads into S3 with its own user mapping's keys"
+is "$(as_writer s3u_dir)" 'ERROR:  permission denied to unload into server "s3u_dir"
+DETAIL:  Only superusers and roles with privileges of the pg_write_server_files role may write files on the server.' \
+   "it cannot unload into a directory on the server"
+is "$(as_writer s3u_env)" 'ERROR:  permission denied to unload into server "s3u_env"
+DETAIL:  The server signs with the server process'"'"'s own keys (credentials '"'"'environment'"'"'): only superusers and roles with privileges of the pg_write_server_files role may write with them.' \
+   "nor into S3 with the server process's own keys"
+q >/dev/null <<SQL
+DROP SERVER s3u_env CASCADE;
+DROP USER MAPPING FOR s3u_writer SERVER s3u_lake;
+REVOKE ALL ON ALL TABLES IN SCHEMA dw FROM s3u_writer;
+REVOKE ALL ON SCHEMA dw FROM s3u_writer;
+REVOKE ALL ON FOREIGN SERVER s3u_lake, s3u_dir FROM s3u_writer;
+DROP ROLE s3u_writer;
+SQL
+
 # ---- a wrong secret ----
 q -c "ALTER USER MAPPING FOR CURRENT_USER SERVER s3u_lake OPTIONS (SET secret_access_key 'wrong-$S3_SECRET')"
 err=$(psql -qX -At -v VERBOSITY=verbose -d $db -c "SELECT count(*) FROM indicina.unload('dw', 's3u_lake', $opts)" 2>&1)

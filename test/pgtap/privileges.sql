@@ -119,6 +119,7 @@ INSERT INTO expected_operator VALUES
     ('indicina.unload_meta_sql(name)'),
     ('indicina.unload_write(name,text,text[],text[],text[],text,integer,bigint,text,boolean,text,text[],integer)'),
     ('indicina.tid_block(tid)'),
+    ('indicina.unload_check_server(name)'),
     ('indicina.unload_write_files(name,text,text,text[],text[])'),
     ('indicina.unload_table_json(name,text,text)'),
     ('indicina.unload_widths(text)'),
