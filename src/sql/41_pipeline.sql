@@ -627,10 +627,16 @@ $$;
  */
 CREATE FUNCTION indicina.pipeline_risk_features(r indicina.pipeline_run) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_known boolean;
 BEGIN
     INSERT INTO indicina_touched SELECT DISTINCT customer_id FROM indicina_batch_loans;
     CREATE TEMP TABLE indicina_affected ON COMMIT DROP AS SELECT DISTINCT customer_id FROM indicina_touched;
     ANALYZE indicina_affected;
+    -- none of them has a row yet (a first load): a plain insert, without
+    -- the upsert's check per row
+    EXECUTE format('SELECT EXISTS (SELECT 1 FROM %I.customer_risk_features c JOIN indicina_affected x USING (customer_id))',
+                   r.target) INTO v_known;
     EXECUTE format($q$
         INSERT INTO %1$I.customer_risk_features AS c
         SELECT x.customer_id, coalesce((a.f).months, 0), (a.f).avg_monthly_inflow, (a.f).avg_monthly_outflow,
@@ -650,6 +656,7 @@ BEGIN
                       WHERE f.customer_id IN (SELECT customer_id FROM indicina_affected)
                       ORDER BY f.customer_id, f.application_date DESC NULLS LAST, f.application_id DESC) l
             ON l.customer_id = x.customer_id
+        %2$s$q$, r.target, CASE WHEN v_known THEN $u$
         -- the values are stored at their columns' scales, so equal values
         -- are equal text in a delivery too
         ON CONFLICT (customer_id) DO UPDATE
@@ -662,8 +669,8 @@ BEGIN
                 c.balance_volatility, c.latest_loan_to_income)
                IS DISTINCT FROM
                (excluded.months_observed, excluded.avg_monthly_inflow, excluded.avg_monthly_outflow,
-                excluded.income_regularity, excluded.balance_volatility, excluded.latest_loan_to_income)$q$,
-        r.target) USING r.run_id;
+                excluded.income_regularity, excluded.balance_volatility, excluded.latest_loan_to_income)$u$
+        ELSE '' END) USING r.run_id;
 END;
 $$;
 
