@@ -55,6 +55,7 @@ int			s3_read_size_kb = 8192;
 int			s3_part_size_kb = 8192;
 
 #define S3_BODY_MAX (64 * 1024 * 1024)	/* a listing page or an error: far less */
+#define S3_FIRST_RANGE (1024 * 1024)	/* the first range of an object, at most */
 #define EMPTY_SHA256 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
 /* a buffer grown without raising errors: libcurl's callbacks may not */
@@ -1074,6 +1075,21 @@ fetch_range(S3Reader *r, char *into, int64 from, size_t want, size_t got, int at
 		pfree(call.body.data);
 }
 
+/*
+ * The length of the range from offset from, the current range being the
+ * one before it: indicina.s3_read_size, except that an object's first
+ * ranges grow from S3_FIRST_RANGE, doubling.  The scan waits for the first
+ * range whole, with nothing to parse meanwhile; a short one starts the
+ * parsing, and the read-ahead of the next, sooner.
+ */
+static size_t
+range_want(const S3Reader *r, int64 from)
+{
+	size_t		n = from == 0 ? S3_FIRST_RANGE : Max(S3_FIRST_RANGE, 2 * r->len);
+
+	return (size_t) Min((int64) Min(n, r->cap), r->size - from);
+}
+
 /* lets go of the read-ahead, finished or not */
 static void
 ahead_stop(S3Reader *r)
@@ -1117,7 +1133,7 @@ ahead_start(S3Reader *r)
 	if (r->next == NULL)
 		r->next = MemoryContextAlloc(r->mcxt, r->cap);
 	r->next_from = from;
-	r->next_want = (size_t) Min((int64) r->cap, r->size - from);
+	r->next_want = range_want(r, from);
 	memset(&r->ahead, 0, sizeof(r->ahead));
 	r->ahead.method = "GET";
 	r->ahead.key = r->key;
@@ -1196,7 +1212,7 @@ static void
 next_range(S3Reader *r)
 {
 	int64		from = r->buf_start + r->len;
-	size_t		want = (size_t) Min((int64) r->cap, r->size - from);
+	size_t		want = range_want(r, from);
 
 	if (r->buf == NULL)
 		r->buf = MemoryContextAlloc(r->mcxt, r->cap);
@@ -1207,6 +1223,7 @@ next_range(S3Reader *r)
 		size_t		got;
 		int			attempts = 0;
 
+		want = r->next_want;
 		ahead_pump(r, true);
 		curl_multi_remove_handle(r->client->pre.multi, r->client->pre.curl);
 		call_collect(a);

@@ -305,9 +305,13 @@ big_mb=$(($(stat -c %s "$work/big.csv") / 1048576))
 q -c "CREATE FOREIGN TABLE s3_big (id bigint, amount numeric) SERVER s3_landing OPTIONS (filename 'big/big.csv')" \
   -c "CREATE FUNCTION peak_kb() RETURNS bigint LANGUAGE sql AS
       \$\$ SELECT (regexp_match(pg_read_file('/proc/self/status'), 'VmHWM:\\s+(\\d+) kB'))[1]::bigint \$\$"
+s3_log_clear
 read -r big_rows big_sum peak <<<"$(PGOPTIONS="${PGOPTIONS:-} -c jit=off" q -F ' ' -c "SELECT count(*), sum(id) FROM s3_big" -c "SELECT peak_kb()" | tr '\n' ' ')"
 is "$big_rows $big_sum" "4500000 10125002250000" "a ${big_mb} MB object read whole (every row once)"
 echo "# peak resident memory of the backend after reading the ${big_mb} MB object: ${peak} kB"
+is "$(s3_log | grep '"key": "drops/big/big.csv"' | grep '"method": "GET"' | head -6 | grep -o '"range": "bytes=[0-9]*-[0-9]*"' | tr '\n' ' ')" \
+   "$(printf '"range": "bytes=%s" ' 0-1048575 1048576-3145727 3145728-7340031 7340032-15728639 15728640-24117247 24117248-32505855)" \
+   "an object's first ranges grow from 1 MB, doubling, to indicina.s3_read_size (8 MB)"
 if [ "${INDICINA_CHECKED:-}" = 1 ]; then
     ok 0 "memory bounded # SKIP peak RSS is not the scan's under ASan"
 else
