@@ -1232,7 +1232,7 @@ next_range(S3Reader *r)
 		if (a->rc == CURLE_OK && got < want &&
 			(a->status == 200 || a->status == 206))
 			report_short_object(r);
-		if (got < want && got == 0)
+		if (got == 0)
 		{
 			/* no byte came: an answer not worth retrying is the error now */
 			attempts = 1;
