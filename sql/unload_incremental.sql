@@ -1,10 +1,13 @@
 -- unload_incremental.sql: incremental unloads (docs/unload.md,
--- Incremental).  Every step of a run that writes or rewrites warehouse rows
--- sets changed_run and records what it deletes; an incremental unload
--- ships those rows and deletions, and nothing when no run came; full
--- resets the baseline; the golden load SQL of an incremental delivery;
+-- Incremental).  Every step of a run that changes warehouse rows sets
+-- changed_run (a row recomputed to the values it had keeps its own) and
+-- records what it deletes, by lineage or key; an incremental unload ships
+-- those rows and deletions, and nothing when no run came; full resets the
+-- baseline; the golden load SQL of an incremental delivery;
 -- create_warehouse on a warehouse made by the previous code adds the
--- change tracking.  The landing files are written by the server, under
+-- change tracking; a run of a few new customers ships their rows alone; a
+-- corrected loans file recomputes the features of the customers it drops
+-- an application of.  The landing files are written by the server, under
 -- its data directory.
 \getenv abs_srcdir PG_ABS_SRCDIR
 \i :abs_srcdir/test/data/regress_session.sql
@@ -57,7 +60,7 @@ SELECT state FROM indicina.unloads WHERE unload_id = (SELECT max(run_id) FROM in
 SELECT count(*) AS deliveries FROM pg_ls_dir('regress_inc_lake') d WHERE d::bigint > :u1;
 
 -- ---- a run with new files, a corrected file, late data and a new
--- customer version: every step marks what it writes or rewrites ----
+-- customer version: every step marks what it changes ----
 SELECT inc_write('loans/l2.csv', ARRAY[
     'application_id,customer_id,loan_amount,loan_application_date,credit_score,employment_status,annual_income',
     'A3,C9,4000,2024-01-02,690,Employed,30000',          -- T4 (late) gets its customer
@@ -158,6 +161,41 @@ SET client_min_messages = notice;
 SELECT count(*) FROM indicina.unload('inc_old', 'inc_lake', prefix => 'regress_inc_old', slices => 1,
                                      tables => '{dim_customer,fact_bank_transaction}');
 SET client_min_messages = warning;
+
+-- ---- a run of a few new customers, in months the warehouse has: their
+-- rows are all that changed, and all that the incremental unload ships
+-- (the other customers' months and features, recomputed equal, keep
+-- their changed_run; nothing is deleted) ----
+SELECT inc_write('loans/l3.csv', ARRAY[
+    'application_id,customer_id,loan_amount,loan_application_date,credit_score,employment_status,annual_income',
+    'A5,C5,3000,2024-01-03,650,Employed,20000', 'A6,C6,8000,2024-01-04,760,Self-Employed,90000']);
+SELECT inc_write('statements/s4.csv', ARRAY[
+    'transaction_id,customer_id,transaction_date,transaction_amount,narration,balance',
+    'T7,C5,2024-01-15,200.00,Monthly Income,200.00', 'T8,C5,2024-02-15,-30.00,POS Purchase,170.00',
+    'T9,C6,2024-01-16,900.00,Monthly Income,900.00', 'T10,C6,2024-03-16,-50.00,Fuel Purchase,850.00']);
+SELECT inc_run() AS run_d \gset
+SELECT table_name, rows FROM indicina.unload('inc_dw', 'inc_lake', prefix => 'regress_inc_lake', slices => 1);
+SELECT table_name, load, rows, deletes FROM inc_shipped((SELECT id FROM inc_last));
+SELECT 'agg_customer_month' AS table_name, string_agg(customer_id || ' ' || month, ', ' ORDER BY customer_id, month) AS changed_by_d
+  FROM inc_dw.agg_customer_month WHERE changed_run = :run_d
+UNION ALL
+SELECT 'customer_risk_features', string_agg(customer_id, ', ' ORDER BY customer_id)
+  FROM inc_dw.customer_risk_features WHERE changed_run = :run_d
+UNION ALL
+SELECT 'deleted_rows', count(*)::text FROM inc_dw.deleted_rows WHERE run_id = :run_d;
+
+-- ---- a corrected loans file without an application: its customer's
+-- features follow the latest application left ----
+SELECT customer_id, latest_loan_to_income FROM inc_dw.customer_risk_features WHERE customer_id = 'C1';
+SELECT inc_write('loans/l2.csv', ARRAY[
+    'application_id,customer_id,loan_amount,loan_application_date,credit_score,employment_status,annual_income',
+    'A3,C9,4000,2024-01-02,690,Employed,30000']);
+SELECT inc_run() AS run_e \gset
+SELECT customer_id, latest_loan_to_income, changed_run = :run_e AS changed_by_e
+  FROM inc_dw.customer_risk_features ORDER BY customer_id;
+SELECT count(*) FROM indicina.unload('inc_dw', 'inc_lake', prefix => 'regress_inc_lake', slices => 1);
+SELECT table_name, load, rows, deletes FROM inc_shipped((SELECT id FROM inc_last))
+ WHERE table_name NOT IN ('dim_date', 'dim_transaction_category');
 
 DROP SCHEMA inc_dw CASCADE;
 DROP SCHEMA inc_mart CASCADE;

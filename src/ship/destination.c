@@ -124,13 +124,12 @@ destination_check_server(const char *servername)
 }
 
 /*
- * The destination of a delivery into directory base (relative; created
- * now, and new, when create; else it must exist) under the root of server
- * servername, checked by unload_server.  url_prefix (NULL: none) stands
+ * The destination of a delivery into directory base (relative; opened as
+ * mode says) under the root of server servername, checked by unload_server.  url_prefix (NULL: none) stands
  * for the root in the URLs the files are given.
  */
 Destination *
-destination_open(const char *servername, const char *base, const char *url_prefix, bool create,
+destination_open(const char *servername, const char *base, const char *url_prefix, DestinationMode mode,
 				 MemoryContext mcxt)
 {
 	char	   *s3_root;
@@ -140,8 +139,8 @@ destination_open(const char *servername, const char *base, const char *url_prefi
 	if (url_prefix != NULL && *url_prefix == '\0')
 		url_prefix = NULL;
 	if (s3_root)
-		return destination_s3_create(server, s3_root, base, url_prefix, create, mcxt);
-	return destination_dir_create(csv_server_root(server), base, url_prefix, create, mcxt);
+		return destination_s3_create(server, s3_root, base, url_prefix, mode, mcxt);
+	return destination_dir_create(csv_server_root(server), base, url_prefix, mode, mcxt);
 }
 
 /* a small file written whole and committed (a manifest, unload.json); returns its URL */

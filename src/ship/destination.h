@@ -52,20 +52,28 @@ struct DestFile
 	bool		done;			/* committed or aborted */
 };
 
+/* how a delivery's base is opened */
+typedef enum DestinationMode
+{
+	DEST_NEW,					/* by the unload: must not exist yet (it comes with its first file) */
+	DEST_EXISTING,				/* after the parts: must exist */
+	DEST_JOINED					/* by a parallel worker of the unload that opened it new */
+} DestinationMode;
+
 /* in destination.c */
 extern Destination *destination_open(const char *servername, const char *base, const char *url_prefix,
-									 bool create, MemoryContext mcxt);
+									 DestinationMode mode, MemoryContext mcxt);
 extern void destination_check_server(const char *servername);
 extern char *destination_write_whole(Destination *dest, const char *relpath, const char *data, size_t len);
 extern void destination_check_name(const char *what, const char *relpath);
 
 /* in destination_dir.c */
 extern Destination *destination_dir_create(const char *root, const char *base, const char *url_prefix,
-										   bool create, MemoryContext mcxt);
+										   DestinationMode mode, MemoryContext mcxt);
 
 /* in destination_s3.c */
 struct ForeignServer;
 extern Destination *destination_s3_create(struct ForeignServer *server, const char *root, const char *base,
-										  const char *url_prefix, bool create, MemoryContext mcxt);
+										  const char *url_prefix, DestinationMode mode, MemoryContext mcxt);
 
 #endif							/* INDICINA_SHIP_DESTINATION_H */

@@ -109,11 +109,13 @@ make_dirs(const char *root, const char *relpath, bool must_be_new)
 }
 
 /*
- * The delivery base (relative to root, checked by the caller) is created
- * and must be new when create, and must exist otherwise.
+ * The delivery base (relative to root, checked by the caller): DEST_NEW, it
+ * must not exist (it is created with the first file); DEST_EXISTING, it
+ * must; DEST_JOINED (a parallel worker), it may not exist yet, since the
+ * first file of any process creates it, each directory checked as made.
  */
 Destination *
-destination_dir_create(const char *root, const char *base, const char *url_prefix, bool create,
+destination_dir_create(const char *root, const char *base, const char *url_prefix, DestinationMode mode,
 					   MemoryContext mcxt)
 {
 	Destination *dest = MemoryContextAllocZero(mcxt, sizeof(Destination));
@@ -123,7 +125,7 @@ destination_dir_create(const char *root, const char *base, const char *url_prefi
 	dest->root = MemoryContextStrdup(mcxt, root);
 	dest->base = MemoryContextStrdup(mcxt, base);
 	dest->url_prefix = url_prefix ? MemoryContextStrdup(mcxt, url_prefix) : NULL;
-	if (create)
+	if (mode == DEST_NEW)
 	{
 		struct stat st;
 		char	   *path = psprintf("%s/%s", root, base);
@@ -135,7 +137,7 @@ destination_dir_create(const char *root, const char *base, const char *url_prefi
 					 errmsg("delivery directory \"%s\" already exists", path),
 					 errhint("Another database may unload to the same root and prefix: give each its own prefix.")));
 	}
-	else
+	else if (mode == DEST_EXISTING)
 		check_under_root(root, psprintf("%s/%s", root, base));
 	return dest;
 }

@@ -60,11 +60,12 @@ static const DestinationOps s3_ops = {
 
 /*
  * The delivery base (relative, checked by the caller) under server's
- * s3:// root: when create, no object may be under it yet.
+ * s3:// root: DEST_NEW, no object may be under it yet (the others do not
+ * check: an S3 prefix needs no creating).
  */
 Destination *
 destination_s3_create(ForeignServer *server, const char *root, const char *base, const char *url_prefix,
-					  bool create, MemoryContext mcxt)
+					  DestinationMode mode, MemoryContext mcxt)
 {
 	MemoryContext old = MemoryContextSwitchTo(mcxt);
 	S3Destination *d = palloc0(sizeof(S3Destination));
@@ -77,7 +78,7 @@ destination_s3_create(ForeignServer *server, const char *root, const char *base,
 	/* the client's curl handle goes with mcxt, after the files' callbacks have run */
 	d->client = csv_server_s3_client(server);
 	d->folder = s3_client_folder(d->client);
-	if (create)
+	if (mode == DEST_NEW)
 	{
 		char	   *prefix = psprintf("%s%s/", d->folder, base);
 

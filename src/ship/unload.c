@@ -322,7 +322,7 @@ indicina_unload_write(PG_FUNCTION_ARGS)
 		destination_check_name("table", tables[i]);
 	InitMaterializedSRF(fcinfo, 0);
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "indicina unload", ALLOCSET_DEFAULT_SIZES);
-	dest = destination_open(job.server, job.base, job.url_prefix, true, cxt);
+	dest = destination_open(job.server, job.base, job.url_prefix, DEST_NEW, cxt);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	old = MemoryContextSwitchTo(cxt);
@@ -390,7 +390,7 @@ indicina_unload_write_files(PG_FUNCTION_ARGS)
 
 	if (npaths != ncontents)
 		elog(ERROR, "unload_write_files needs as many contents as paths");
-	dest = destination_open(server, base, url_prefix, false, cxt);
+	dest = destination_open(server, base, url_prefix, DEST_EXISTING, cxt);
 	urls = palloc(sizeof(Datum) * Max(npaths, 1));
 	for (i = 0; i < npaths; i++)
 	{

@@ -476,7 +476,7 @@ drain_queues(ParallelContext *pcxt, shm_mq_handle **handles, Collector *c)
  * Writes every share of job, with up to workers - 1 parallel workers
  * besides the backend; returns what was written, per table, parts in the
  * order of their names.  workers 1, or a job of one share per table, writes in the
- * backend alone.  dest: the delivery, created; the workers open it again.
+ * backend alone.  dest: the delivery, opened new; the workers join it.
  * *processes: how many wrote (the backend counted).  Runs inside SPI.
  */
 UnloadResult *
@@ -578,7 +578,7 @@ indicina_unload_worker(dsm_segment *seg, shm_toc *toc)
 	job = deserialize_job(jobspace + sizeof(int), len);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	dest = destination_open(job->server, job->base, job->url_prefix, false, cxt);
+	dest = destination_open(job->server, job->base, job->url_prefix, DEST_JOINED, cxt);
 	take_shares(job, state, dest, send_report, mqh);
 	SPI_finish();
 	shm_mq_detach(mqh);

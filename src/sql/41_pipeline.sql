@@ -178,9 +178,9 @@ $$;
  * Step "replace corrected files": deletes the fact rows the earlier version
  * of each replaced file loaded, and records the deletion by lineage (every
  * row of the file) in deleted_rows; the customers of the deleted
- * transactions go to indicina_touched.  Returns the replaced statement files ('{}' when
- * only loans files were replaced, NULL when no file was) and the date span
- * of the transactions deleted.
+ * applications and transactions go to indicina_touched.  Returns the
+ * replaced statement files ('{}' when only loans files were replaced, NULL
+ * when no file was) and the date span of the transactions deleted.
  */
 CREATE FUNCTION indicina.pipeline_replace_corrected_files(r indicina.pipeline_run,
     OUT replaced text[], OUT deleted_from date, OUT deleted_to date)
@@ -190,7 +190,10 @@ DECLARE
 BEGIN
     SELECT array_agg(f.file) INTO v_loans FROM pg_temp.indicina_files_loans f WHERE f.action = 'replace';
     IF v_loans IS NOT NULL THEN
-        EXECUTE format('DELETE FROM %I.fact_loan_application WHERE source_file = ANY ($1)', r.target) USING v_loans;
+        -- their customers' latest application may be gone: their features are recomputed
+        EXECUTE format('WITH d AS (DELETE FROM %I.fact_loan_application WHERE source_file = ANY ($1)
+                                   RETURNING customer_id)
+                        INSERT INTO indicina_touched SELECT DISTINCT customer_id FROM d', r.target) USING v_loans;
         PERFORM indicina.record_deleted(r, 'fact_loan_application', 'source_file', v_loans);
     END IF;
     SELECT array_agg(f.file) INTO replaced FROM pg_temp.indicina_files_transactions f WHERE f.action = 'replace';
@@ -480,13 +483,18 @@ END;
 $$;
 
 /*
- * Part of "aggregates and risk features": agg_customer_month recomputed
- * whole, for every customer, for the months [months_from, months_to].  A
- * month not in old_months (new to the warehouse) comes from the
- * customer-months the load's scan accumulated when from_scan (no second pass
- * over the fact); the others, or all without from_scan, from one
- * hash-aggregate pass over their fact partitions.  The customers whose
- * months were dropped or written go to indicina_touched.
+ * Part of "aggregates and risk features": agg_customer_month recomputed for
+ * every customer of the months [months_from, months_to], and changed only
+ * where it changed.  A month not in old_months (new to the warehouse) comes
+ * from the customer-months the load's scan accumulated when from_scan (no
+ * second pass over the fact); the others, or all without from_scan, from
+ * one hash-aggregate pass over their fact partitions.  When the span holds
+ * no row yet (a first run, a new month) they are inserted as they come;
+ * otherwise they go to temp table indicina_months first and
+ * pipeline_merge_customer_months writes the difference, so that rows whose
+ * values did not move keep their changed_run and are not shipped again.
+ * The customers whose months were written or dropped go to
+ * indicina_touched.
  */
 CREATE FUNCTION indicina.pipeline_customer_months(r indicina.pipeline_run, months_from date, months_to date,
                                                   old_months date[], from_scan boolean) RETURNS jsonb
@@ -495,21 +503,27 @@ DECLARE
     v_income    int[];
     v_n         bigint := 0;
     v_from_scan bigint := 0;
+    v_merge     boolean;
+    v_dest      text := format('%I.agg_customer_month', r.target);
 BEGIN
-    EXECUTE format('WITH gone AS (DELETE FROM %I.agg_customer_month a WHERE a.month BETWEEN $1 AND $2
-                                  RETURNING a.customer_id)
-                    INSERT INTO indicina_touched SELECT DISTINCT customer_id FROM gone',
-                   r.target) USING months_from, months_to;
-    -- each month recomputed whole: its rows deleted, by month
-    PERFORM indicina.record_deleted(r, 'agg_customer_month', 'month',
-                                    ARRAY(SELECT m::date::text FROM generate_series(months_from, months_to, interval '1 month') m));
+    -- one look at the span: nothing there (the usual first run, a new
+    -- month) means nothing to compare with and nothing to delete
+    EXECUTE format('SELECT EXISTS (SELECT 1 FROM %I.agg_customer_month a WHERE a.month BETWEEN $1 AND $2)', r.target)
+        USING months_from, months_to INTO v_merge;
+    IF v_merge THEN
+        PERFORM indicina.drop_temp('{indicina_months}');
+        EXECUTE format('CREATE TEMP TABLE indicina_months (LIKE %I.agg_customer_month) ON COMMIT DROP', r.target);
+        v_dest := 'pg_temp.indicina_months';
+    END IF;
     IF from_scan THEN
         -- in key order; the customers of the rows inserted come from the
         -- hand-over, each once (not a pass over the rows returned)
-        EXECUTE format('INSERT INTO %I.agg_customer_month SELECT *, $2 FROM indicina.scan_month_flows($1)', r.target)
+        EXECUTE format('INSERT INTO %s SELECT *, $2 FROM indicina.scan_month_flows($1)', v_dest)
             USING old_months, r.run_id;
         GET DIAGNOSTICS v_from_scan = ROW_COUNT;
-        INSERT INTO indicina_touched SELECT * FROM indicina.scan_month_flow_customers();
+        IF NOT v_merge THEN
+            INSERT INTO indicina_touched SELECT * FROM indicina.scan_month_flow_customers();
+        END IF;
     ELSE
         old_months := NULL;   -- every month of the span from the fact
     END IF;
@@ -520,7 +534,7 @@ BEGIN
     IF months_from IS NOT NULL AND (old_months IS NULL OR cardinality(old_months) > 0) THEN
         EXECUTE format($q$
             WITH fresh AS (
-                INSERT INTO %1$I.agg_customer_month
+                INSERT INTO %2$s
                 SELECT customer_id, month, (m).inflow, (m).outflow, (m).net, (m).txn_count, (m).closing_balance,
                        (m).min_balance, (m).salary_credit, $5
                   FROM (SELECT f.customer_id, indicina.month_start(f.transaction_date) AS month,
@@ -530,16 +544,76 @@ BEGIN
                          WHERE f.transaction_date >= $2 AND f.transaction_date < $3
                            AND ($4 IS NULL OR indicina.month_start(f.transaction_date) = ANY ($4))
                          GROUP BY 1, 2) s
-                 ORDER BY 1, 2   -- in key order: each insert lands on the index's last page
+                %3$s
                 RETURNING customer_id),
-                 touched AS (INSERT INTO indicina_touched SELECT DISTINCT customer_id FROM fresh)
-            SELECT count(*) FROM fresh$q$, r.target)
+                 touched AS (INSERT INTO indicina_touched SELECT DISTINCT customer_id FROM fresh WHERE NOT $6)
+            SELECT count(*) FROM fresh$q$, r.target, v_dest,
+            -- in key order: each insert lands on the index's last page (the
+            -- temporary table has no index: pipeline_merge_customer_months sorts)
+            CASE WHEN v_merge THEN '' ELSE 'ORDER BY 1, 2' END)
             USING v_income, coalesce((SELECT min(m) FROM unnest(old_months) m), months_from),
                   (coalesce((SELECT max(m) FROM unnest(old_months) m), months_to) + interval '1 month')::date,
-                  old_months, r.run_id
+                  old_months, r.run_id, v_merge
             INTO v_n;
     END IF;
+    IF v_merge THEN
+        PERFORM indicina.pipeline_merge_customer_months(r, months_from, months_to);
+    END IF;
     RETURN jsonb_build_object('customer_months', v_n + v_from_scan, 'from_scan', v_from_scan);
+END;
+$$;
+
+/*
+ * Part of "aggregates and risk features", after pipeline_customer_months
+ * when the span already held rows: the customer-months just computed
+ * (temp table indicina_months, every customer-month of [months_from,
+ * months_to]) written into agg_customer_month as a difference.  A row of
+ * the span no longer computed is deleted and recorded in deleted_rows by
+ * its key (customer and month: a load deletes nothing it will not get
+ * back); a row whose values differ is updated; a new one inserted; a row
+ * equal to its recomputation is left alone, changed_run and all.  The
+ * customers of every row written or deleted go to indicina_touched.
+ */
+CREATE FUNCTION indicina.pipeline_merge_customer_months(r indicina.pipeline_run, months_from date, months_to date)
+RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    EXECUTE format($q$
+        WITH gone AS (
+            DELETE FROM %1$I.agg_customer_month a
+             WHERE a.month BETWEEN $1 AND $2
+               AND NOT EXISTS (SELECT 1 FROM pg_temp.indicina_months m
+                                WHERE m.customer_id = a.customer_id AND m.month = a.month)
+            RETURNING a.customer_id, a.month),
+             recorded AS (
+            INSERT INTO %1$I.deleted_rows (run_id, table_name, match)
+            SELECT $3, 'agg_customer_month', jsonb_build_object('customer_id', g.customer_id, 'month', g.month)
+              FROM gone g)
+        INSERT INTO indicina_touched SELECT customer_id FROM gone$q$, r.target)
+        USING months_from, months_to, r.run_id;
+    EXECUTE format($q$
+        WITH changed AS (
+            UPDATE %1$I.agg_customer_month a
+               SET inflow = m.inflow, outflow = m.outflow, net = m.net, txn_count = m.txn_count,
+                   closing_balance = m.closing_balance, min_balance = m.min_balance,
+                   salary_credit = m.salary_credit, changed_run = m.changed_run
+              FROM pg_temp.indicina_months m
+             WHERE a.customer_id = m.customer_id AND a.month = m.month
+               AND (a.inflow, a.outflow, a.net, a.txn_count, a.closing_balance, a.min_balance, a.salary_credit)
+                   IS DISTINCT FROM
+                   (m.inflow, m.outflow, m.net, m.txn_count, m.closing_balance, m.min_balance, m.salary_credit)
+            RETURNING a.customer_id)
+        INSERT INTO indicina_touched SELECT customer_id FROM changed$q$, r.target);
+    EXECUTE format($q$
+        WITH added AS (
+            INSERT INTO %1$I.agg_customer_month
+            SELECT m.* FROM pg_temp.indicina_months m
+             WHERE NOT EXISTS (SELECT 1 FROM %1$I.agg_customer_month a
+                                WHERE a.customer_id = m.customer_id AND a.month = m.month)
+             ORDER BY m.customer_id, m.month
+            RETURNING customer_id)
+        INSERT INTO indicina_touched SELECT customer_id FROM added$q$, r.target);
+    DROP TABLE pg_temp.indicina_months;
 END;
 $$;
 
@@ -547,18 +621,24 @@ $$;
  * Part of "aggregates and risk features": customer_risk_features recomputed
  * for the customers in indicina_touched and those with a new application.
  * Their months are aggregated first, one row per customer, then joined to
- * each customer's latest application.
+ * each customer's latest application.  A customer's row is written only
+ * when a value differs from the one there (or it has none): an unchanged
+ * row keeps its run_id and changed_run, and is not shipped again.
  */
 CREATE FUNCTION indicina.pipeline_risk_features(r indicina.pipeline_run) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_known boolean;
 BEGIN
     INSERT INTO indicina_touched SELECT DISTINCT customer_id FROM indicina_batch_loans;
     CREATE TEMP TABLE indicina_affected ON COMMIT DROP AS SELECT DISTINCT customer_id FROM indicina_touched;
     ANALYZE indicina_affected;
-    EXECUTE format('DELETE FROM %I.customer_risk_features r USING indicina_affected x WHERE r.customer_id = x.customer_id',
-                   r.target);
+    -- none of them has a row yet (a first load): a plain insert, without
+    -- the upsert's check per row
+    EXECUTE format('SELECT EXISTS (SELECT 1 FROM %I.customer_risk_features c JOIN indicina_affected x USING (customer_id))',
+                   r.target) INTO v_known;
     EXECUTE format($q$
-        INSERT INTO %1$I.customer_risk_features
+        INSERT INTO %1$I.customer_risk_features AS c
         SELECT x.customer_id, coalesce((a.f).months, 0), (a.f).avg_monthly_inflow, (a.f).avg_monthly_outflow,
                coalesce((a.f).income_regularity, 0), (a.f).balance_volatility, l.loan_to_income, $1, $1
           FROM indicina_affected x
@@ -575,7 +655,22 @@ BEGIN
                        FROM %1$I.fact_loan_application f
                       WHERE f.customer_id IN (SELECT customer_id FROM indicina_affected)
                       ORDER BY f.customer_id, f.application_date DESC NULLS LAST, f.application_id DESC) l
-            ON l.customer_id = x.customer_id$q$, r.target) USING r.run_id;
+            ON l.customer_id = x.customer_id
+        %2$s$q$, r.target, CASE WHEN v_known THEN $u$
+        -- the values are stored at their columns' scales, so equal values
+        -- are equal text in a delivery too
+        ON CONFLICT (customer_id) DO UPDATE
+           SET months_observed = excluded.months_observed, avg_monthly_inflow = excluded.avg_monthly_inflow,
+               avg_monthly_outflow = excluded.avg_monthly_outflow, income_regularity = excluded.income_regularity,
+               balance_volatility = excluded.balance_volatility,
+               latest_loan_to_income = excluded.latest_loan_to_income, run_id = excluded.run_id,
+               changed_run = excluded.changed_run
+         WHERE (c.months_observed, c.avg_monthly_inflow, c.avg_monthly_outflow, c.income_regularity,
+                c.balance_volatility, c.latest_loan_to_income)
+               IS DISTINCT FROM
+               (excluded.months_observed, excluded.avg_monthly_inflow, excluded.avg_monthly_outflow,
+                excluded.income_regularity, excluded.balance_volatility, excluded.latest_loan_to_income)$u$
+        ELSE '' END) USING r.run_id;
 END;
 $$;
 

@@ -153,6 +153,7 @@ GRANT EXECUTE ON FUNCTION
     indicina.pipeline_transactions(indicina.pipeline_run, text[], date, date),
     indicina.pipeline_aggregates(indicina.pipeline_run, date, date, date[], boolean),
     indicina.pipeline_customer_months(indicina.pipeline_run, date, date, date[], boolean),
+    indicina.pipeline_merge_customer_months(indicina.pipeline_run, date, date),
     indicina.pipeline_risk_features(indicina.pipeline_run),
     indicina.pipeline_ledger(indicina.pipeline_run, regclass),
     -- the unload (50_unload.sql, 51_redshift.sql): writing needs pg_write_server_files too

@@ -82,6 +82,15 @@ is "$(cd "$work/two/dw/$again" && find . -name 'part_*' -exec sha256sum {} + | s
    "$(cd "$work/two/dw/$two" && find . -name 'part_*' -exec sha256sum {} + | sort -k2)" \
    "a second parallel unload of the same warehouse writes the same files, byte for byte"
 
+# ---- a worker may open the delivery before the backend has written its
+# first file (the directory comes with it): every unload still succeeds ----
+failures=0
+for i in $(seq 1 8); do
+    unload two 2 ", mode => 'full', compression => 'none'" >/dev/null 2>"$work/race.err" ||
+        { failures=$((failures + 1)); sed 's/^/# /' "$work/race.err" | head -1; }
+done
+is "$failures" 0 "eight parallel unloads, the worker racing the backend to the new delivery directory, all succeed"
+
 # ---- no worker can start: the backend writes every share ----
 q -c "SET max_parallel_workers = 0; SET indicina.unload_worker_rows = 20000" \
   -c "SELECT count(*) FROM indicina.unload('dw', 'nowork', workers => 2, slices => 4)" >/dev/null

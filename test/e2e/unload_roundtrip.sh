@@ -105,6 +105,27 @@ like "$(mode_of)" "incremental " "an unload after new files is incremental"
 echo "# rows shipped: full $full_rows, incremental after new files $inc_rows"
 check_round_trip "new files"
 
+# ---- a few new customers in months the warehouse has: only their rows ship ----
+printf '%s\n' 'application_id,customer_id,loan_amount,loan_application_date,credit_score,employment_status,annual_income' \
+    'APP_F1,CUST_F1,5000,2023-01-02,700,Employed,40000' 'APP_F2,CUST_F2,6000,2023-01-03,710,Employed,50000' \
+    'APP_F3,CUST_F3,7000,2023-01-04,720,Self-Employed,60000' > "$work/landing/loans/few.csv"
+printf '%s\n' 'transaction_id,customer_id,transaction_date,transaction_amount,narration,balance' \
+    'TXN_F1A,CUST_F1,2023-01-10,100.00,Monthly Income,100.00' 'TXN_F1B,CUST_F1,2023-02-10,-20.00,POS Purchase,80.00' \
+    'TXN_F2A,CUST_F2,2023-01-11,300.00,Monthly Income,300.00' 'TXN_F2B,CUST_F2,2023-03-11,-10.00,ATM Withdrawal,290.00' \
+    'TXN_F3A,CUST_F3,2023-02-12,500.00,Monthly Income,500.00' 'TXN_F3B,CUST_F3,2023-03-12,-50.00,Fuel Purchase,450.00' \
+    > "$work/landing/statements/few.csv"
+chmod a+r "$work/landing/loans/few.csv" "$work/landing/statements/few.csv"
+run
+unload >/dev/null
+few_rows=$(q -c "SELECT sum((t->>'rows')::bigint) FROM indicina.unload_history, jsonb_array_elements(tables) t
+                  WHERE unload_id = $(last_unload)")
+is "$(mode_of)" "incremental dim_date:$(q -c "SELECT count(*) FROM dw.dim_date") dim_transaction_category:$(q -c "SELECT count(*) FROM dw.dim_transaction_category") dim_customer:3 fact_loan_application:3 fact_bank_transaction:6 agg_customer_month:6 customer_risk_features:3" \
+   "after a run of 3 new customers, an incremental unload ships their rows and no other customer's"
+is "$(q -c "SELECT sum(jsonb_array_length(t->'deletes')) FROM indicina.unload_history, jsonb_array_elements(tables) t
+             WHERE unload_id = $(last_unload)")" 0 "and deletes nothing"
+echo "# rows shipped after 3 new customers: $few_rows"
+check_round_trip "a few new customers"
+
 # ---- a corrected file ----
 f="$work/landing/statements/bank_statements_002.csv"
 head -n -40 "$f" > "$f.new" && mv "$f.new" "$f" && chmod a+r "$f"

@@ -107,6 +107,7 @@ INSERT INTO expected_operator VALUES
     ('indicina.pipeline_transactions(indicina.pipeline_run,text[],date,date)'),
     ('indicina.pipeline_aggregates(indicina.pipeline_run,date,date,date[],boolean)'),
     ('indicina.pipeline_customer_months(indicina.pipeline_run,date,date,date[],boolean)'),
+    ('indicina.pipeline_merge_customer_months(indicina.pipeline_run,date,date)'),
     ('indicina.pipeline_risk_features(indicina.pipeline_run)'),
     ('indicina.pipeline_ledger(indicina.pipeline_run,regclass)'),
     ('indicina.unload(name,name,text,text[],text,text,integer,bigint,text,text,integer)'),
