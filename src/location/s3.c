@@ -55,32 +55,8 @@ int			s3_read_size_kb = 8192;
 int			s3_part_size_kb = 8192;
 
 #define S3_BODY_MAX (64 * 1024 * 1024)	/* a listing page or an error: far less */
+#define S3_FIRST_RANGE (1024 * 1024)	/* the first range of an object, at most */
 #define EMPTY_SHA256 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-
-struct S3Client
-{
-	S3Config	cfg;
-	CURL	   *curl;
-	char	   *scheme;			/* http or https */
-	char	   *host;			/* the Host header: host[:port], bucket. first if virtual */
-	bool		virtual_host;
-	char	   *url;			/* s3://bucket/prefix, for messages */
-};
-
-struct S3Reader
-{
-	S3Client   *client;
-	char	   *key;
-	char	   *url;			/* s3://bucket/key, for messages */
-	int64		size;
-	char	   *etag;
-	char	   *buf;			/* the current range */
-	size_t		cap;
-	size_t		len;
-	size_t		pos;
-	int64		buf_start;		/* offset in the object of buf[0] */
-	int64		requests;		/* GETs sent, resumed ones included */
-};
 
 /* a buffer grown without raising errors: libcurl's callbacks may not */
 typedef struct S3Buf
@@ -115,7 +91,58 @@ typedef struct S3Call
 	char	   *request_id;
 	char	   *last_modified;
 	int64		content_length;
+	bool		prefetch;		/* driven by a multi handle, not waited on */
 } S3Call;
+
+/*
+ * The client's second connection, for reading ahead: an easy handle driven
+ * by a multi handle, so that a range's GET runs while the scan parses the
+ * range before it.  One reader at a time owns it (owner); the transfer's
+ * call and buffer are that reader's.
+ */
+typedef struct S3Prefetch
+{
+	CURLM	   *multi;
+	CURL	   *curl;
+	struct curl_slist *headers; /* of the transfer in flight */
+	S3Reader   *owner;			/* NULL: no transfer in flight or waiting */
+	bool		done;			/* the transfer is over, owner->ahead.rc says how */
+} S3Prefetch;
+
+struct S3Client
+{
+	S3Config	cfg;
+	CURL	   *curl;
+	char	   *scheme;			/* http or https */
+	char	   *host;			/* the Host header: host[:port], bucket. first if virtual */
+	bool		virtual_host;
+	char	   *url;			/* s3://bucket/prefix, for messages */
+	S3Prefetch	pre;
+};
+
+struct S3Reader
+{
+	S3Client   *client;
+	char	   *key;
+	char	   *url;			/* s3://bucket/key, for messages */
+	char	   *what;			/* "read s3://bucket/key", for messages */
+	int64		size;
+	char	   *etag;
+	char	   *buf;			/* the current range */
+	size_t		cap;
+	size_t		len;
+	size_t		pos;
+	int64		buf_start;		/* offset in the object of buf[0] */
+	int64		requests;		/* GETs sent, resumed ones included */
+	MemoryContext mcxt;			/* where the reader lives: libcurl's callbacks allocate here */
+	bool		closed;
+	/* the range read ahead, into the second buffer, on client->pre */
+	char	   *next;
+	int64		next_from;
+	size_t		next_want;
+	bool		reading_ahead;	/* this reader owns client->pre */
+	S3Call		ahead;
+};
 
 static bool curl_ready = false;
 
@@ -139,8 +166,8 @@ s3_module_init(void)
 							NULL,
 							&s3_timeout_s, 30, 1, 3600, PGC_USERSET, GUC_UNIT_S, NULL, NULL, NULL);
 	DefineCustomIntVariable("indicina.s3_read_size",
-							"Bytes of an S3 object fetched by one ranged GET; the reader holds one such range in memory.",
-							NULL,
+							"Bytes of an S3 object fetched by one ranged GET.",
+							"A reader holds two such ranges in memory per open object: the one being parsed and the next, fetched meanwhile.",
 							&s3_read_size_kb, 8192, 64, 512 * 1024, PGC_USERSET, GUC_UNIT_KB, NULL, NULL, NULL);
 	DefineCustomIntVariable("indicina.s3_part_size",
 							"Size of the parts of a multipart upload to S3; a smaller file is one PUT.",
@@ -250,6 +277,24 @@ client_reset_callback(void *arg)
 	if (c->curl)
 		curl_easy_cleanup(c->curl);
 	c->curl = NULL;
+	if (c->pre.owner)
+	{
+		/* the owner's context goes too (or already went and let go) */
+		c->pre.owner->reading_ahead = false;
+		c->pre.owner = NULL;
+	}
+	if (c->pre.curl)
+	{
+		if (c->pre.multi)
+			curl_multi_remove_handle(c->pre.multi, c->pre.curl);
+		curl_easy_cleanup(c->pre.curl);
+	}
+	if (c->pre.multi)
+		curl_multi_cleanup(c->pre.multi);
+	curl_slist_free_all(c->pre.headers);
+	c->pre.curl = NULL;
+	c->pre.multi = NULL;
+	c->pre.headers = NULL;
 }
 
 /*
@@ -388,6 +433,11 @@ on_body(char *data, size_t size, size_t nmemb, void *arg)
 static int
 on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
 {
+	S3Call	   *call = (S3Call *) arg;
+
+	/* a prefetch is never waited on inside libcurl: the reader's wait checks */
+	if (call == NULL || call->prefetch)
+		return 0;
 	return InterruptPending && INTERRUPTS_CAN_BE_PROCESSED() ? 1 : 0;
 }
 
@@ -421,12 +471,13 @@ request_path(S3Client *c, const char *key)
 }
 
 /*
- * Sends one request and waits for its answer (status, body, headers).  A
- * transfer stopped for a pending interrupt comes back as
- * CURLE_ABORTED_BY_CALLBACK; the caller runs CHECK_FOR_INTERRUPTS().
+ * Signs call and sets it up on handle h (options, headers, the callbacks'
+ * pointers into call); returns the header list, which must outlive the
+ * transfer (call_release frees it).  Raises an error only before anything
+ * is set on h.
  */
-static void
-perform(S3Client *c, S3Call *call)
+static struct curl_slist *
+call_prepare(S3Client *c, S3Call *call, CURL *h)
 {
 	char	   *path = request_path(c, call->key);
 	char	   *url;
@@ -440,7 +491,6 @@ perform(S3Client *c, S3Call *call)
 	struct curl_slist *headers = NULL;
 	bool		oom = false;
 	int			i;
-	CURL	   *h = c->curl;
 
 	url = psprintf("%s://%s%s%s%s", c->scheme, c->host, path, call->query[0] ? "?" : "", call->query);
 	gmtime_r(&now, &tm);
@@ -466,7 +516,7 @@ perform(S3Client *c, S3Call *call)
 	if (call->content_md5)
 		lines[nlines++] = psprintf("Content-MD5: %s", call->content_md5);
 
-	/* nothing below may raise an error until the header list is freed */
+	/* nothing below may raise an error until the header list is handed back */
 	for (i = 0; i < nlines && !oom; i++)
 	{
 		struct curl_slist *n = curl_slist_append(headers, lines[i]);
@@ -476,51 +526,6 @@ perform(S3Client *c, S3Call *call)
 		else
 			headers = n;
 	}
-	call->curl = h;
-	call->errbuf[0] = '\0';
-	call->into_len = 0;
-	call->body.len = 0;
-	call->status = 0;
-	if (!oom)
-	{
-		curl_easy_reset(h);
-		curl_easy_setopt(h, CURLOPT_URL, url);
-		curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
-		curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-		curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-		curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-		curl_easy_setopt(h, CURLOPT_ERRORBUFFER, call->errbuf);
-		curl_easy_setopt(h, CURLOPT_USERAGENT, "indicina");
-		curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, (long) s3_timeout_s);
-		curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-		curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, (long) s3_timeout_s);
-		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
-		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
-		if (c->cfg.ca_file)
-			curl_easy_setopt(h, CURLOPT_CAINFO, c->cfg.ca_file);
-		curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-		curl_easy_setopt(h, CURLOPT_WRITEDATA, call);
-		curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
-		curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
-		curl_easy_setopt(h, CURLOPT_XFERINFODATA, call);
-		if (strcmp(call->method, "HEAD") == 0)
-			curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
-		else if (strcmp(call->method, "GET") != 0)
-			curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, call->method);
-		if (call->send)
-		{
-			/* the body from memory, sent again whole by every attempt */
-			curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) call->send_len);
-			curl_easy_setopt(h, CURLOPT_POSTFIELDS, call->send);
-		}
-		call->rc = curl_easy_perform(h);
-		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &call->status);
-		/* the handle keeps the options: no pointer into this call may stay */
-		curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
-		curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
-		curl_easy_setopt(h, CURLOPT_POSTFIELDS, NULL);
-	}
-	curl_slist_free_all(headers);
 	for (i = 0; i < nlines; i++)
 	{
 		if (strncmp(lines[i], "Authorization", 13) == 0 || strncmp(lines[i], "x-amz-security-token", 20) == 0)
@@ -528,11 +533,69 @@ perform(S3Client *c, S3Call *call)
 		pfree(lines[i]);
 	}
 	pfree(auth);
-	pfree(url);
 	pfree(path);
 	if (oom)
+	{
+		curl_slist_free_all(headers);
+		pfree(url);
 		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory for an S3 request")));
+	}
+	call->curl = h;
+	call->errbuf[0] = '\0';
+	call->into_len = 0;
+	call->body.len = 0;
+	call->status = 0;
+	curl_easy_reset(h);
+	curl_easy_setopt(h, CURLOPT_URL, url);	/* libcurl keeps a copy */
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, call->errbuf);
+	curl_easy_setopt(h, CURLOPT_USERAGENT, "indicina");
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, (long) s3_timeout_s);
+	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, (long) s3_timeout_s);
+	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (c->cfg.ca_file)
+		curl_easy_setopt(h, CURLOPT_CAINFO, c->cfg.ca_file);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, call);
+	curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+	curl_easy_setopt(h, CURLOPT_XFERINFODATA, call);
+	if (strcmp(call->method, "HEAD") == 0)
+		curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+	else if (strcmp(call->method, "GET") != 0)
+		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, call->method);
+	if (call->send)
+	{
+		/* the body from memory, sent again whole by every attempt */
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) call->send_len);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, call->send);
+	}
+	pfree(url);
+	return headers;
+}
 
+/* after a transfer: the handle keeps the options, so no pointer into a call may stay */
+static void
+call_release(CURL *h, struct curl_slist *headers)
+{
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
+	curl_easy_setopt(h, CURLOPT_POSTFIELDS, NULL);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, NULL);
+	curl_easy_setopt(h, CURLOPT_XFERINFODATA, NULL);
+	curl_slist_free_all(headers);
+}
+
+/* the answer's status and the response headers kept, once call->rc is set */
+static void
+call_collect(S3Call *call)
+{
+	curl_easy_getinfo(call->curl, CURLINFO_RESPONSE_CODE, &call->status);
 	call->etag = call->request_id = call->last_modified = NULL;
 	call->content_length = -1;
 	if (call->rc == CURLE_OK || call->status > 0)
@@ -546,6 +609,21 @@ perform(S3Client *c, S3Call *call)
 		if (cl)
 			call->content_length = strtoll(cl, NULL, 10);
 	}
+}
+
+/*
+ * Sends one request and waits for its answer (status, body, headers).  A
+ * transfer stopped for a pending interrupt comes back as
+ * CURLE_ABORTED_BY_CALLBACK; the caller runs CHECK_FOR_INTERRUPTS().
+ */
+static void
+perform(S3Client *c, S3Call *call)
+{
+	struct curl_slist *headers = call_prepare(c, call, c->curl);
+
+	call->rc = curl_easy_perform(c->curl);
+	call_release(c->curl, headers);
+	call_collect(call);
 }
 
 /* ---------------------------------------------------------------------
@@ -893,74 +971,294 @@ s3_head(S3Client *client, const char *key)
  * ---------------------------------------------------------------------
  */
 
+/* the reader's context goes before it was closed: let go of the read-ahead */
+static void
+reader_reset_callback(void *arg)
+{
+	S3Reader   *r = (S3Reader *) arg;
+
+	if (r->reading_ahead)
+	{
+		S3Prefetch *p = &r->client->pre;
+
+		curl_multi_remove_handle(p->multi, p->curl);
+		call_release(p->curl, p->headers);
+		p->headers = NULL;
+		p->owner = NULL;
+		r->reading_ahead = false;
+	}
+}
+
+/*
+ * A reader of an object, in CurrentMemoryContext.  Its struct stays there
+ * after s3_reader_close (the context's reset callback looks at it), only
+ * the buffers are freed.
+ */
 S3Reader *
 s3_reader_open(S3Client *client, const char *key, int64 size, const char *etag)
 {
 	S3Reader   *r = palloc0(sizeof(S3Reader));
+	MemoryContextCallback *cb = palloc(sizeof(MemoryContextCallback));
 
 	r->client = client;
 	r->key = pstrdup(key);
 	r->url = psprintf("s3://%s/%s", client->cfg.bucket, key);
+	r->what = psprintf("read %s", r->url);
 	r->size = size;
 	r->etag = etag ? pstrdup(etag) : NULL;
 	r->cap = (size_t) s3_read_size_kb * 1024;
+	r->mcxt = CurrentMemoryContext;
+	cb->func = reader_reset_callback;
+	cb->arg = r;
+	MemoryContextRegisterResetCallback(CurrentMemoryContext, cb);
 	return r;
 }
 
+/* the checks every answer to a ranged GET of the object must pass */
+static void
+check_range_answer(S3Reader *r, S3Call *call)
+{
+	if (r->etag && call->etag && strcmp(r->etag, call->etag) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("%s changed while it was read", r->url),
+				 errdetail("Its ETag was %s when it was listed and is %s now.", r->etag, call->etag),
+				 errhint("Run the query again.")));
+	if (call->status == 200 && call->range_from != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_ERROR),
+				 errmsg("could not read %s: the server ignored the byte range asked for", r->url)));
+}
+
+static void
+report_short_object(S3Reader *r)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_FDW_ERROR),
+			 errmsg("could not read %s: the object is shorter than its listed size of " INT64_FORMAT " bytes",
+					r->url, r->size)));
+}
+
 /*
- * Fetches the range after the current one into r->buf: one ranged GET, or
- * more when a connection drops, each asking for the bytes still missing.
- * The object must keep the ETag it was listed with.
+ * Bytes [from + got, from + want) of the object into into + got, waiting:
+ * one ranged GET, or more when a connection drops, each asking for the
+ * bytes still missing.  attempts counts the tries already made without
+ * progress (a failed read-ahead is one).  The object must keep the ETag
+ * it was listed with.
  */
 static void
-fetch_range(S3Reader *r)
+fetch_range(S3Reader *r, char *into, int64 from, size_t want, size_t got, int attempts)
 {
-	int64		from = r->buf_start + r->len;
-	size_t		want = (size_t) Min((int64) r->cap, r->size - from);
-	size_t		got = 0;
-	int			attempts = 0;
 	S3Call		call;
 
-	if (r->buf == NULL)
-		r->buf = palloc(r->cap);
 	memset(&call, 0, sizeof(call));
 	call.method = "GET";
 	call.key = r->key;
 	call.query = "";
-	call.what = psprintf("read %s", r->url);
+	call.what = r->what;
 	while (got < want)
 	{
 		call.range_from = from + got;
 		call.range_to = from + want - 1;
-		call.into = r->buf + got;
+		call.into = into + got;
 		call.into_cap = want - got;
 		r->requests++;
 		request(r->client, &call, &attempts);
-		if (r->etag && call.etag && strcmp(r->etag, call.etag) != 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("%s changed while it was read", r->url),
-					 errdetail("Its ETag was %s when it was listed and is %s now.", r->etag, call.etag),
-					 errhint("Run the query again.")));
-		if (call.status == 200 && call.range_from != 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_FDW_ERROR),
-					 errmsg("could not read %s: the server ignored the byte range asked for", r->url)));
+		check_range_answer(r, &call);
 		if (call.into_len > 0)
 			attempts = 0;		/* bytes came: the next drop has its retries again */
 		got += call.into_len;
 		if (call.rc == CURLE_OK && got < want)
-			ereport(ERROR,
-					(errcode(ERRCODE_FDW_ERROR),
-					 errmsg("could not read %s: the object is shorter than its listed size of " INT64_FORMAT " bytes",
-							r->url, r->size)));
+			report_short_object(r);
+	}
+	if (call.body.data)
+		pfree(call.body.data);
+}
+
+/*
+ * The length of the range from offset from, the current range being the
+ * one before it: indicina.s3_read_size, except that an object's first
+ * ranges grow from S3_FIRST_RANGE, doubling.  The scan waits for the first
+ * range whole, with nothing to parse meanwhile; a short one starts the
+ * parsing, and the read-ahead of the next, sooner.
+ */
+static size_t
+range_want(const S3Reader *r, int64 from)
+{
+	size_t		n = from == 0 ? S3_FIRST_RANGE : Max(S3_FIRST_RANGE, 2 * r->len);
+
+	return (size_t) Min((int64) Min(n, r->cap), r->size - from);
+}
+
+/* lets go of the read-ahead, finished or not */
+static void
+ahead_stop(S3Reader *r)
+{
+	S3Prefetch *p = &r->client->pre;
+
+	if (!r->reading_ahead)
+		return;
+	curl_multi_remove_handle(p->multi, p->curl);
+	call_release(p->curl, p->headers);
+	p->headers = NULL;
+	p->owner = NULL;
+	r->reading_ahead = false;
+	if (r->ahead.body.data)
+		pfree(r->ahead.body.data);
+	r->ahead.body.data = NULL;
+}
+
+/*
+ * Starts the GET of the range after the current one into the second
+ * buffer, without waiting for it: s3_reader_read moves it on.  Nothing is
+ * started at the object's end, or when another reader of the client reads
+ * ahead already (that reader then reads in step, as without read-ahead).
+ */
+static void
+ahead_start(S3Reader *r)
+{
+	S3Client   *c = r->client;
+	S3Prefetch *p = &c->pre;
+	int64		from = r->buf_start + r->len;
+	int			running;
+
+	if (from >= r->size || p->owner != NULL)
+		return;
+	if (p->multi == NULL)
+		p->multi = curl_multi_init();
+	if (p->curl == NULL)
+		p->curl = curl_easy_init();
+	if (p->multi == NULL || p->curl == NULL)
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory creating an S3 connection")));
+	if (r->next == NULL)
+		r->next = MemoryContextAlloc(r->mcxt, r->cap);
+	r->next_from = from;
+	r->next_want = range_want(r, from);
+	memset(&r->ahead, 0, sizeof(r->ahead));
+	r->ahead.method = "GET";
+	r->ahead.key = r->key;
+	r->ahead.query = "";
+	r->ahead.what = r->what;
+	r->ahead.range_from = from;
+	r->ahead.range_to = from + r->next_want - 1;
+	r->ahead.into = r->next;
+	r->ahead.into_cap = r->next_want;
+	r->ahead.prefetch = true;
+	p->headers = call_prepare(c, &r->ahead, p->curl);
+	p->owner = r;
+	p->done = false;
+	r->reading_ahead = true;
+	r->requests++;
+	if (curl_multi_add_handle(p->multi, p->curl) != CURLM_OK)
+	{
+		ahead_stop(r);
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory for an S3 request")));
+	}
+	/* the request goes out now if the connection is up */
+	curl_multi_perform(p->multi, &running);
+}
+
+/*
+ * Moves the read-ahead on without waiting (wait: until it is over, in
+ * waits of at most 100 ms between which interrupts are served).  libcurl
+ * runs in the reader's context: the write callback may allocate an error
+ * body, which must last from one call to the next.
+ */
+static void
+ahead_pump(S3Reader *r, bool wait)
+{
+	S3Prefetch *p = &r->client->pre;
+
+	if (!r->reading_ahead || p->done)
+		return;
+	for (;;)
+	{
+		int			running = 0;
+		int			left;
+		CURLMsg    *m;
+		CURLMcode	mc;
+		MemoryContext old = MemoryContextSwitchTo(r->mcxt);
+
+		mc = curl_multi_perform(p->multi, &running);
+		MemoryContextSwitchTo(old);
+		while ((m = curl_multi_info_read(p->multi, &left)) != NULL)
+		{
+			if (m->msg == CURLMSG_DONE && m->easy_handle == p->curl)
+			{
+				r->ahead.rc = m->data.result;
+				p->done = true;
+			}
+		}
+		if (mc != CURLM_OK && !p->done)
+		{
+			/* the multi handle itself failed: taken as a failed transfer */
+			r->ahead.rc = CURLE_RECV_ERROR;
+			p->done = true;
+		}
+		if (p->done || !wait)
+			break;
+		curl_multi_poll(p->multi, NULL, 0, 100, NULL);
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
+/*
+ * The range after the current one into r->buf.  From the read-ahead when
+ * one was started for it: waited for, checked as every answer is, and, if
+ * it failed or its connection dropped, completed by fetch_range from the
+ * first byte missing, with its retries.  Then the next read-ahead starts.
+ */
+static void
+next_range(S3Reader *r)
+{
+	int64		from = r->buf_start + r->len;
+	size_t		want = range_want(r, from);
+
+	if (r->buf == NULL)
+		r->buf = MemoryContextAlloc(r->mcxt, r->cap);
+	if (r->reading_ahead && r->next_from == from)
+	{
+		S3Call	   *a = &r->ahead;
+		char	   *t;
+		size_t		got;
+		int			attempts = 0;
+
+		want = r->next_want;
+		ahead_pump(r, true);
+		curl_multi_remove_handle(r->client->pre.multi, r->client->pre.curl);
+		call_collect(a);
+		check_range_answer(r, a);
+		got = a->into_len;
+		if (a->rc == CURLE_OK && got < want &&
+			(a->status == 200 || a->status == 206))
+			report_short_object(r);
+		if (got == 0)
+		{
+			/* no byte came: an answer not worth retrying is the error now */
+			attempts = 1;
+			if (a->rc == CURLE_OK && !worth_retrying(a) && !(a->status >= 200 && a->status < 300))
+				report_failure(a, attempts);
+		}
+		ahead_stop(r);
+		if (got < want)
+		{
+			if (attempts > 0)
+				backoff(attempts);
+			fetch_range(r, r->next, from, want, got, attempts);
+		}
+		t = r->buf;
+		r->buf = r->next;
+		r->next = t;
+	}
+	else
+	{
+		ahead_stop(r);
+		fetch_range(r, r->buf, from, want, 0, 0);
 	}
 	r->buf_start = from;
 	r->len = want;
 	r->pos = 0;
-	pfree((char *) call.what);
-	if (call.body.data)
-		pfree(call.body.data);
+	ahead_start(r);
 }
 
 /* up to len bytes of the object into buf; 0 at its end */
@@ -973,22 +1271,30 @@ s3_reader_read(S3Reader *r, char *buf, size_t len)
 	{
 		if (r->buf_start + (int64) r->len >= r->size)
 			return 0;
-		fetch_range(r);
+		next_range(r);
 	}
+	else
+		ahead_pump(r, false);
 	n = Min(len, r->len - r->pos);
 	memcpy(buf, r->buf + r->pos, n);
 	r->pos += n;
 	return (ssize_t) n;
 }
 
-/* back to the object's first byte (kept when the first range is in memory) */
+/*
+ * Back to the object's first byte.  The first range is kept when it is in
+ * memory, and so is the read-ahead of the second.
+ */
 void
 s3_reader_rewind(S3Reader *r)
 {
 	if (r->buf_start == 0)
 		r->pos = 0;
 	else
+	{
+		ahead_stop(r);
 		r->buf_start = r->len = r->pos = 0;
+	}
 }
 
 int64
@@ -1000,13 +1306,18 @@ s3_reader_requests(const S3Reader *r)
 void
 s3_reader_close(S3Reader *r)
 {
+	ahead_stop(r);
 	if (r->buf)
 		pfree(r->buf);
+	if (r->next)
+		pfree(r->next);
 	pfree(r->key);
 	pfree(r->url);
+	pfree(r->what);
 	if (r->etag)
 		pfree(r->etag);
-	pfree(r);
+	r->buf = r->next = r->key = r->url = r->what = r->etag = NULL;
+	r->closed = true;
 }
 
 /* ---------------------------------------------------------------------
