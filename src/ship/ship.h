@@ -2,8 +2,9 @@
  *
  * ship.h
  *		Declarations shared by the modules of the unload (src/ship/): the
- *		part writer (part_writer.c), the formats it writes (csv_format.c)
- *		and the SQL entry points (unload.c).
+ *		part writer (part_writer.c), the formats it writes (csv_format.c),
+ *		the SQL entry points and the plan of an unload (unload.c) and the
+ *		processes that carry it out (unload_workers.c).
  *
  * A part writer turns rows into parts of about equal size under one
  * table's directory of a delivery: a format encodes each row into bytes,
