@@ -475,8 +475,8 @@ drain_queues(ParallelContext *pcxt, shm_mq_handle **handles, Collector *c)
 /*
  * Writes every share of job, with up to workers - 1 parallel workers
  * besides the backend; returns what was written, per table, parts in the
- * order of their names.  workers 1, or a job of one share per table, writes in the
- * backend alone.  dest: the delivery, opened new; the workers join it.
+ * order of their names.  workers 1, or a job of one share per table, is
+ * written by the backend alone.  dest: the delivery, opened new; the workers join it.
  * *processes: how many wrote (the backend counted).  Runs inside SPI.
  */
 UnloadResult *
