@@ -13,7 +13,7 @@ packages=(
     postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl postgresql-15-cron
     libcsv-dev zlib1g-dev
     libcurl4-openssl-dev libssl-dev libzstd-dev libxml2-dev curl openssl
-    python3 python3-botocore python3-boto3 jq
+    python3 python3-botocore python3-boto3 jq sqlsmith
     nodejs chromium
 )
 # shellcheck disable=SC2206
