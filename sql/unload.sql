@@ -176,6 +176,8 @@ SELECT count(*) FROM indicina.unload('unload_dw', 'unload_lake', tables => '{fil
 SELECT count(*) FROM indicina.unload('unload_dw', 'no_such_lake');
 SELECT count(*) FROM indicina.unload('no_such_dw', 'unload_lake');
 SELECT count(*) FROM indicina.unload('unload_dw', 'unload_lake', slices => 0);
+SELECT count(*) FROM indicina.unload('unload_dw', 'unload_lake', workers => 0);
+SELECT count(*) FROM indicina.unload('unload_dw', 'unload_lake', workers => 65);
 SELECT count(*) FROM indicina.unload('unload_dw', 'unload_lake', url_prefix => 'http://example/');
 SELECT count(*) FROM indicina.unload('unload_dw', 'unload_lake', iam_role => 'load');
 SELECT count(*) - :unloads_before AS recorded FROM indicina.runs WHERE kind = 'unload';

@@ -94,6 +94,17 @@ typedef struct S3Call
 	bool		prefetch;		/* driven by a multi handle, not waited on */
 } S3Call;
 
+/* a request of method on key (NULL: the bucket) with query, no range, nothing to send */
+static void
+call_init(S3Call *call, const char *method, const char *key, const char *query)
+{
+	memset(call, 0, sizeof(*call));
+	call->method = method;
+	call->key = key;
+	call->query = query;
+	call->range_from = -1;
+}
+
 /*
  * The client's second connection, for reading ahead: an easy handle driven
  * by a multi handle, so that a range's GET runs while the scan parses the
@@ -893,9 +904,7 @@ s3_list(S3Client *client, const char *prefix)
 	StringInfoData q;
 	S3Call		call;
 
-	memset(&call, 0, sizeof(call));
-	call.method = "GET";
-	call.range_from = -1;
+	call_init(&call, "GET", NULL, "");
 	call.what = psprintf("list s3://%s/%s", client->cfg.bucket, prefix);
 	initStringInfo(&q);
 	do
@@ -930,11 +939,7 @@ s3_head(S3Client *client, const char *key)
 	S3Object   *o;
 	int			attempts = 0;
 
-	memset(&call, 0, sizeof(call));
-	call.method = "HEAD";
-	call.key = key;
-	call.query = "";
-	call.range_from = -1;
+	call_init(&call, "HEAD", key, "");
 	call.what = psprintf("read s3://%s/%s", client->cfg.bucket, key);
 	for (;;)
 	{
@@ -1051,10 +1056,7 @@ fetch_range(S3Reader *r, char *into, int64 from, size_t want, size_t got, int at
 {
 	S3Call		call;
 
-	memset(&call, 0, sizeof(call));
-	call.method = "GET";
-	call.key = r->key;
-	call.query = "";
+	call_init(&call, "GET", r->key, "");
 	call.what = r->what;
 	while (got < want)
 	{
@@ -1383,11 +1385,7 @@ s3_put(S3Client *client, const char *key, const char *data, size_t len)
 	S3Call		call;
 	int			attempts = 0;
 
-	memset(&call, 0, sizeof(call));
-	call.method = "PUT";
-	call.key = key;
-	call.query = "";
-	call.range_from = -1;
+	call_init(&call, "PUT", key, "");
 	call.send = data ? data : "";
 	call.send_len = len;
 	call.content_md5 = content_md5(call.send, len);
@@ -1412,11 +1410,7 @@ s3_upload_begin(S3Client *client, const char *key)
 	u->key = pstrdup(key);
 	u->url = psprintf("s3://%s/%s", client->cfg.bucket, key);
 	initStringInfo(&u->parts);
-	memset(&call, 0, sizeof(call));
-	call.method = "POST";
-	call.key = key;
-	call.query = "uploads=";
-	call.range_from = -1;
+	call_init(&call, "POST", key, "uploads=");
 	call.send = "";
 	call.what = psprintf("start a multipart upload to %s", u->url);
 	request(client, &call, &attempts);
@@ -1469,11 +1463,7 @@ s3_upload_part(S3Upload *u, const char *data, size_t len)
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("could not write %s: an S3 object has at most %d parts", u->url, S3_MAX_PARTS),
 				 errhint("Raise indicina.s3_part_size, or lower the unload's max_part_size.")));
-	memset(&call, 0, sizeof(call));
-	call.method = "PUT";
-	call.key = u->key;
-	call.query = upload_query(u, part);
-	call.range_from = -1;
+	call_init(&call, "PUT", u->key, upload_query(u, part));
 	call.send = data;
 	call.send_len = len;
 	call.content_md5 = content_md5(data, len);
@@ -1527,11 +1517,7 @@ s3_upload_complete(S3Upload *u)
 	initStringInfo(&body);
 	appendStringInfo(&body, "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">%s</CompleteMultipartUpload>",
 					 u->parts.data);
-	memset(&call, 0, sizeof(call));
-	call.method = "POST";
-	call.key = u->key;
-	call.query = upload_query(u, 0);
-	call.range_from = -1;
+	call_init(&call, "POST", u->key, upload_query(u, 0));
 	call.send = body.data;
 	call.send_len = body.len;
 	call.also_ok = 404;
@@ -1575,11 +1561,7 @@ s3_upload_abort(S3Upload *u)
 
 	if (u->done)
 		return;
-	memset(&call, 0, sizeof(call));
-	call.method = "DELETE";
-	call.key = u->key;
-	call.query = upload_query(u, 0);
-	call.range_from = -1;
+	call_init(&call, "DELETE", u->key, upload_query(u, 0));
 	call.also_ok = 404;
 	call.what = psprintf("abort the multipart upload of %s", u->url);
 	request(u->client, &call, &attempts);
@@ -1602,11 +1584,7 @@ s3_upload_abort_quietly(S3Upload *u)
 	if (u->done)
 		return true;
 	HOLD_INTERRUPTS();
-	memset(&call, 0, sizeof(call));
-	call.method = "DELETE";
-	call.key = u->key;
-	call.query = upload_query(u, 0);
-	call.range_from = -1;
+	call_init(&call, "DELETE", u->key, upload_query(u, 0));
 	call.what = "abort";
 	for (attempt = 1; attempt <= s3_max_retries + 1; attempt++)
 	{

@@ -304,10 +304,10 @@ indicina_unload_write(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("slices must be at least 1")));
-	if (workers < 1)
+	if (workers < 1 || workers > 64)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("workers must be at least 1")));
+				 errmsg("workers must be between 1 and 64")));
 	job.server = NameStr(*PG_GETARG_NAME(0));
 	job.base = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	job.compression = parse_compression(text_to_cstring(PG_GETARG_TEXT_PP(5)));

@@ -187,6 +187,24 @@ key_indexes(TupleDesc td, const char *table, const char *keys, int *nkeys)
 	return out;
 }
 
+/* parts appended to into, copied into the current memory context */
+static List *
+copy_parts(List *into, List *parts)
+{
+	ListCell   *lc;
+
+	foreach(lc, parts)
+	{
+		PartInfo   *p = palloc(sizeof(PartInfo));
+
+		*p = *(PartInfo *) lfirst(lc);
+		p->relpath = pstrdup(p->relpath);
+		p->url = pstrdup(p->url);
+		into = lappend(into, p);
+	}
+	return into;
+}
+
 /* the table's query, restricted to the share's blocks */
 static char *
 share_query(const UnloadTable *t, const UnloadShare *s)
@@ -225,7 +243,6 @@ write_share(const UnloadJob *job, int share, Destination *dest)
 	PartWriter *w;
 	Datum	   *values;
 	bool	   *nulls;
-	ListCell   *lc;
 	TimestampTz started = GetCurrentTimestamp();
 	char	   *query = share_query(t, s);
 
@@ -272,15 +289,7 @@ write_share(const UnloadJob *job, int share, Destination *dest)
 	r->widths = palloc(sizeof(int) * Max(w->ncolumns, 1));
 	for (i = 0; i < w->ncolumns; i++)
 		r->widths[i] = w->columns[i].kind == SHIP_TEXT ? w->columns[i].max_bytes : -1;
-	foreach(lc, w->parts)
-	{
-		PartInfo   *p = palloc(sizeof(PartInfo));
-
-		*p = *(PartInfo *) lfirst(lc);
-		p->relpath = pstrdup(p->relpath);
-		p->url = pstrdup(p->url);
-		r->parts = lappend(r->parts, p);
-	}
+	r->parts = copy_parts(NIL, w->parts);
 	MemoryContextDelete(cxt);
 	return r;
 }
@@ -387,7 +396,6 @@ collect(ShareReport *r, void *arg)
 	Collector  *c = (Collector *) arg;
 	UnloadResult *res = &c->results[r->table];
 	MemoryContext old = MemoryContextSwitchTo(c->mcxt);
-	ListCell   *lc;
 	int			i;
 
 	if (res->widths == NULL)
@@ -402,15 +410,7 @@ collect(ShareReport *r, void *arg)
 		res->widths[i] = Max(res->widths[i], r->widths[i]);
 	res->started = Min(res->started, r->started);
 	res->finished = Max(res->finished, r->finished);
-	foreach(lc, r->parts)
-	{
-		PartInfo   *p = palloc(sizeof(PartInfo));
-
-		*p = *(PartInfo *) lfirst(lc);
-		p->relpath = pstrdup(p->relpath);
-		p->url = pstrdup(p->url);
-		res->parts = lappend(res->parts, p);
-	}
+	res->parts = copy_parts(res->parts, r->parts);
 	MemoryContextSwitchTo(old);
 }
 

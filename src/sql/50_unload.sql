@@ -372,6 +372,10 @@ DECLARE
     v_state text;
 BEGIN
     u := indicina.unload_begin(target, server, prefix, mode, compression, slices, max_part_size, url_prefix);
+    IF workers < 1 OR workers > 64 THEN
+        RAISE EXCEPTION 'workers must be between 1 and 64' USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'It counts the processes that write the parts, the backend included.';
+    END IF;
     IF iam_role IS NOT NULL THEN
         PERFORM indicina.check_iam_role(iam_role);
     END IF;

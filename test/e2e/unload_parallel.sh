@@ -177,13 +177,7 @@ s3_faults_clear
 # the unload is held at its last table's lock before it writes; rows
 # deleted and committed meanwhile are still in the delivery
 before=$(q -c "SELECT count(*) FROM dw.fact_bank_transaction")
-PGAPPNAME=snap_lock psql -qX -d $db -c "BEGIN; LOCK TABLE dw.customer_risk_features IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(60)" >/dev/null 2>&1 &
-locker=$!
-for _ in $(seq 1 100); do
-    [ "$(q -c "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid)
-                WHERE a.application_name = 'snap_lock' AND l.mode = 'AccessExclusiveLock' AND l.granted")" -gt 0 ] && break
-    sleep 0.1
-done
+lock_table $db dw.customer_risk_features snap_lock
 PGAPPNAME=snap_unload psql -qX -d $db -c "SET indicina.unload_worker_rows = 20000" \
     -c "SELECT count(*) FROM indicina.unload('dw', 'two', workers => 2, mode => 'full')" >/dev/null 2>&1 &
 unloader=$!

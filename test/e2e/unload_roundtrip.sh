@@ -179,15 +179,8 @@ like "$replay" "is already applied" "applying the last delivery again is refused
 # the unload is held at its last table by a lock, then stopped there: the
 # parts of the tables before it are written, no manifest is
 hold_and_stop() {  # HOW: cancel | terminate | sigkill
-    local pid status locker unloader
-    PGAPPNAME=rt_lock psql -qX -d $db -c "BEGIN; LOCK TABLE dw.customer_risk_features IN ACCESS EXCLUSIVE MODE;
-                                          SELECT pg_sleep(120)" >/dev/null 2>&1 &
-    locker=$!
-    for _ in $(seq 1 100); do
-        [ "$(q -c "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid)
-                    WHERE a.application_name = 'rt_lock' AND l.mode = 'AccessExclusiveLock' AND l.granted")" -gt 0 ] && break
-        sleep 0.1
-    done
+    local pid status unloader
+    lock_table $db dw.customer_risk_features rt_lock
     PGAPPNAME=rt_unload psql -qX -d $db -c "SELECT count(*) FROM indicina.unload('dw', 'rt_lake', mode => 'full')" >/dev/null 2>&1 &
     unloader=$!
     for _ in $(seq 1 200); do

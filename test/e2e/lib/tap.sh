@@ -132,6 +132,22 @@ dirty_landing_db() {
     load_defects "$db"
 }
 
+# lock_table DB TABLE NAME: a session named NAME (application_name) takes
+# an ACCESS EXCLUSIVE lock on TABLE in DB and holds it for up to 120 s, until
+# terminated; returns once the lock is granted, the session's psql in $locker
+lock_table() {
+    local db=$1 table=$2 name=$3
+    PGAPPNAME=$name psql -qX -d "$db" -c "BEGIN; LOCK TABLE $table IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(120)" \
+        >/dev/null 2>&1 &
+    locker=$!
+    for _ in $(seq 1 100); do
+        [ "$(psql -qX -At -d "$db" -c "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid)
+                                      WHERE a.application_name = '$name' AND l.mode = 'AccessExclusiveLock'
+                                        AND l.granted")" -gt 0 ] && break
+        sleep 0.1
+    done
+}
+
 # cancel_while_locked FILE DB SQL WHAT: while FILE is locked (flock), SQL
 # run in DB waits; pg_cancel_backend ends the wait well before the lock is
 # let go, with the usual error.  Three TAP lines.  The locking process is in
