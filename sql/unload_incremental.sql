@@ -38,6 +38,17 @@ LANGUAGE sql AS $$
       FROM indicina.unload_history h, jsonb_array_elements(h.tables) t WHERE h.unload_id = id
 $$;
 CREATE VIEW inc_last AS SELECT max(unload_id) AS id FROM indicina.unloads;
+-- the tracked tables of a warehouse, and the fact's partitions, that have no
+-- index led by changed_run (what an incremental unload's queries read)
+CREATE FUNCTION inc_unindexed(target name) RETURNS SETOF regclass LANGUAGE sql AS $$
+    SELECT c.oid::regclass
+      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE n.nspname = target AND c.relkind IN ('r', 'p')
+       AND (c.relname = ANY (indicina.tracked_tables()) OR c.relispartition)
+       AND NOT EXISTS (SELECT 1 FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+                        WHERE i.indrelid = c.oid AND a.attname = 'changed_run')
+     ORDER BY 1
+$$;
 
 -- ---- the first run, and a first (full) unload ----
 SELECT inc_write('loans/l1.csv', ARRAY[
@@ -48,6 +59,8 @@ SELECT inc_write('statements/s1.csv', ARRAY[
     'T1,C1,2024-01-10,100.00,Monthly Income,100.00', 'T2,C1,2024-02-10,-20.00,POS Purchase,80.00',
     'T3,C2,2024-01-11,300.00,Monthly Income,300.00', 'T4,C9,2024-01-12,50.00,Online Transfer,50.00']);
 SELECT inc_run() AS run_a \gset
+SELECT count(*) AS partitions, (SELECT count(*) FROM inc_unindexed('inc_dw')) AS unindexed
+  FROM pg_inherits WHERE inhparent = 'inc_dw.fact_bank_transaction'::regclass;
 SELECT table_name, rows, parts FROM indicina.unload('inc_dw', 'inc_lake', prefix => 'regress_inc_lake', slices => 1);
 SELECT id AS u1 FROM inc_last \gset
 SELECT mode, through_run = :run_a AS baseline_is_the_run FROM indicina.unload_history WHERE unload_id = :u1;
@@ -139,6 +152,7 @@ SET client_min_messages = warning;
 SELECT indicina.create_warehouse('inc_old', 'inc_old_mart');
 SELECT format('ALTER TABLE inc_old.%I DROP COLUMN changed_run', t) FROM unnest(indicina.tracked_tables()) t \gexec
 DROP TABLE inc_old.deleted_rows;
+SELECT * FROM inc_unindexed('inc_old');
 SELECT count(*) FROM indicina.run_pipeline('inc_loans', 'inc_statements', 'inc_old');
 -- its unload ships every table whole (no baseline can be known)
 SELECT table_name, rows FROM indicina.unload('inc_old', 'inc_lake', prefix => 'regress_inc_old', slices => 1,
@@ -152,6 +166,8 @@ SELECT table_name, count(*) FILTER (WHERE a.attname = 'changed_run') AS changed_
   JOIN pg_attribute a ON a.attrelid = format('inc_old.%I', table_name)::regclass AND NOT a.attisdropped
  GROUP BY table_name ORDER BY table_name;
 SELECT count(*) > 0 AS ran FROM indicina.run_pipeline('inc_loans', 'inc_statements', 'inc_old');
+SELECT count(*) AS partitions, (SELECT count(*) FROM inc_unindexed('inc_old')) AS unindexed
+  FROM pg_inherits WHERE inhparent = 'inc_old.fact_bank_transaction'::regclass;
 SELECT count(*) FILTER (WHERE changed_run IS NOT NULL) AS tracked, count(*) AS rows FROM inc_old.fact_bank_transaction;
 -- the first unload after the upgrade sets a baseline; the next ships nothing
 SELECT count(*) FROM indicina.unload('inc_old', 'inc_lake', prefix => 'regress_inc_old', slices => 1,

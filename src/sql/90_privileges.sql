@@ -80,6 +80,7 @@ GRANT EXECUTE ON FUNCTION
     indicina.run_pipeline(regclass, regclass, name, boolean),
     indicina.create_warehouse(name, name),
     indicina.upgrade_warehouse(name),
+    indicina.create_change_indexes(name),
     indicina.tracked_tables(),
     indicina.schedule_pipeline(text, regclass, regclass, name, text, name),
     indicina.unschedule_pipeline(text),

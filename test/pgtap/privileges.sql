@@ -36,6 +36,7 @@ INSERT INTO expected_operator VALUES
     ('indicina.run_pipeline(regclass,regclass,name,boolean)'),
     ('indicina.create_warehouse(name,name)'),
     ('indicina.upgrade_warehouse(name)'),
+    ('indicina.create_change_indexes(name)'),
     ('indicina.tracked_tables()'),
     ('indicina.schedule_pipeline(text,regclass,regclass,name,text,name)'),
     ('indicina.run_and_unload(regclass,regclass,name,name)'),
