@@ -6,10 +6,8 @@
 -- set rules.
 --
 \getenv abs_srcdir PG_ABS_SRCDIR
-\set root :abs_srcdir '/test/data/csv'
-SET datestyle = 'ISO, YMD';
-SELECT indicina.clear_load_errors() >= 0 AS cleared;
-CREATE SERVER files_srv FOREIGN DATA WRAPPER indicina_csv OPTIONS (root :'root');
+\set server files_srv
+\i :abs_srcdir/test/data/csv_session.sql
 
 CREATE FUNCTION file_rejects() RETURNS TABLE (file text, line bigint, byte_offset bigint, column_name text,
                                               code text, message text, raw_line text)
