@@ -53,18 +53,25 @@ SELECT count(*) AS added FROM (VALUES
 INSERT INTO indicina.quality_rules (name, relation, kind, columns, params, severity)
 SELECT name, ('t_' || substr(relation::text, 7))::regclass, kind, columns, params, severity
   FROM indicina.quality_rules WHERE relation::text LIKE 'cents_s_';
-CREATE VIEW range_both AS
-SELECT f.relation, f.rule, f.rows_failed AS failed_in_scan, t.rows_failed AS failed_in_sql,
-       (SELECT array_agg((x->>'value')::numeric ORDER BY (x->>'value')::numeric) FROM jsonb_array_elements(f.samples) x)
-           AS failing_values,
+-- each rule's failures as check() finds them scanning each foreign table and
+-- over the plain table at the same place of the second list, and whether
+-- both name the same failing values
+CREATE FUNCTION both_ways(scanned regclass[], plain regclass[])
+RETURNS TABLE (relation text, rule text, failed_in_scan bigint, failed_in_sql bigint, samples jsonb, same_values boolean)
+LANGUAGE sql AS $$
+SELECT f.relation, f.rule, f.rows_failed, t.rows_failed, f.samples,
        (SELECT array_agg(x->>'value' ORDER BY x->>'value') FROM jsonb_array_elements(f.samples) x)
        IS NOT DISTINCT FROM
-       (SELECT array_agg(x->>'value' ORDER BY x->>'value') FROM jsonb_array_elements(t.samples) x) AS same_values
-  FROM (SELECT r::text AS relation, c.* FROM unnest('{cents_s0,cents_s1,cents_s2,cents_s3,cents_s4,cents_sx}'::regclass[]) r,
-        LATERAL indicina.check(r) c) f
-  JOIN (SELECT r::text AS relation, c.* FROM unnest('{t_s0,t_s1,t_s2,t_s3,t_s4,t_sx}'::regclass[]) r,
-        LATERAL indicina.check(r) c) t ON t.relation = 't_' || substr(f.relation, 7) AND t.rule = f.rule;
-SELECT * FROM range_both ORDER BY relation, rule;
+       (SELECT array_agg(x->>'value' ORDER BY x->>'value') FROM jsonb_array_elements(t.samples) x)
+  FROM unnest(scanned, plain) p(s, pt),
+       LATERAL (SELECT p.s::text AS relation, c.* FROM indicina.check(p.s) c) f
+  JOIN LATERAL indicina.check(p.pt) t ON t.rule = f.rule
+$$;
+SELECT relation, rule, failed_in_scan, failed_in_sql,
+       (SELECT array_agg((x->>'value')::numeric ORDER BY (x->>'value')::numeric) FROM jsonb_array_elements(samples) x)
+           AS failing_values, same_values
+  FROM both_ways('{cents_s0,cents_s1,cents_s2,cents_s3,cents_s4,cents_sx}', '{t_s0,t_s1,t_s2,t_s3,t_s4,t_sx}')
+ ORDER BY relation, rule;
 -- and as reject rules (but the one no row of s2 passes with the others), the rows a scan returns
 SELECT indicina.drop_rule('cents_s2', 'below_half_cent');
 UPDATE indicina.quality_rules SET severity = 'reject' WHERE relation::text LIKE 'cents_s_';
@@ -127,15 +134,10 @@ SELECT count(*) AS added FROM (VALUES
 INSERT INTO indicina.quality_rules (name, relation, kind, columns, params, severity)
 SELECT name, ('t_' || relation::text)::regclass, kind, columns, params, severity
   FROM indicina.quality_rules WHERE relation::text LIKE 'cont_%';
-SELECT f.relation, f.rule, f.rows_failed AS failed_in_scan, t.rows_failed AS failed_in_sql,
-       (SELECT array_agg(x->>'value' ORDER BY x->>'value') FROM jsonb_array_elements(f.samples) x)
-       IS NOT DISTINCT FROM
-       (SELECT array_agg(x->>'value' ORDER BY x->>'value') FROM jsonb_array_elements(t.samples) x) AS same_values
-  FROM (SELECT r::text AS relation, c.* FROM unnest('{cont_0035,cont_004,cont_0049,cont_default,cont_huge}'::regclass[]) r,
-        LATERAL indicina.check(r) c) f
-  JOIN (SELECT r::text AS relation, c.* FROM unnest('{t_cont_0035,t_cont_004,t_cont_0049,t_cont_default,t_cont_huge}'::regclass[]) r,
-        LATERAL indicina.check(r) c) t ON t.relation = 't_' || f.relation AND t.rule = f.rule
- ORDER BY f.relation, f.rule;
+SELECT relation, rule, failed_in_scan, failed_in_sql, same_values
+  FROM both_ways('{cont_0035,cont_004,cont_0049,cont_default,cont_huge}',
+                 '{t_cont_0035,t_cont_004,t_cont_0049,t_cont_default,t_cont_huge}')
+ ORDER BY relation, rule;
 -- the gaps as the scan words them, in thousandths
 SELECT c.rule, x - 'file' AS sample
   FROM indicina.check('cont_0035') c, jsonb_array_elements(c.samples) x ORDER BY (x->>'line')::int;

@@ -3,10 +3,8 @@
 -- every reject code with the exact record it produces.
 --
 \getenv abs_srcdir PG_ABS_SRCDIR
-\set root :abs_srcdir '/test/data/csv'
-SET datestyle = 'ISO, YMD';
-SELECT indicina.clear_load_errors() >= 0 AS cleared;
-CREATE SERVER csv_files FOREIGN DATA WRAPPER indicina_csv OPTIONS (root :'root');
+\set server csv_files
+\i :abs_srcdir/test/data/csv_session.sql
 
 -- the rejects of the last scan of this session
 CREATE FUNCTION last_rejects() RETURNS TABLE (file text, line bigint, byte_offset bigint, column_name text,

@@ -2,14 +2,9 @@
 -- test or a reader may: what each leaves behind, and that the steps called
 -- in run_pipeline's order give the warehouse run_pipeline gives.
 \getenv abs_srcdir PG_ABS_SRCDIR
-\set root :abs_srcdir '/test/data'
-\i :abs_srcdir/test/data/regress_session.sql
-CREATE SERVER steps_files FOREIGN DATA WRAPPER indicina_csv OPTIONS (root :'root');
-\set server steps_files
-\set loans steps_loans \set loans_file seed/loan_data.csv
-\set statements steps_statements \set statements_file quality/statements.csv
+\set server steps_files \set loans steps_loans \set statements steps_statements
 \set file_column loaded_from \set line_column loaded_line
-\i :abs_srcdir/test/data/landing_tables.sql
+\i :abs_srcdir/test/data/seed_landing.sql
 SELECT indicina.create_warehouse('steps_dw', 'steps_mart');
 
 -- what the warehouse holds, keys aside (identities drawn in a rolled-back

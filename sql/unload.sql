@@ -3,14 +3,9 @@
 -- unload.json, parts that read back to the same values, the ledger, the
 -- refusals, and the golden Redshift DDL and load SQL.
 \getenv abs_srcdir PG_ABS_SRCDIR
-\set root :abs_srcdir '/test/data'
-\i :abs_srcdir/test/data/regress_session.sql
-CREATE SERVER unload_files FOREIGN DATA WRAPPER indicina_csv OPTIONS (root :'root');
-\set server unload_files
-\set loans unload_loans \set loans_file seed/loan_data.csv
-\set statements unload_statements \set statements_file quality/statements.csv
+\set server unload_files \set loans unload_loans \set statements unload_statements
 \set file_column loaded_from \set line_column loaded_line
-\i :abs_srcdir/test/data/landing_tables.sql
+\i :abs_srcdir/test/data/seed_landing.sql
 SELECT indicina.create_warehouse('unload_dw', 'unload_mart');
 SELECT count(*) > 0 AS ran FROM indicina.run_pipeline('unload_loans', 'unload_statements', 'unload_dw');
 -- a text value with every character the dialect quotes, and an empty one

@@ -5,13 +5,8 @@
 -- and the clear errors.  File-ledger cases that rewrite files, concurrency,
 -- killed backends and pg_cron are in test/e2e/pipeline.sh.
 \getenv abs_srcdir PG_ABS_SRCDIR
-\set root :abs_srcdir '/test/data'
-\i :abs_srcdir/test/data/regress_session.sql
-CREATE SERVER wh_files FOREIGN DATA WRAPPER indicina_csv OPTIONS (root :'root');
-\set server wh_files
-\set loans seed_loans \set loans_file seed/loan_data.csv
-\set statements seed_statements \set statements_file quality/statements.csv
-\i :abs_srcdir/test/data/landing_tables.sql
+\set server wh_files \set loans seed_loans \set statements seed_statements
+\i :abs_srcdir/test/data/seed_landing.sql
 CREATE FOREIGN TABLE no_lineage (transaction_id text) SERVER wh_files OPTIONS (filename 'quality/statements.csv');
 
 -- ---- clear errors ----

@@ -241,44 +241,50 @@ date_format_arg(FunctionCallInfo fcinfo)
 	return &cache->fmt;
 }
 
+/*
+ * A date, or with "timestamp" a timestamp, read in the format of the
+ * arguments: the value, NULL for a try_ function, or the error, whose hint
+ * names the pattern when the format is one.
+ */
 static Datum
-date_common(FunctionCallInfo fcinfo, bool try)
+datetime_common(FunctionCallInfo fcinfo, bool try, bool timestamp)
 {
 	text	   *in = PG_GETARG_TEXT_PP(0);
 	const DateFormat *fmt = date_format_arg(fcinfo);
-	DateADT		v;
+	const char *what = timestamp ? "timestamp" : "date";
+	DateADT		d = 0;
+	Timestamp	t = 0;
 	CoerceError err;
+	bool		ok;
 
-	if (!parse_date_text(fmt, VARDATA_ANY(in), VARSIZE_ANY_EXHDR(in), &v, &err))
+	if (timestamp)
+		ok = parse_timestamp_text(fmt, VARDATA_ANY(in), VARSIZE_ANY_EXHDR(in), &t, &err);
+	else
+		ok = parse_date_text(fmt, VARDATA_ANY(in), VARSIZE_ANY_EXHDR(in), &d, &err);
+	if (!ok)
 	{
 		if (try)
 			PG_RETURN_NULL();
-		report(&err, "date", in, fmt->mode == DATE_PATTERN ?
-			   psprintf("Expected a date in the format \"%s\".", fmt->text) : HINT_DATE);
+		report(&err, what, in, fmt->mode == DATE_PATTERN ?
+			   psprintf("Expected a %s in the format \"%s\".", what, fmt->text) :
+			   timestamp ? HINT_TIMESTAMP : HINT_DATE);
 	}
-	PG_RETURN_DATEADT(v);
+	return timestamp ? TimestampGetDatum(t) : DateADTGetDatum(d);
 }
 
-SQL_PARSER(parse_date, date_common)
+static Datum
+date_common(FunctionCallInfo fcinfo, bool try)
+{
+	return datetime_common(fcinfo, try, false);
+}
 
 static Datum
 timestamp_common(FunctionCallInfo fcinfo, bool try)
 {
-	text	   *in = PG_GETARG_TEXT_PP(0);
-	const DateFormat *fmt = date_format_arg(fcinfo);
-	Timestamp	v;
-	CoerceError err;
-
-	if (!parse_timestamp_text(fmt, VARDATA_ANY(in), VARSIZE_ANY_EXHDR(in), &v, &err))
-	{
-		if (try)
-			PG_RETURN_NULL();
-		report(&err, "timestamp", in, fmt->mode == DATE_PATTERN ?
-			   psprintf("Expected a timestamp in the format \"%s\".", fmt->text) : HINT_TIMESTAMP);
-	}
-	PG_RETURN_TIMESTAMP(v);
+	return datetime_common(fcinfo, try, true);
 }
 
+SQL_PARSER(parse_date, date_common)
 SQL_PARSER(parse_timestamp, timestamp_common)
 
 /* ---- labels ---- */

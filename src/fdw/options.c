@@ -94,13 +94,51 @@ single_byte_option(DefElem *def)
 	return v[0];
 }
 
-static void
-enum_option_error(DefElem *def, const char *allowed)
+/* a value of an option with a fixed list of them, and what it stands for */
+typedef struct EnumValue
 {
+	const char *name;
+	int			value;
+} EnumValue;
+
+static const EnumValue addressing_values[] = {
+	{"auto", S3_ADDRESSING_AUTO}, {"path", S3_ADDRESSING_PATH}, {"virtual", S3_ADDRESSING_VIRTUAL}, {NULL, 0}
+};
+static const EnumValue credentials_values[] = {{"mapping", false}, {"environment", true}, {NULL, 0}};
+static const EnumValue compression_values[] = {
+	{"auto", COMPRESSION_AUTO}, {"gzip", COMPRESSION_GZIP}, {"none", COMPRESSION_NONE}, {NULL, 0}
+};
+static const EnumValue invalid_utf8_values[] = {{"reject", false}, {"replace", true}, {NULL, 0}};
+static const EnumValue on_error_values[] = {
+	{"stop", ON_ERROR_STOP}, {"skip", ON_ERROR_SKIP}, {"reject", ON_ERROR_REJECT}, {NULL, 0}
+};
+static const EnumValue missing_columns_values[] = {{"error", false}, {"null", true}, {NULL, 0}};
+/* a column's source: checked here, read by the scan */
+static const EnumValue source_values[] = {{"file", 0}, {"line", 0}, {"byte_offset", 0}, {NULL, 0}};
+
+/*
+ * What the value of an option with a fixed list of values stands for; any
+ * other value is refused with the list ("Valid values are a, b and c.").
+ */
+static int
+enum_option(DefElem *def, const EnumValue *values)
+{
+	char	   *v = defGetString(def);
+	StringInfoData allowed;
+	int			i;
+
+	for (i = 0; values[i].name != NULL; i++)
+		if (strcmp(v, values[i].name) == 0)
+			return values[i].value;
+	initStringInfo(&allowed);
+	for (i = 0; values[i].name != NULL; i++)
+		appendStringInfo(&allowed, "%s%s", i == 0 ? "" : values[i + 1].name != NULL ? ", " : " and ",
+						 values[i].name);
 	ereport(ERROR,
 			(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
-			 errmsg("invalid value for option \"%s\": \"%s\"", def->defname, defGetString(def)),
-			 errhint("Valid values are %s.", allowed)));
+			 errmsg("invalid value for option \"%s\": \"%s\"", def->defname, v),
+			 errhint("Valid values are %s.", allowed.data)));
+	return 0;					/* keep the compiler quiet */
 }
 
 /*
@@ -163,29 +201,9 @@ apply_option(DefElem *def, CsvOptions *opts)
 	else if (strcmp(n, "ca_file") == 0)
 		opts->ca_file = defGetString(def);
 	else if (strcmp(n, "addressing") == 0)
-	{
-		char	   *v = defGetString(def);
-
-		if (strcmp(v, "auto") == 0)
-			opts->addressing = S3_ADDRESSING_AUTO;
-		else if (strcmp(v, "path") == 0)
-			opts->addressing = S3_ADDRESSING_PATH;
-		else if (strcmp(v, "virtual") == 0)
-			opts->addressing = S3_ADDRESSING_VIRTUAL;
-		else
-			enum_option_error(def, "auto, path and virtual");
-	}
+		opts->addressing = (S3Addressing) enum_option(def, addressing_values);
 	else if (strcmp(n, "credentials") == 0)
-	{
-		char	   *v = defGetString(def);
-
-		if (strcmp(v, "mapping") == 0)
-			opts->credentials_env = false;
-		else if (strcmp(v, "environment") == 0)
-			opts->credentials_env = true;
-		else
-			enum_option_error(def, "mapping and environment");
-	}
+		opts->credentials_env = enum_option(def, credentials_values);
 	else if (strcmp(n, "filename") == 0)
 		opts->filename = defGetString(def);
 	else if (strcmp(n, "files") == 0)
@@ -219,18 +237,7 @@ apply_option(DefElem *def, CsvOptions *opts)
 		opts->encoding = enc;
 	}
 	else if (strcmp(n, "compression") == 0)
-	{
-		char	   *v = defGetString(def);
-
-		if (strcmp(v, "auto") == 0)
-			opts->compression = COMPRESSION_AUTO;
-		else if (strcmp(v, "gzip") == 0)
-			opts->compression = COMPRESSION_GZIP;
-		else if (strcmp(v, "none") == 0)
-			opts->compression = COMPRESSION_NONE;
-		else
-			enum_option_error(def, "auto, gzip and none");
-	}
+		opts->compression = (Compression) enum_option(def, compression_values);
 	else if (strcmp(n, "skip_rows") == 0)
 	{
 		int			v;
@@ -249,42 +256,13 @@ apply_option(DefElem *def, CsvOptions *opts)
 	else if (strcmp(n, "fill_missing") == 0)
 		opts->fill_missing = parse_bool_option(def);
 	else if (strcmp(n, "invalid_utf8") == 0)
-	{
-		char	   *v = defGetString(def);
-
-		if (strcmp(v, "reject") == 0)
-			opts->invalid_utf8_replace = false;
-		else if (strcmp(v, "replace") == 0)
-			opts->invalid_utf8_replace = true;
-		else
-			enum_option_error(def, "reject and replace");
-	}
+		opts->invalid_utf8_replace = enum_option(def, invalid_utf8_values);
 	else if (strcmp(n, "on_error") == 0)
-	{
-		char	   *v = defGetString(def);
-
-		if (strcmp(v, "stop") == 0)
-			opts->on_error = ON_ERROR_STOP;
-		else if (strcmp(v, "skip") == 0)
-			opts->on_error = ON_ERROR_SKIP;
-		else if (strcmp(v, "reject") == 0)
-			opts->on_error = ON_ERROR_REJECT;
-		else
-			enum_option_error(def, "stop, skip and reject");
-	}
+		opts->on_error = (OnError) enum_option(def, on_error_values);
 	else if (strcmp(n, "reject_limit") == 0)
 		parse_reject_limit(def, opts);
 	else if (strcmp(n, "missing_columns") == 0)
-	{
-		char	   *v = defGetString(def);
-
-		if (strcmp(v, "error") == 0)
-			opts->missing_columns_null = false;
-		else if (strcmp(v, "null") == 0)
-			opts->missing_columns_null = true;
-		else
-			enum_option_error(def, "error and null");
-	}
+		opts->missing_columns_null = enum_option(def, missing_columns_values);
 }
 
 static void
@@ -476,10 +454,7 @@ indicina_csv_validator(PG_FUNCTION_ARGS)
 		{
 			if (strcmp(def->defname, "source") == 0)
 			{
-				char	   *v = defGetString(def);
-
-				if (strcmp(v, "file") != 0 && strcmp(v, "line") != 0 && strcmp(v, "byte_offset") != 0)
-					enum_option_error(def, "file, line and byte_offset");
+				(void) enum_option(def, source_values);
 				has_source = true;
 			}
 			else if (strcmp(def->defname, "format") == 0)

@@ -142,6 +142,21 @@ destination_dir_create(const char *root, const char *base, const char *url_prefi
 	return dest;
 }
 
+/*
+ * The temporary file of a file given up (aborted, or lost to an error or a
+ * cancel) removed, with a warning if that fails: the delivery goes on
+ * without it either way.
+ */
+static void
+dir_remove_tmp(DirFile *f)
+{
+	if (unlink(f->tmp_path) != 0 && errno != ENOENT)
+		ereport(WARNING,
+				(errcode_for_file_access(),
+				 errmsg("could not remove temporary file \"%s\": %m", f->tmp_path)));
+	f->pub.done = true;
+}
+
 /* a file neither committed nor aborted (an error, a cancel): removed */
 static void
 dir_file_cleanup(void *arg)
@@ -151,11 +166,7 @@ dir_file_cleanup(void *arg)
 	if (f->pub.done)
 		return;
 	/* fd.c closed the descriptor at abort; only the name is left */
-	if (unlink(f->tmp_path) != 0 && errno != ENOENT)
-		ereport(WARNING,
-				(errcode_for_file_access(),
-				 errmsg("could not remove temporary file \"%s\": %m", f->tmp_path)));
-	f->pub.done = true;
+	dir_remove_tmp(f);
 }
 
 static DestFile *
@@ -260,11 +271,7 @@ dir_abort(DestFile *file)
 	if (f->fd >= 0)
 		CloseTransientFile(f->fd);
 	f->fd = -1;
-	if (unlink(f->tmp_path) != 0 && errno != ENOENT)
-		ereport(WARNING,
-				(errcode_for_file_access(),
-				 errmsg("could not remove temporary file \"%s\": %m", f->tmp_path)));
-	f->pub.done = true;
+	dir_remove_tmp(f);
 }
 
 static char *

@@ -38,6 +38,20 @@ ship_compression_extension(ShipCompression c)
 	return c == SHIP_GZIP ? ".gz" : c == SHIP_ZSTD ? ".zst" : "";
 }
 
+/* the types an unload ships, and how it writes each */
+static const struct
+{
+	Oid			typid;
+	ShipKind	kind;
+}			ship_types[] = {
+	{TEXTOID, SHIP_TEXT}, {VARCHAROID, SHIP_TEXT}, {BPCHAROID, SHIP_TEXT},
+	{NUMERICOID, SHIP_NUMERIC},
+	{DATEOID, SHIP_DATE},
+	{TIMESTAMPOID, SHIP_TIMESTAMP}, {TIMESTAMPTZOID, SHIP_TIMESTAMP},
+	{BOOLOID, SHIP_BOOL},
+	{INT2OID, SHIP_PLAIN}, {INT4OID, SHIP_PLAIN}, {INT8OID, SHIP_PLAIN}, {FLOAT4OID, SHIP_PLAIN}, {FLOAT8OID, SHIP_PLAIN},
+};
+
 /*
  * How the column is written, or an error for a type Redshift is not given:
  * text types, integers, numeric, floats, boolean, date and timestamps.
@@ -47,44 +61,20 @@ ship_column_init(ShipColumn *col, const char *table, const char *name, Oid typid
 {
 	Oid			outfunc;
 	bool		varlena;
+	int			i;
 
 	col->name = pstrdup(name);
 	col->typid = typid;
 	col->max_bytes = 0;
-	switch (typid)
-	{
-		case TEXTOID:
-		case VARCHAROID:
-		case BPCHAROID:
-			col->kind = SHIP_TEXT;
-			break;
-		case NUMERICOID:
-			col->kind = SHIP_NUMERIC;
-			break;
-		case DATEOID:
-			col->kind = SHIP_DATE;
-			break;
-		case TIMESTAMPOID:
-		case TIMESTAMPTZOID:
-			col->kind = SHIP_TIMESTAMP;
-			break;
-		case BOOLOID:
-			col->kind = SHIP_BOOL;
-			break;
-		case INT2OID:
-		case INT4OID:
-		case INT8OID:
-		case FLOAT4OID:
-		case FLOAT8OID:
-			col->kind = SHIP_PLAIN;
-			break;
-		default:
-			ereport(ERROR,
-					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("column \"%s\" of table \"%s\" has type %s, which an unload does not map to Redshift",
-							name, table, format_type_be(typid)),
-					 errhint("Unloads ship text, integers, numeric, floats, boolean, date and timestamps.")));
-	}
+	for (i = 0; i < lengthof(ship_types) && ship_types[i].typid != typid; i++)
+		;
+	if (i == lengthof(ship_types))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("column \"%s\" of table \"%s\" has type %s, which an unload does not map to Redshift",
+						name, table, format_type_be(typid)),
+				 errhint("Unloads ship text, integers, numeric, floats, boolean, date and timestamps.")));
+	col->kind = ship_types[i].kind;
 	getTypeOutputInfo(typid, &outfunc, &varlena);
 	fmgr_info(outfunc, &col->out);
 }

@@ -36,19 +36,12 @@ q >/dev/null <<SQL
 CREATE EXTENSION indicina;
 SELECT indicina.clear_load_errors();
 CREATE SERVER seed FOREIGN DATA WRAPPER indicina_csv OPTIONS (root '$work/seed');
-CREATE FOREIGN TABLE seed_loans (
-    application_id text NOT NULL, customer_id text NOT NULL,
-    loan_amount numeric(14,2) OPTIONS (format 'amount'), loan_application_date date OPTIONS (format 'auto'),
-    credit_score int, employment_status text OPTIONS (format 'label:employment_status'),
-    annual_income numeric(14,2) OPTIONS (format 'amount'),
-    source_file text OPTIONS (source 'file'), source_line bigint OPTIONS (source 'line')
-) SERVER seed OPTIONS (files 'loans/*.csv', on_error 'reject');
-CREATE FOREIGN TABLE seed_statements (
-    transaction_id text NOT NULL, customer_id text NOT NULL,
-    transaction_date date OPTIONS (format 'auto'), transaction_amount numeric(14,2) OPTIONS (format 'amount'),
-    narration text OPTIONS (format 'label:narration'), balance numeric(14,2) OPTIONS (format 'amount'),
-    source_file text OPTIONS (source 'file'), source_line bigint OPTIONS (source 'line')
-) SERVER seed OPTIONS (files 'statements/*.csv', on_error 'reject');
+SQL
+# the seed tables: the data dictionary's columns with lenient formats and lineage
+q -v server=seed -v lenient_statements=on -v loans=seed_loans -v loans_file='loans/*.csv' \
+  -v statements=seed_statements -v statements_file='statements/*.csv' \
+  -f "$repo/test/data/landing_tables.sql" >/dev/null
+q >/dev/null <<SQL
 SELECT indicina.create_warehouse('dw');
 SET client_min_messages = warning;
 SELECT count(*) FROM indicina.run_pipeline('seed_loans', 'seed_statements', 'dw');

@@ -12,10 +12,7 @@
 set -uo pipefail
 . "$(dirname "$0")/lib/tap.sh"
 . "$(dirname "$0")/lib/s3.sh"
-work=$(scratch_dir)
-trap 's3_stop; rm -rf "$work"' EXIT
-s3_start "$work/s3" || { ok 1 "the test S3 starts"; done_testing; exit 1; }
-ok 0 "the test S3 starts on 127.0.0.1 (s3rver $S3RVER_VERSION behind the verifying front)"
+s3_script_start
 
 "$repo/tools/indicina-gen" --out "$work/landing" --customers 300 --months 3 --files 2 --seed 7 >/dev/null
 mkdir -p "$work/landing/gz"
@@ -37,6 +34,21 @@ is "$(s3tool multipart landing mp/mp.bin "$work/mp.bin")" \
 db=indicina_s3
 q() { psql -qX -At -v ON_ERROR_STOP=1 -d $db "$@"; }
 qe() { psql -qX -At -v VERBOSITY=verbose -d $db "$@" 2>&1; }   # errors with their detail
+# active_scan OUT SQL [PSQL-OPTIONS]: SQL run in $db in the background after
+# PSQL-OPTIONS (such as -c SET ...), its output in OUT; returns once its
+# query is active, with its psql in $scan and its backend in $pid
+active_scan() {
+    local out=$1 sql=$2
+    shift 2
+    psql -qX -At -d $db "$@" -c "$sql" >"$out" 2>&1 &
+    scan=$!
+    pid=""
+    for _ in $(seq 1 100); do
+        pid=$(q -c "SELECT pid FROM pg_stat_activity WHERE query = '$sql' AND state = 'active'")
+        [ -n "$pid" ] && break
+        sleep 0.1
+    done
+}
 psql -qX -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null
 cols="transaction_id text, customer_id text, transaction_date text, transaction_amount numeric, narration text,
       balance numeric, file text OPTIONS (source 'file'), line bigint OPTIONS (source 'line')"
@@ -180,14 +192,7 @@ s3_faults_clear
 
 # cancel while the scan waits for a read-ahead
 s3_faults "[{\"kind\": \"slow\", \"key\": \"$mid\", \"method\": \"GET\", \"skip\": 1, \"delay\": 30}]"
-psql -qX -At -d $db -c "SET indicina.s3_read_size = '64kB'" -c "SELECT count(*) FROM s3_mid" >"$work/cancel-ahead.out" 2>&1 &
-scan=$!
-pid=""
-for _ in $(seq 1 100); do
-    pid=$(q -c "SELECT pid FROM pg_stat_activity WHERE query = 'SELECT count(*) FROM s3_mid' AND state = 'active'")
-    [ -n "$pid" ] && break
-    sleep 0.1
-done
+active_scan "$work/cancel-ahead.out" "SELECT count(*) FROM s3_mid" -c "SET indicina.s3_read_size = '64kB'"
 sleep 1
 cancel_and_wait "$pid" "$scan" 20
 ok $cancel_ended "a scan waiting for a slow read-ahead is cancelled within 20 s (the answer was 30 s away)"
@@ -243,14 +248,7 @@ fi
 # ---- cancel during a read ----
 # the second object's answer is slow: the first one is read by then
 s3_faults '[{"kind": "slow", "key": "drops/statements/bank_statements_002.csv", "method": "GET", "delay": 30}]'
-psql -qX -At -d $db -c "SELECT count(*) FROM s3_statements" >"$work/cancel.out" 2>&1 &
-scan=$!
-pid=""
-for _ in $(seq 1 100); do
-    pid=$(q -c "SELECT pid FROM pg_stat_activity WHERE query = 'SELECT count(*) FROM s3_statements' AND state = 'active'")
-    [ -n "$pid" ] && break
-    sleep 0.1
-done
+active_scan "$work/cancel.out" "SELECT count(*) FROM s3_statements"
 sleep 1.5
 q -c "SELECT query FROM pg_stat_activity" >"$work/activity.txt"
 size1=$(stat -c %s "$work/landing/statements/bank_statements_001.csv")

@@ -16,10 +16,7 @@
 set -uo pipefail
 . "$(dirname "$0")/lib/tap.sh"
 . "$(dirname "$0")/lib/s3.sh"
-work=$(scratch_dir)
-trap 's3_stop; rm -rf "$work"' EXIT
-s3_start "$work/s3" || { ok 1 "the test S3 starts"; done_testing; exit 1; }
-ok 0 "the test S3 starts on 127.0.0.1 (s3rver $S3RVER_VERSION behind the verifying front)"
+s3_script_start
 s3tool mb lake
 
 "$repo/tools/indicina-gen" --out "$work/landing" --customers 4000 --months 6 --files 2 --seed 31 >/dev/null

@@ -212,41 +212,16 @@ errfinish(const char *filename, int lineno, const char *funcname)
 		siglongjmp(fuzz_error_jmp, 1);
 }
 
-int
-errcode(int sqlerrcode)
-{
-	return 0;
-}
+/* the parts of a report: nothing is kept, the fuzz target sees no message */
+#define REPORT_PART_STUB(name, params) \
+	int name params { return 0; }
 
-int
-errcode_for_file_access(void)
-{
-	return 0;
-}
-
-int
-errmsg(const char *fmt,...)
-{
-	return 0;
-}
-
-int
-errmsg_internal(const char *fmt,...)
-{
-	return 0;
-}
-
-int
-errhint(const char *fmt,...)
-{
-	return 0;
-}
-
-int
-errdetail(const char *fmt,...)
-{
-	return 0;
-}
+REPORT_PART_STUB(errcode, (int sqlerrcode))
+REPORT_PART_STUB(errcode_for_file_access, (void))
+REPORT_PART_STUB(errmsg, (const char *fmt,...))
+REPORT_PART_STUB(errmsg_internal, (const char *fmt,...))
+REPORT_PART_STUB(errhint, (const char *fmt,...))
+REPORT_PART_STUB(errdetail, (const char *fmt,...))
 
 void
 ProcessInterrupts(void)

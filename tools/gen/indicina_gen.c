@@ -688,6 +688,20 @@ parse_long(const char *opt, const char *s, long lo, long hi)
 	return v;
 }
 
+/* a number from lo to hi, or a clear refusal saying what was expected */
+static double
+parse_double(const char *opt, const char *s, double lo, double hi, const char *expected)
+{
+	char	   *end;
+	double		v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || *end || end == s || v < lo || v > hi)
+		die("invalid value for %s: \"%s\" (expected %s)", opt, s, expected);
+	return v;
+}
+
 static void
 parse_options(int argc, char **argv, Options *o)
 {
@@ -704,7 +718,6 @@ parse_options(int argc, char **argv, Options *o)
 		{NULL, 0, NULL, 0}
 	};
 	int			c;
-	char	   *end;
 
 	o->out = NULL;
 	o->customers = 1000;
@@ -742,16 +755,10 @@ parse_options(int argc, char **argv, Options *o)
 				o->seed = (uint64_t) parse_long("--seed", optarg, 0, 0x7fffffffL);
 				break;
 			case 'd':
-				errno = 0;
-				o->dirty = strtod(optarg, &end);
-				if (errno || *end || end == optarg || o->dirty < 0 || o->dirty > 1)
-					die("invalid value for --dirty: \"%s\" (expected a fraction from 0 to 1)", optarg);
+				o->dirty = parse_double("--dirty", optarg, 0, 1, "a fraction from 0 to 1");
 				break;
 			case 'b':
-				errno = 0;
-				o->debits_per_month = strtod(optarg, &end);
-				if (errno || *end || end == optarg || o->debits_per_month < 0 || o->debits_per_month > 100)
-					die("invalid value for --debits-per-month: \"%s\" (expected 0 to 100)", optarg);
+				o->debits_per_month = parse_double("--debits-per-month", optarg, 0, 100, "0 to 100");
 				break;
 			case 'h':
 				usage(stdout);
@@ -856,6 +863,35 @@ make_ragged(Record *r, DefectKind kind, int nfields, char *detail)
 }
 
 /*
+ * The defects an extra row of either file may carry: a blank identifier
+ * (ID_A or ID_B, at random), an impossible date in DATE_FIELD, fields
+ * missing or extra.  Done to a fully built record, with the detail written;
+ * false when KIND is none of them.
+ */
+static bool
+shared_row_defect(Record *r, DefectKind kind, int id_a, int id_b, int date_field, int nfields,
+				  char *detail, size_t detail_size)
+{
+	switch (kind)
+	{
+		case D_BLANK_ID:
+			rec_set(r, rng_range(0, 1) ? id_a : id_b, "", 0);
+			strcpy(detail, "blank identifier");
+			return true;
+		case D_IMPOSSIBLE_DATE:
+			rec_set(r, date_field, impossible_dates[rng_range(0, LENGTHOF(impossible_dates) - 1)], -1);
+			snprintf(detail, detail_size, "%.*s", r->len[date_field], r->field[date_field]);
+			return true;
+		case D_MISSING_FIELDS:
+		case D_EXTRA_FIELDS:
+			make_ragged(r, kind, nfields, detail);
+			return true;
+		default:
+			return false;
+	}
+}
+
+/*
  * Writes the loan applications; extra applications (for customers with no
  * statement) carry the defects that make a row unloadable.
  */
@@ -948,18 +984,6 @@ write_loans(const Options *o, Customer *cust, int64_t period_start, int64_t peri
 			rec_set(&r, L_CUST_ID, buf, fmt_id(buf, "CUST_", extra_id));
 			switch (kind)
 			{
-				case D_BLANK_ID:
-					rec_set(&r, rng_range(0, 1) ? L_APP_ID : L_CUST_ID, "", 0);
-					strcpy(detail, "blank identifier");
-					break;
-				case D_IMPOSSIBLE_DATE:
-					rec_set(&r, L_DATE, impossible_dates[rng_range(0, LENGTHOF(impossible_dates) - 1)], -1);
-					snprintf(detail, sizeof(detail), "%.*s", r.len[L_DATE], r.field[L_DATE]);
-					break;
-				case D_MISSING_FIELDS:
-				case D_EXTRA_FIELDS:
-					make_ragged(&r, kind, L_NFIELDS, detail);
-					break;
 				case D_SCORE_OUT_OF_RANGE:
 					score = rng_range(0, 1) ? (int) rng_range(0, 299) : (int) rng_range(851, 999);
 					rec_set(&r, L_SCORE, buf, fmt_uint(buf, (uint64_t) score, 1));
@@ -975,7 +999,8 @@ write_loans(const Options *o, Customer *cust, int64_t period_start, int64_t peri
 					snprintf(detail, sizeof(detail), "%.*s", r.len[L_DATE], r.field[L_DATE]);
 					break;
 				default:
-					die("unhandled loan defect %d", kind);
+					if (!shared_row_defect(&r, kind, L_APP_ID, L_CUST_ID, L_DATE, L_NFIELDS, detail, sizeof(detail)))
+						die("unhandled loan defect %d", kind);
 			}
 			line = out_record(&f, &r);
 			record_defect(&f, kind, line, detail);
@@ -1037,18 +1062,6 @@ write_extra_txn(StmtState *st, OutFile *f, DefectKind kind, const char *cust_id,
 	build_txn_record(st, &r, cust_id, cust_len, day, (int) rng_range(1, N_NARRATIONS - 1), 0, balance);
 	switch (kind)
 	{
-		case D_BLANK_ID:
-			rec_set(&r, rng_range(0, 1) ? S_TXN_ID : S_CUST_ID, "", 0);
-			strcpy(detail, "blank identifier");
-			break;
-		case D_IMPOSSIBLE_DATE:
-			rec_set(&r, S_DATE, impossible_dates[rng_range(0, LENGTHOF(impossible_dates) - 1)], -1);
-			snprintf(detail, sizeof(detail), "%.*s", r.len[S_DATE], r.field[S_DATE]);
-			break;
-		case D_MISSING_FIELDS:
-		case D_EXTRA_FIELDS:
-			make_ragged(&r, kind, S_NFIELDS, detail);
-			break;
 		case D_INVALID_UTF8:
 			{
 				static const char *const bad[] = {"\xFF", "\xC3", "\xE2\x82", "\x80", "\xC0\xAF"};
@@ -1062,7 +1075,8 @@ write_extra_txn(StmtState *st, OutFile *f, DefectKind kind, const char *cust_id,
 				break;
 			}
 		default:
-			die("unhandled statement defect %d", kind);
+			if (!shared_row_defect(&r, kind, S_TXN_ID, S_CUST_ID, S_DATE, S_NFIELDS, detail, sizeof(detail)))
+				die("unhandled statement defect %d", kind);
 	}
 	line = out_record(f, &r);
 	record_defect(f, kind, line, detail);

@@ -373,23 +373,23 @@
           { head: ['employment_status', 'applications', 'share_pct'], num: [1, 2],
             rows: mix.map(function (r) { return [r.label, r.value, r.share]; }) });
 
-    var income = byStatus.map(function (g) {
-      var v = ratio(g.v[2], g.v[1], 2, 2);
-      return { label: g.label, value: Number(v), display: fmt(v), n: g.v[1], raw: v };
-    }).filter(function (r) { return r.raw !== null; });
-    frame('chart-income-status', 'Average annual income by employment status', 'mart.kpi_employment_status.avg_annual_income',
-          bars('chart-income-status', 'Average annual income by employment status', income, COLOURS[0]),
-          { head: ['employment_status', 'avg_annual_income', 'applications_with_income'], num: [1, 2],
-            rows: income.map(function (r) { return [r.label, r.raw, r.n]; }) });
-
-    var loan = byStatus.map(function (g) {
-      var v = ratio(g.v[4], g.v[3], 2, 2);
-      return { label: g.label, value: Number(v), display: fmt(v), n: g.v[3], raw: v };
-    }).filter(function (r) { return r.raw !== null; });
-    frame('chart-loan-status', 'Average loan amount by employment status', 'mart.kpi_employment_status.avg_loan_amount',
-          bars('chart-loan-status', 'Average loan amount by employment status', loan, COLOURS[1]),
-          { head: ['employment_status', 'avg_loan_amount', 'applications_with_amount'], num: [1, 2],
-            rows: loan.map(function (r) { return [r.label, r.raw, r.n]; }) });
+    // an average per employment status (the sum at g.v[sumAt] over the count
+    // at g.v[countAt]) as bars, with its table: column, then the count's column
+    function averageByStatus(id, title, sub, column, countColumn, sumAt, countAt, colour) {
+      var rows = byStatus.map(function (g) {
+        var v = ratio(g.v[sumAt], g.v[countAt], 2, 2);
+        return { label: g.label, value: Number(v), display: fmt(v), n: g.v[countAt], raw: v };
+      }).filter(function (r) { return r.raw !== null; });
+      frame(id, title, sub, bars(id, title, rows, colour),
+            { head: ['employment_status', column, countColumn], num: [1, 2],
+              rows: rows.map(function (r) { return [r.label, r.raw, r.n]; }) });
+    }
+    averageByStatus('chart-income-status', 'Average annual income by employment status',
+                    'mart.kpi_employment_status.avg_annual_income', 'avg_annual_income', 'applications_with_income',
+                    2, 1, COLOURS[0]);
+    averageByStatus('chart-loan-status', 'Average loan amount by employment status',
+                    'mart.kpi_employment_status.avg_loan_amount', 'avg_loan_amount', 'applications_with_amount',
+                    4, 3, COLOURS[1]);
 
     var byNarr = ordered(group(narr, 3, [4, 5]), 'narration').map(function (g) {
       var v = ratio(g.v[1], g.v[0], 2, 2);

@@ -6,6 +6,7 @@
 # trap).  s3rver is installed into build/node on first use.
 #
 #   s3_start DIR     sets S3_ENDPOINT S3_REGION S3_KEY S3_SECRET (exported)
+#   s3_script_start  what a script over the test S3 starts with (below)
 #   s3tool ARGS...   test/e2e/lib/s3tool.py (boto3) against it
 #   s3_faults JSON   adds faults (see s3front.py); s3_faults_clear
 #   s3_log           the requests the front saw, one JSON object a line
@@ -93,6 +94,16 @@ s3_log() {
 
 s3_log_clear() {
     curl -sf -X DELETE "$S3_ENDPOINT/_front/log" >/dev/null
+}
+
+# s3_script_start: the start of a script over the test S3: $work made
+# (scratch_dir), the S3 stopped and $work removed at exit, the test S3
+# started under $work/s3 and its TAP line; the script ends if it does not
+s3_script_start() {
+    work=$(scratch_dir)
+    trap 's3_stop; rm -rf "$work"' EXIT
+    s3_start "$work/s3" || { ok 1 "the test S3 starts"; done_testing; exit 1; }
+    ok 0 "the test S3 starts on 127.0.0.1 (s3rver $S3RVER_VERSION behind the verifying front)"
 }
 
 s3_stop() {

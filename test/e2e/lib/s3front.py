@@ -96,6 +96,13 @@ class State:
         return None
 
 
+# the faults answered with an S3 error instead of the request: status, code, message
+FAULT_ERRORS = {
+    '500': (500, 'InternalError', 'We encountered an internal error. Please try again.'),
+    '503': (503, 'SlowDown', 'Please reduce your request rate.'),
+}
+
+
 def xml_bytes(root):
     return b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root)
 
@@ -135,29 +142,36 @@ class Front(http.server.BaseHTTPRequestHandler):
         self.reply(status, error_xml(code, message, rid, resource),
                    [('Content-Type', 'application/xml'), ('x-amz-request-id', rid)])
 
+    def drop_connection(self):
+        """The connection lost: this request gets no (more) answer."""
+        self.close_connection = True
+        try:
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
     def control(self, path, body):
+        """The /_front/ endpoints: each, by path and method, is one action on
+        the state under its lock; one that returns (text, content type) is
+        answered 200 with it, the others 204."""
         st = self.server.state
-        if path == '/_front/faults' and self.command == 'POST':
-            with st.lock:
-                st.faults.extend(json.loads(body or b'[]'))
+        actions = {
+            ('/_front/faults', 'POST'): lambda: st.faults.extend(json.loads(body or b'[]')),
+            ('/_front/faults', 'DELETE'): lambda: setattr(st, 'faults', []),
+            ('/_front/log', 'GET'):
+                lambda: (''.join(json.dumps(e) + '\n' for e in st.log), 'application/x-ndjson'),
+            ('/_front/log', 'DELETE'): lambda: setattr(st, 'log', []),
+            ('/_front/uploads', 'GET'): lambda: (json.dumps(st.uploads), 'application/json'),
+        }
+        action = actions.get((path, self.command))
+        if action is None:
+            return self.reply(404)
+        with st.lock:
+            out = action()
+        if out is None:
             return self.reply(204)
-        if path == '/_front/faults' and self.command == 'DELETE':
-            with st.lock:
-                st.faults = []
-            return self.reply(204)
-        if path == '/_front/log' and self.command == 'GET':
-            with st.lock:
-                out = ''.join(json.dumps(e) + '\n' for e in st.log)
-            return self.reply(200, out.encode(), [('Content-Type', 'application/x-ndjson')])
-        if path == '/_front/log' and self.command == 'DELETE':
-            with st.lock:
-                st.log = []
-            return self.reply(204)
-        if path == '/_front/uploads' and self.command == 'GET':
-            with st.lock:
-                out = json.dumps(st.uploads)
-            return self.reply(200, out.encode(), [('Content-Type', 'application/json')])
-        return self.reply(404)
+        text, content_type = out
+        return self.reply(200, text.encode(), [('Content-Type', content_type)])
 
     # -- SigV4 ---------------------------------------------------------
     def verify(self, body):
@@ -275,12 +289,7 @@ class Front(http.server.BaseHTTPRequestHandler):
             after = min(int(cut.get('after', length // 2)), length)
             self.rfile.read(after)
             done(None, f'fault cut after {after} of {length} body bytes')
-            self.close_connection = True
-            try:
-                self.connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            return
+            return self.drop_connection()
         body = self.rfile.read(length) if length else b''
         problem = self.verify(body)
         if problem:
@@ -289,12 +298,10 @@ class Front(http.server.BaseHTTPRequestHandler):
             return self.reply_error(status, code, message, rid, path)
         fault = st.take_fault(n, self.command, key, query)
         kind = fault['kind'] if fault else None
-        if kind == '500':
-            done(500, 'fault 500')
-            return self.reply_error(500, 'InternalError', 'We encountered an internal error. Please try again.', rid, path)
-        if kind == '503':
-            done(503, 'fault 503')
-            return self.reply_error(503, 'SlowDown', 'Please reduce your request rate.', rid, path)
+        if kind in FAULT_ERRORS:
+            status, code, message = FAULT_ERRORS[kind]
+            done(status, f'fault {kind}')
+            return self.reply_error(status, code, message, rid, path)
         if kind == 'slow':
             time.sleep(float(fault.get('delay', 5)))
 
@@ -330,12 +337,7 @@ class Front(http.server.BaseHTTPRequestHandler):
         if kind == 'drop' and self.command in ('PUT', 'POST', 'DELETE'):
             # the write reached s3rver, its answer is lost: the client must retry idempotently
             done(status, 'fault drop before the answer')
-            self.close_connection = True
-            try:
-                self.connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            return
+            return self.drop_connection()
         headers = [(k, v) for k, v in headers
                    if k.lower() not in ('content-length', 'transfer-encoding', 'connection', 'x-amz-request-id')]
         headers.append(('x-amz-request-id', rid))
@@ -349,12 +351,7 @@ class Front(http.server.BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(data[:after])
             self.wfile.flush()
-            self.close_connection = True
-            try:
-                self.connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            return
+            return self.drop_connection()
         done(status, f'fault {kind}' if kind else None)
         head_length = None
         if self.command == 'HEAD':
