@@ -302,7 +302,6 @@ $ddl$;
     -- neither name is searched for the other's mark
     EXECUTE array_to_string(ARRAY(SELECT replace(p, '@M', m)
                                     FROM unnest(string_to_array(ddl, '@T')) WITH ORDINALITY u(p, i) ORDER BY i), t);
-    PERFORM indicina.create_change_indexes(target);
     PERFORM indicina.create_mart_views(target, mart);
     RETURN target;
 END;
@@ -320,22 +319,25 @@ $$;
  * The index on changed_run of each tracked table of target that lacks it,
  * created; returns the tables it indexed.  An incremental unload reads only
  * the rows changed after its baseline: a few in a large table, found by the
- * index instead of a scan of every row (docs/unload.md, Incremental).  On
- * the partitioned fact, the index is the parent's: every partition has it.
+ * index instead of a scan of every row (docs/unload.md, Incremental).  A
+ * run calls it when it is done (pipeline_ledger): the first run of a
+ * warehouse builds each index from the rows it loaded, in one sort, which
+ * costs less than keeping it up row by row through a first bulk load.  On
+ * the partitioned fact the index is the parent's: every partition has it,
+ * and a partition made later gets it at once.
  */
 CREATE FUNCTION indicina.create_change_indexes(target name) RETURNS text[]
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
+    missing text[] := ARRAY(SELECT t FROM unnest(indicina.tracked_tables()) t
+                             WHERE to_regclass(format('%I.%I', target, t)) IS NOT NULL
+                               AND to_regclass(format('%I.%I', target, t || '_changed_run_idx')) IS NULL);
     t       text;
-    indexed text[] := '{}';
 BEGIN
-    FOREACH t IN ARRAY indicina.tracked_tables() LOOP
-        IF to_regclass(format('%I.%I', target, t || '_changed_run_idx')) IS NULL THEN
-            EXECUTE format('CREATE INDEX %I ON %I.%I (changed_run)', t || '_changed_run_idx', target, t);
-            indexed := indexed || t;
-        END IF;
+    FOREACH t IN ARRAY missing LOOP
+        EXECUTE format('CREATE INDEX %I ON %I.%I (changed_run)', t || '_changed_run_idx', target, t);
     END LOOP;
-    RETURN indexed;
+    RETURN missing;
 END;
 $$;
 COMMENT ON FUNCTION indicina.create_change_indexes(name) IS
@@ -343,11 +345,11 @@ COMMENT ON FUNCTION indicina.create_change_indexes(name) IS
 
 /*
  * What an existing warehouse made by an earlier version lacks, added: the
- * changed_run column of every tracked table and its index, and table
- * deleted_rows (the change tracking an incremental unload reads).  Rows already there keep
- * changed_run NULL: no run changed them since (an incremental unload ships
- * a table whole until a complete unload recorded its baseline).  Returns
- * what it added, and says so in a NOTICE.
+ * changed_run column of every tracked table and table deleted_rows (the
+ * change tracking an incremental unload reads; the next run indexes it).
+ * Rows already there keep changed_run NULL: no run changed them since (an
+ * incremental unload ships a table whole until a complete unload recorded
+ * its baseline).  Returns what it added, and says so in a NOTICE.
  */
 CREATE FUNCTION indicina.upgrade_warehouse(target name) RETURNS text[]
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
@@ -364,8 +366,6 @@ BEGIN
             added := added || format('%s.changed_run', t);
         END IF;
     END LOOP;
-    added := added || ARRAY(SELECT format('%s_changed_run_idx', i)
-                              FROM unnest(indicina.create_change_indexes(target)) i);
     -- the file ledger's S3 object identity
     IF NOT EXISTS (SELECT 1 FROM pg_attribute a
                     WHERE a.attrelid = format('%I.file_ledger', target)::regclass AND a.attname = 'etag'

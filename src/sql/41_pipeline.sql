@@ -678,7 +678,9 @@ $$;
  * Step "ledger": one row per file of each source (record_ledger): read,
  * loaded, rejected, warned, from indicina_loan_scan and indicina_txn_scan,
  * and the batches (txn_batch: the transactions' batch, NULL when they went
- * straight into the fact).
+ * straight into the fact).  Then the change-tracking indexes the warehouse
+ * lacks, which the first run builds from what it loaded
+ * (create_change_indexes).
  */
 CREATE FUNCTION indicina.pipeline_ledger(r indicina.pipeline_run, txn_batch regclass) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
@@ -687,6 +689,7 @@ BEGIN
                                    r.loan_file);
     PERFORM indicina.record_ledger(r.target, r.run_id, 'transactions', r.transactions, 'indicina_txn_scan', txn_batch,
                                    r.txn_file);
+    PERFORM indicina.create_change_indexes(r.target);
 END;
 $$;
 
