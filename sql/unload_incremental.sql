@@ -60,6 +60,14 @@ SELECT inc_write('statements/s1.csv', ARRAY[
     'T3,C2,2024-01-11,300.00,Monthly Income,300.00', 'T4,C9,2024-01-12,50.00,Online Transfer,50.00']);
 -- a new warehouse has no change-tracking index yet: its first run builds them from what it loaded
 SELECT * FROM inc_unindexed('inc_dw');
+-- a role that does not own the warehouse builds none (CREATE INDEX needs the owner) and is not refused
+CREATE ROLE regress_inc_not_owner IN ROLE indicina_operator;
+GRANT USAGE ON SCHEMA inc_dw TO regress_inc_not_owner;
+SET ROLE regress_inc_not_owner;
+SELECT indicina.create_change_indexes('inc_dw') AS built_by_another_role;
+RESET ROLE;
+DROP OWNED BY regress_inc_not_owner;
+DROP ROLE regress_inc_not_owner;
 SELECT inc_run() AS run_a \gset
 SELECT count(*) AS partitions, (SELECT count(*) FROM inc_unindexed('inc_dw')) AS unindexed
   FROM pg_inherits WHERE inhparent = 'inc_dw.fact_bank_transaction'::regclass;

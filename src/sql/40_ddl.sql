@@ -324,14 +324,18 @@ $$;
  * warehouse builds each index from the rows it loaded, in one sort, which
  * costs less than keeping it up row by row through a first bulk load.  On
  * the partitioned fact the index is the parent's: every partition has it,
- * and a partition made later gets it at once.
+ * and a partition made later gets it at once.  Tables the caller does not
+ * own (CREATE INDEX needs the owner) are left for the owner's next run.
  */
 CREATE FUNCTION indicina.create_change_indexes(target name) RETURNS text[]
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    missing text[] := ARRAY(SELECT t FROM unnest(indicina.tracked_tables()) t
-                             WHERE to_regclass(format('%I.%I', target, t)) IS NOT NULL
-                               AND to_regclass(format('%I.%I', target, t || '_changed_run_idx')) IS NULL);
+    -- only the caller's own tables: a run by a role that does not own the
+    -- warehouse leaves the indexes to the owner's next run
+    missing text[] := ARRAY(SELECT u.t FROM unnest(indicina.tracked_tables()) u(t)
+                              JOIN pg_class c ON c.oid = to_regclass(format('%I.%I', target, u.t))
+                             WHERE pg_has_role(c.relowner, 'USAGE')
+                               AND to_regclass(format('%I.%I', target, u.t || '_changed_run_idx')) IS NULL);
     t       text;
 BEGIN
     FOREACH t IN ARRAY missing LOOP
